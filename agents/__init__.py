@@ -1,0 +1,1 @@
+"""LangGraph graphs (trading day, chat reply), prompts, the LLM factory and the local deterministic models."""

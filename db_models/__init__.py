@@ -1,0 +1,1 @@
+"""Tortoise models, one module per table group, and the settings every process shares."""

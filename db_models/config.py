@@ -1,0 +1,35 @@
+"""The Tortoise configuration every process uses, and the migration entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODEL_MODULES = [
+    "db_models.accounts",
+    "db_models.trading",
+    "db_models.runs",
+    "db_models.chat",
+    "db_models.market",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "aibt": {
+                "models": MODEL_MODULES,
+                "migrations": "migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def apply_migrations(database_url: str) -> None:
+    """Bring the schema up to the latest migration; applying twice is a no-op."""
+    from tortoise.migrations.api import migrate
+
+    await migrate(config=tortoise_config(database_url))

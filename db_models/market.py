@@ -1,0 +1,35 @@
+"""Price bars, with their interval, exchange time zone and source."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+PRICE = {"max_digits": 20, "decimal_places": 6}
+
+
+class PriceInterval(StrEnum):
+    DAY = "DAY"
+    HOUR = "HOUR"
+    MINUTE = "MINUTE"
+
+
+class PriceBar(Model):
+    id = fields.BigIntField(primary_key=True)
+    symbol = fields.CharField(max_length=16)
+    interval = fields.CharEnumField(PriceInterval, max_length=8)
+    # The bar's start, stored in UTC; trade_date is its date in the exchange's time zone.
+    timestamp = fields.DatetimeField()
+    trade_date = fields.DateField()
+    timezone = fields.CharField(max_length=64, default="America/New_York")
+    open = fields.DecimalField(**PRICE)
+    high = fields.DecimalField(null=True, **PRICE)
+    low = fields.DecimalField(null=True, **PRICE)
+    close = fields.DecimalField(null=True, **PRICE)
+    volume = fields.FloatField(null=True)
+    source = fields.CharField(max_length=120)
+
+    class Meta:
+        table = "price_bars"
+        unique_together = (("symbol", "interval", "timestamp"),)
+        indexes = (("interval", "symbol", "trade_date"),)

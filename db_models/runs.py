@@ -1,0 +1,127 @@
+"""Runs of a trading model and what they produce: positions, reasoning logs, the equity curve."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from db_models.trading import MONEY
+
+
+class RunStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class TradingMode(StrEnum):
+    DAILY = "DAILY"
+    INTRADAY = "INTRADAY"
+
+
+class IntradaySession(StrEnum):
+    REGULAR = "REGULAR"
+    PRE = "PRE"
+    AFTER = "AFTER"
+
+
+class ActionType(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+    NO_TRADE = "NO_TRADE"
+
+
+class Run(Model):
+    id = fields.IntField(primary_key=True)
+    model = fields.ForeignKeyField("aibt.TradingModel", related_name="runs", on_delete=fields.CASCADE)
+    run_number = fields.IntField()
+    mode = fields.CharEnumField(TradingMode, max_length=16)
+    status = fields.CharEnumField(RunStatus, max_length=16, default=RunStatus.QUEUED)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    strategy_snapshot = fields.JSONField(default=dict)
+    start_date = fields.DateField(null=True)
+    end_date = fields.DateField(null=True)
+    max_steps = fields.IntField(default=30)
+    symbol = fields.CharField(max_length=16, null=True)
+    date = fields.DateField(null=True)
+    session = fields.CharEnumField(IntradaySession, max_length=16, null=True)
+    progress_current = fields.IntField(default=0)
+    progress_total = fields.IntField(default=0)
+    progress_message = fields.TextField(null=True)
+    progress_date = fields.DateField(null=True)
+    error = fields.TextField(null=True)
+    total_trades = fields.IntField(default=0)
+    final_return = fields.FloatField(null=True)
+    final_portfolio_value = fields.DecimalField(null=True, **MONEY)
+    max_drawdown = fields.FloatField(null=True)
+    llm_calls = fields.IntField(default=0)
+    input_tokens = fields.BigIntField(default=0)
+    output_tokens = fields.BigIntField(default=0)
+    # Worker bookkeeping: which attempt this is, who holds it, and when it last showed life.
+    attempts = fields.IntField(default=0)
+    worker_id = fields.CharField(max_length=120, null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
+    cancel_requested = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "runs"
+        unique_together = (("model", "run_number"),)
+        indexes = (("model_id", "status"), ("status", "heartbeat_at"))
+
+
+class Position(Model):
+    """One action of a run (a trade or a no-trade step) and the portfolio right after it."""
+
+    id = fields.IntField(primary_key=True)
+    run = fields.ForeignKeyField("aibt.Run", related_name="positions", on_delete=fields.CASCADE)
+    action_id = fields.IntField()
+    date = fields.DateField()
+    timestamp = fields.DatetimeField()
+    action = fields.CharEnumField(ActionType, max_length=16)
+    symbol = fields.CharField(max_length=16, null=True)
+    amount = fields.IntField(null=True)
+    price = fields.DecimalField(null=True, **MONEY)
+    holdings = fields.JSONField(default=dict)
+    cash = fields.DecimalField(**MONEY)
+
+    class Meta:
+        table = "positions"
+        unique_together = (("run", "action_id"),)
+        indexes = (("run_id", "date"),)
+
+
+class ReasoningLog(Model):
+    """The agent's message history for one step (a trading day or a decision bar)."""
+
+    id = fields.IntField(primary_key=True)
+    run = fields.ForeignKeyField("aibt.Run", related_name="logs", on_delete=fields.CASCADE)
+    date = fields.DateField()
+    timestamp = fields.DatetimeField()
+    messages = fields.JSONField(default=list)
+
+    class Meta:
+        table = "reasoning_logs"
+        unique_together = (("run", "timestamp"),)
+        indexes = (("run_id", "date"),)
+
+
+class EquityPoint(Model):
+    """Portfolio value at one close: a day's close (daily) or a bar's close (intraday)."""
+
+    id = fields.IntField(primary_key=True)
+    run = fields.ForeignKeyField("aibt.Run", related_name="equity_points", on_delete=fields.CASCADE)
+    date = fields.DateField()
+    timestamp = fields.DatetimeField()
+    value = fields.DecimalField(**MONEY)
+    cash = fields.DecimalField(**MONEY)
+
+    class Meta:
+        table = "equity_points"
+        unique_together = (("run", "timestamp"),)

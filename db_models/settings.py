@@ -1,0 +1,89 @@
+"""Settings read from the environment, shared by the API, the workers and the tool servers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    env: str
+    host: str
+    port: int
+    jwt_secret: str
+    jwt_issuer: str
+    token_ttl_seconds: int
+    approved_users_file: Path | None
+    openai_api_key: str | None
+    openai_api_base: str
+    jina_api_key: str | None
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_embedded(self) -> bool:
+        """Embedded mode: no Redis, so the broker, worker and pub/sub live in this process."""
+        return self.redis_url is None
+
+
+def _jwt_secret(data_dir: Path) -> str:
+    """AIBT_JWT_SECRET, else a secret generated once and kept in the data dir."""
+    configured = os.environ.get("AIBT_JWT_SECRET")
+    if configured:
+        return configured
+    path = data_dir / "jwt_secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Open exclusively so two processes starting together keep one secret.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _default_database_url(data_dir: Path) -> str:
+    return f"sqlite://{(data_dir / 'aibt.sqlite3').resolve()}"
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("AIBT_DATA_DIR", ".aibt"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    approved = os.environ.get("AIBT_APPROVED_USERS")
+    origins = os.environ.get("AIBT_CORS_ORIGINS", "")
+    return Settings(
+        data_dir=data_dir,
+        database_url=os.environ.get("DATABASE_URL") or _default_database_url(data_dir),
+        redis_url=os.environ.get("REDIS_URL") or None,
+        env=os.environ.get("AIBT_ENV", "development"),
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8080")),
+        jwt_secret=_jwt_secret(data_dir),
+        jwt_issuer=os.environ.get("AIBT_JWT_ISSUER", "aibt"),
+        token_ttl_seconds=int(os.environ.get("AIBT_TOKEN_TTL_SECONDS", str(24 * 3600))),
+        approved_users_file=Path(approved) if approved else None,
+        openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
+        openai_api_base=os.environ.get("OPENAI_API_BASE") or OPENROUTER_BASE_URL,
+        jina_api_key=os.environ.get("JINA_API_KEY") or None,
+        cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

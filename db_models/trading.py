@@ -1,0 +1,28 @@
+"""Trading models: a user's LLM, its parameters, tickers, cash and rules."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+MONEY = {"max_digits": 20, "decimal_places": 6}
+
+
+class TradingModel(Model):
+    id = fields.IntField(primary_key=True)
+    owner = fields.ForeignKeyField("aibt.User", related_name="trading_models", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=100)
+    signature = fields.CharField(max_length=120)
+    description = fields.TextField(null=True)
+    is_active = fields.BooleanField(default=True)
+    allowed_tickers = fields.JSONField(default=list)
+    initial_cash = fields.DecimalField(**MONEY)
+    ai_model = fields.CharField(max_length=120)
+    parameters = fields.JSONField(default=dict)
+    custom_rules = fields.TextField(null=True)
+    custom_instructions = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "trading_models"
+        unique_together = (("owner", "signature"),)
+        indexes = (("owner_id", "id"),)

@@ -1,0 +1,74 @@
+"""The Starlette application: GraphQL over HTTP and websockets, health and readiness probes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from tortoise import Tortoise
+from tortoise.connection import connections
+
+from db_models.config import apply_migrations, tortoise_config
+from db_models.settings import Settings, get_settings
+from graphql_api.auth import load_approved_users
+from graphql_api.request_ids import RequestIdMiddleware
+from graphql_api.schema import schema
+from graphql_api.view import AibtGraphQL
+
+logger = logging.getLogger("aibt.app")
+
+
+async def healthz(_: Request) -> JSONResponse:
+    """The process is alive and serving."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(_: Request) -> JSONResponse:
+    """Ready when the database answers."""
+    checks = {"database": await _database_status()}
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+
+
+async def _database_status() -> str:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as exc:  # any failure means not ready; the reason goes to the log
+        logger.warning("readiness: database check failed: %r", exc)
+        return "unreachable"
+    return "ok"
+
+
+def _lifespan(settings: Settings):
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        load_approved_users(settings.approved_users_file)  # fail fast on a malformed file
+        if settings.is_embedded:
+            await apply_migrations(settings.database_url)
+        await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+        try:
+            yield
+        finally:
+            await Tortoise.close_connections()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    graphql = AibtGraphQL(schema, settings)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    return Starlette(
+        routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=_lifespan(settings)
+    )

@@ -1,0 +1,135 @@
+"""Passwords (argon2), tokens (JWT HS256 with exp, iat, jti, iss) and who may sign up."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from db_models.accounts import RevokedToken, Role, User
+from db_models.settings import Settings
+from graphql_api.errors import Forbidden, Unauthenticated
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+_REQUIRED_CLAIMS = ["exp", "iat", "jti", "iss", "sub"]
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    jti: str
+    expires_at: datetime
+
+
+def issue_token(settings: Settings, user_id: int) -> IssuedToken:
+    now = datetime.now(UTC).replace(microsecond=0)
+    expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
+    jti = uuid.uuid4().hex
+    claims = {"sub": str(user_id), "iat": now, "exp": expires_at, "jti": jti, "iss": settings.jwt_issuer}
+    return IssuedToken(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), jti, expires_at)
+
+
+def decode_token(settings: Settings, token: str) -> TokenClaims:
+    """Checks signature, algorithm, issuer and expiry; raises Unauthenticated with the reason."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            issuer=settings.jwt_issuer,
+            options={"require": _REQUIRED_CLAIMS},
+        )
+        user_id = int(claims["sub"])
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("The token has expired; log in again.") from None
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        raise Unauthenticated("The token is not valid.") from None
+    return TokenClaims(user_id, str(claims["jti"]), datetime.fromtimestamp(claims["exp"], UTC))
+
+
+def bearer_token(header_value: str | None) -> str | None:
+    if not header_value:
+        return None
+    scheme, _, token = header_value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated('Authorization must be "Bearer <token>".')
+    return token.strip()
+
+
+async def authenticate(settings: Settings, token: str) -> tuple[User, TokenClaims]:
+    """The user a token belongs to, read from the database so the role is never the token's word."""
+    claims = decode_token(settings, token)
+    if await RevokedToken.exists(jti=claims.jti):
+        raise Unauthenticated("The token has been revoked; log in again.")
+    user = await User.get_or_none(id=claims.user_id)
+    if user is None:
+        raise Unauthenticated("The token's user no longer exists.")
+    return user, claims
+
+
+async def revoke(claims: TokenClaims) -> None:
+    await RevokedToken.get_or_create(
+        jti=claims.jti, defaults={"user_id": claims.user_id, "expires_at": claims.expires_at}
+    )
+
+
+@dataclass(frozen=True)
+class ApprovedUsers:
+    admins: frozenset[str]
+    users: frozenset[str]
+
+    def role_for(self, email: str) -> Role:
+        if email in self.admins:
+            return Role.ADMIN
+        if email in self.users:
+            return Role.USER
+        raise Forbidden("This email is not on the list of approved users.")
+
+
+class ApprovedUsersError(ValueError):
+    """The AIBT_APPROVED_USERS file is missing or not of the documented shape."""
+
+
+def load_approved_users(path: Path | None) -> ApprovedUsers | None:
+    """None means anyone may sign up (as USER)."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ApprovedUsersError(f"AIBT_APPROVED_USERS file {path} cannot be read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ApprovedUsersError('AIBT_APPROVED_USERS must hold {"admins": [...], "users": [...]}.')
+    lists = {}
+    for key in ("admins", "users"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(e, str) for e in value):
+            raise ApprovedUsersError(f'AIBT_APPROVED_USERS "{key}" must be a list of emails.')
+        lists[key] = frozenset(e.strip().lower() for e in value)
+    return ApprovedUsers(admins=lists["admins"], users=lists["users"])

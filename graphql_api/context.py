@@ -1,0 +1,87 @@
+"""The per-request (or per-websocket-connection) context: settings, the caller, and DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from db_models.accounts import Role, User
+from db_models.settings import Settings
+from graphql_api.auth import TokenClaims, authenticate, bearer_token
+from graphql_api.errors import AibtError, Forbidden, Unauthenticated
+
+BatchLoad = Callable[[Sequence[Any]], Awaitable[list[Any]]]
+
+
+@dataclass
+class RequestContext:
+    request: Request | WebSocket
+    response: Any
+    settings: Settings
+    request_id: str
+    connection_params: dict[str, Any] | None = None
+    _loaders: dict[BatchLoad, DataLoader] = field(default_factory=dict)
+    _auth: tuple[User, TokenClaims] | AibtError | None = None
+    _auth_checked: bool = False
+
+    def loader(self, batch_load: BatchLoad) -> DataLoader:
+        """One DataLoader per batch function, cached for this request."""
+        if batch_load not in self._loaders:
+            self._loaders[batch_load] = DataLoader(load_fn=batch_load)
+        return self._loaders[batch_load]
+
+    def _token(self) -> str | None:
+        if isinstance(self.request, WebSocket):
+            params = self.connection_params or {}
+            value = params.get("authorization") or params.get("Authorization")
+            return bearer_token(value if isinstance(value, str) else None)
+        return bearer_token(self.request.headers.get("authorization"))
+
+    async def _resolve_auth(self) -> tuple[User, TokenClaims] | AibtError | None:
+        if not self._auth_checked:
+            self._auth_checked = True
+            try:
+                token = self._token()
+                self._auth = None if token is None else await authenticate(self.settings, token)
+            except Unauthenticated as exc:
+                self._auth = exc
+        return self._auth
+
+    def forget_auth(self) -> None:
+        """Re-read the caller on next use (a websocket re-checks before each event)."""
+        self._auth_checked = False
+        self._auth = None
+
+    async def optional_user(self) -> User | None:
+        auth = await self._resolve_auth()
+        return auth[0] if isinstance(auth, tuple) else None
+
+    async def require_auth(self) -> tuple[User, TokenClaims]:
+        auth = await self._resolve_auth()
+        if isinstance(auth, AibtError):
+            raise auth
+        if auth is None:
+            raise Unauthenticated("Sign in first: send Authorization: Bearer <token>.")
+        return auth
+
+    async def require_user(self) -> User:
+        return (await self.require_auth())[0]
+
+    async def require_admin(self) -> User:
+        user = await self.require_user()
+        if user.role != Role.ADMIN:
+            raise Forbidden("Only an admin may do this.")
+        return user
+
+
+AppInfo = Info[RequestContext, None]
+
+
+def context_of(info: AppInfo) -> RequestContext:
+    return info.context

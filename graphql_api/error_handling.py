@@ -1,0 +1,54 @@
+"""Gives every error an extensions.code and a request id; hides what was not meant for the client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult
+from tortoise.exceptions import DBConnectionError
+
+from graphql_api.errors import AibtError
+from graphql_api.request_ids import current_request_id
+
+logger = logging.getLogger("aibt.errors")
+
+INTERNAL_MESSAGE = "Internal server error. Quote the request id when reporting it."
+UNAVAILABLE_MESSAGE = "A backing service is unavailable right now; try again shortly."
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (DBConnectionError, ConnectionError, OSError)
+
+
+def _with_code(error: GraphQLError, message: str, code: str, extra: dict | None = None) -> GraphQLError:
+    extensions = {**(extra or {}), "code": code, "requestId": current_request_id.get()}
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, extensions=extensions)
+
+
+def format_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, AibtError):
+        return _with_code(error, original.message, original.code, original.extensions)
+    if isinstance(original, GraphQLError) and original is not error:
+        return format_error(original)
+    existing_code = (error.extensions or {}).get("code")
+    if existing_code and original is None:
+        return _with_code(error, error.message, existing_code)
+    if error.path is None:
+        # Syntax, validation and variable errors: the document or its variables are at fault.
+        return _with_code(error, error.message, "BAD_USER_INPUT")
+    if isinstance(original, _UNAVAILABLE_ERRORS):
+        logger.warning("service unavailable at %s: %r", error.path, original)
+        return _with_code(error, UNAVAILABLE_MESSAGE, "UNAVAILABLE")
+    logger.error("unexpected error at %s", error.path, exc_info=original or error)
+    return _with_code(error, INTERNAL_MESSAGE, "INTERNAL")
+
+
+class ErrorFormatter(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+            result.errors = [format_error(e) for e in result.errors]

@@ -1,0 +1,53 @@
+"""Opaque IDs and cursors: clients never parse them, and an ID of one type never finds another."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from graphql_api.errors import not_found
+
+
+def _encode(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(value: str) -> str | None:
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _split_int(text: str | None, prefix: str) -> int | None:
+    if text is None or not text.startswith(prefix + ":"):
+        return None
+    raw = text[len(prefix) + 1 :]
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
+
+
+def to_global_id(type_name: str, pk: int) -> str:
+    return _encode(f"{type_name}:{pk}")
+
+
+def parse_global_id(type_name: str, value: str, *, kind: str) -> int:
+    """The primary key behind an ID of this type; NOT_FOUND for anything else."""
+    pk = _split_int(_decode(value), type_name)
+    if pk is None:
+        raise not_found(kind, value)
+    return pk
+
+
+def optional_global_id(type_name: str, value: str | None, *, kind: str) -> int | None:
+    return None if value is None else parse_global_id(type_name, value, kind=kind)
+
+
+def to_cursor(key: int) -> str:
+    return _encode(f"cursor:{key}")
+
+
+def parse_cursor(value: str) -> int | None:
+    return _split_int(_decode(value), "cursor")

@@ -1,0 +1,29 @@
+"""The root schema: stitches each domain's queries and mutations together."""
+
+from __future__ import annotations
+
+from graphql.error import GraphQLError
+from strawberry import Schema
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from graphql_api.accounts.mutations import AccountMutations
+from graphql_api.accounts.queries import AccountQueries
+from graphql_api.error_handling import ErrorFormatter
+from graphql_api.trading_models.mutations import TradingModelMutations
+from graphql_api.trading_models.queries import TradingModelQueries
+
+Query = merge_types("Query", (AccountQueries, TradingModelQueries))
+Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations))
+
+
+class AibtSchema(Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """ErrorFormatter logs the unexpected errors with their request id; expected ones are not noise."""
+
+
+def build_schema() -> Schema:
+    return AibtSchema(query=Query, mutation=Mutation, extensions=[ErrorFormatter])
+
+
+schema = build_schema()

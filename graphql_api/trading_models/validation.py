@@ -1,0 +1,133 @@
+"""Validation of trading-model input: every rule answers BAD_USER_INPUT naming the field."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from strawberry import UNSET
+
+from agents.catalog import find_model
+from db_models.market import PriceBar
+from graphql_api.errors import BadUserInput
+
+MAX_NAME = 100
+MAX_DESCRIPTION = 2_000
+MAX_RULES = 20_000
+MAX_TICKERS = 100
+MAX_CASH = Decimal("1000000000")  # one billion: beyond this a backtest is not a plausible account
+_TICKER = re.compile(r"^[A-Z][A-Z0-9]{0,9}(?:[.\-][A-Z0-9]{1,4})?$")
+
+# GraphQL name -> (stored key, lowest, highest, integer?)
+PARAMETER_RULES: dict[str, tuple[str, float, float, bool]] = {
+    "temperature": ("temperature", 0.0, 2.0, False),
+    "top_p": ("top_p", 0.0, 1.0, False),
+    "top_k": ("top_k", 1, 1000, True),
+    "frequency_penalty": ("frequency_penalty", -2.0, 2.0, False),
+    "presence_penalty": ("presence_penalty", -2.0, 2.0, False),
+    "max_tokens": ("max_tokens", 1, 200_000, True),
+}
+_GRAPHQL_NAMES = {
+    "temperature": "temperature", "top_p": "topP", "top_k": "topK",
+    "frequency_penalty": "frequencyPenalty", "presence_penalty": "presencePenalty", "max_tokens": "maxTokens",
+}
+
+
+def _printable(text: str) -> bool:
+    return not any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text)
+
+
+def clean_name(name: str | None) -> str:
+    value = (name or "").strip()
+    if not value:
+        raise BadUserInput("name must not be empty.", field="name")
+    if len(value) > MAX_NAME or "\n" in value or not _printable(value):
+        raise BadUserInput(f"name must be one line of at most {MAX_NAME} printable characters.", field="name")
+    return value
+
+
+def clean_text(value: str | None, *, field: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if len(value) > limit or not _printable(value):
+        raise BadUserInput(f"{field} must be at most {limit:,} printable characters.", field=field)
+    return value.strip() or None
+
+
+def clean_cash(value: float | None) -> Decimal:
+    if value is None or not math.isfinite(value):
+        raise BadUserInput("initialCash must be a number.", field="initialCash")
+    try:
+        cash = Decimal(repr(value))
+    except InvalidOperation:
+        raise BadUserInput("initialCash must be a number.", field="initialCash") from None
+    if cash <= 0:
+        raise BadUserInput("initialCash must be greater than 0.", field="initialCash")
+    if cash > MAX_CASH:
+        raise BadUserInput(f"initialCash must be at most {MAX_CASH:,}.", field="initialCash")
+    if cash != cash.quantize(Decimal("0.01")):
+        raise BadUserInput("initialCash must be a whole number of cents.", field="initialCash")
+    return cash.quantize(Decimal("0.01"))
+
+
+def clean_ai_model(model_id: str | None) -> str:
+    value = (model_id or "").strip()
+    if find_model(value) is None:
+        raise BadUserInput(
+            f"aiModel {model_id!r} is not one of Query.aiModels.", field="aiModel"
+        )
+    return value
+
+
+async def clean_tickers(tickers: list[str] | None) -> list[str]:
+    if not tickers:
+        raise BadUserInput("allowedTickers must name at least one ticker.", field="allowedTickers")
+    if len(tickers) > MAX_TICKERS:
+        raise BadUserInput(f"allowedTickers may name at most {MAX_TICKERS} tickers.", field="allowedTickers")
+    cleaned: list[str] = []
+    for raw in tickers:
+        symbol = raw.strip().upper()
+        if not _TICKER.match(symbol):
+            raise BadUserInput(f"{raw!r} is not a well-formed ticker symbol.", field="allowedTickers")
+        if symbol not in cleaned:
+            cleaned.append(symbol)
+    await _check_prices_exist(cleaned)
+    return cleaned
+
+
+async def _check_prices_exist(symbols: list[str]) -> None:
+    """Once any price data is loaded, a ticker without prices could never trade: refuse it."""
+    if not await PriceBar.exists():
+        return
+    known = set(await PriceBar.filter(symbol__in=symbols).distinct().values_list("symbol", flat=True))
+    missing = [s for s in symbols if s not in known]
+    if missing:
+        raise BadUserInput(f"No price data for {', '.join(missing)}.", field="allowedTickers")
+
+
+def clean_parameters(given: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merges a ModelParametersInput into the stored parameters: omitted keep, null clears."""
+    merged = dict(current or {})
+    if given is None or given is UNSET:
+        return merged
+    for attr, (key, low, high, integer) in PARAMETER_RULES.items():
+        value = getattr(given, attr, UNSET)
+        if value is UNSET:
+            continue
+        if value is None:
+            merged.pop(key, None)
+            continue
+        name = _GRAPHQL_NAMES[attr]
+        if not math.isfinite(value) or not low <= value <= high:
+            raise BadUserInput(f"parameters.{name} must be between {low} and {high}; got {value}.", field=f"parameters.{name}")
+        merged[key] = int(value) if integer else float(value)
+    return merged
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:100] or "model"
