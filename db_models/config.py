@@ -30,6 +30,20 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 async def apply_migrations(database_url: str) -> None:
     """Bring the schema up to the latest migration; applying twice is a no-op."""
+    from tortoise import Tortoise
     from tortoise.migrations.api import migrate
 
-    await migrate(config=tortoise_config(database_url))
+    try:
+        await migrate(config=tortoise_config(database_url))
+    finally:
+        # Release the migration's connections: an open aiosqlite thread would keep the process alive.
+        await Tortoise.close_connections()
+
+
+def __getattr__(name: str) -> Any:
+    """`tortoise -c db_models.config.TORTOISE_ORM makemigrations` reads the configured database lazily."""
+    if name == "TORTOISE_ORM":
+        from db_models.settings import get_settings
+
+        return tortoise_config(get_settings().database_url)
+    raise AttributeError(name)

@@ -39,15 +39,8 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
 def migrate() -> None:
     """Create or upgrade the database schema to the latest migration."""
     from db_models.config import apply_migrations
-    from tortoise import Tortoise
 
-    async def run() -> None:
-        try:
-            await apply_migrations(get_settings().database_url)
-        finally:
-            await Tortoise.close_connections()
-
-    asyncio.run(run())
+    asyncio.run(apply_migrations(get_settings().database_url))
     click.echo("Database is up to date.")
 
 

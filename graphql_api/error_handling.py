@@ -42,7 +42,7 @@ def format_error(error: GraphQLError) -> GraphQLError:
     if isinstance(original, _UNAVAILABLE_ERRORS):
         logger.warning("service unavailable at %s: %r", error.path, original)
         return _with_code(error, UNAVAILABLE_MESSAGE, "UNAVAILABLE")
-    logger.error("unexpected error at %s", error.path, exc_info=original or error)
+    logger.error("unexpected error (request %s) at %s", current_request_id.get(), error.path, exc_info=original or error)
     return _with_code(error, INTERNAL_MESSAGE, "INTERNAL")
 
 

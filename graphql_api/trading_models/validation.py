@@ -91,7 +91,7 @@ async def clean_tickers(tickers: list[str] | None) -> list[str]:
     for raw in tickers:
         symbol = raw.strip().upper()
         if not _TICKER.match(symbol):
-            raise BadUserInput(f"{raw!r} is not a well-formed ticker symbol.", field="allowedTickers")
+            raise BadUserInput(f"allowedTickers: {raw!r} is not a well-formed ticker symbol (e.g. AAPL, BRK.B).", field="allowedTickers")
         if symbol not in cleaned:
             cleaned.append(symbol)
     await _check_prices_exist(cleaned)
@@ -105,7 +105,7 @@ async def _check_prices_exist(symbols: list[str]) -> None:
     known = set(await PriceBar.filter(symbol__in=symbols).distinct().values_list("symbol", flat=True))
     missing = [s for s in symbols if s not in known]
     if missing:
-        raise BadUserInput(f"No price data for {', '.join(missing)}.", field="allowedTickers")
+        raise BadUserInput(f"allowedTickers: no price data for {', '.join(missing)}.", field="allowedTickers")
 
 
 def clean_parameters(given: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:

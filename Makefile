@@ -1,0 +1,36 @@
+# `make serve` and `make test` are all a fresh machine needs; each installs what it uses first.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: install serve test test-sqlite test-postgres services benchmarks
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: install
+	$(VENV)/bin/aibt serve
+
+# PostgreSQL and Redis must run on 127.0.0.1; start them when they are down, or say why not.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start \
+		|| { echo "PostgreSQL is not running on 127.0.0.1:5432 and could not be started." >&2; exit 1; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 \
+		--port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log \
+		|| { echo "Redis is not running on 127.0.0.1:6379 and could not be started." >&2; exit 1; }
+
+# The same suite on each database, in separate processes (Tortoise keeps one dialect per process).
+test: install services test-sqlite test-postgres
+
+test-sqlite: install
+	AIBT_TEST_DATABASE=sqlite $(VENV)/bin/pytest
+
+test-postgres: install services
+	AIBT_TEST_DATABASE=postgres $(VENV)/bin/pytest
+
+benchmarks: install services
+	$(VENV)/bin/pytest tests/benchmarks -s

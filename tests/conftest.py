@@ -1,0 +1,108 @@
+"""Session fixtures: a fresh database (SQLite or PostgreSQL), the real app on a loopback port, clients."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from db_models.config import apply_migrations
+from db_models.settings import Settings, load_settings
+from tests.support import databases
+from tests.support.graphql_client import GraphQLClient
+from tests.support.server import running_server
+
+SIGNUP = """
+mutation Signup($email: String!, $password: String!, $displayName: String) {
+  signup(email: $email, password: $password, displayName: $displayName) {
+    token expiresAt user { id email role displayName }
+  }
+}"""
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Account:
+    token: str
+    id: str
+    email: str
+    password: str = PASSWORD
+
+
+def pytest_report_header() -> str:
+    return f"aibt test database: {databases.backend()}"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def settings() -> AsyncIterator[Settings]:
+    data_dir = Path(tempfile.mkdtemp(prefix="aibt-test-"))
+    database_url, pg_name = await databases.create_database(data_dir)
+    os.environ.update({"AIBT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "AIBT_ENV": "test"})
+    for variable in ("REDIS_URL", "AIBT_APPROVED_USERS", "AIBT_JWT_SECRET"):
+        os.environ.pop(variable, None)
+    await apply_migrations(database_url)
+    try:
+        yield load_settings()
+    finally:
+        await databases.drop_database(pg_name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def server_url(settings: Settings) -> AsyncIterator[str]:
+    from graphql_api.app import create_app
+
+    async with running_server(create_app(settings)) as url:
+        yield url
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api(server_url: str) -> AsyncIterator[GraphQLClient]:
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+def ws_url(server_url: str) -> str:
+    return server_url.replace("http://", "ws://") + "/graphql"
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+@pytest_asyncio.fixture
+async def signup(api: GraphQLClient):
+    async def make(prefix: str = "user", display_name: str | None = None) -> Account:
+        email = unique_email(prefix)
+        data = await api.data(SIGNUP, {"email": email, "password": PASSWORD, "displayName": display_name})
+        payload = data["signup"]
+        return Account(token=payload["token"], id=payload["user"]["id"], email=email)
+
+    return make
+
+
+@pytest_asyncio.fixture
+async def user(signup) -> Account:
+    return await signup("alice")
+
+
+@pytest_asyncio.fixture
+async def other_user(signup) -> Account:
+    return await signup("mallory")
+
+
+@pytest_asyncio.fixture
+async def admin(signup) -> Account:
+    """An admin made the way an operator would: promoted in the database (as `aibt users create --admin` does)."""
+    from db_models.accounts import Role, User
+
+    account = await signup("admin")
+    await User.filter(email=account.email).update(role=Role.ADMIN)
+    return account

@@ -1,0 +1,59 @@
+"""Starts `aibt` as users do, in its own process, and waits for it to serve."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support.server import free_port
+
+AIBT = str(Path(sys.executable).with_name("aibt"))
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The parent's environment without any AIBT or database settings, plus the overrides."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AIBT_") and k not in ("DATABASE_URL", "REDIS_URL", "HOST", "PORT")}
+    env.update(overrides)
+    return env
+
+
+def run_aibt(*args: str, env: dict[str, str], cwd: Path, input_text: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([AIBT, *args], env=env, cwd=cwd, input=input_text, capture_output=True, text=True, timeout=120)
+
+
+@contextmanager
+def aibt_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**env, "PORT": str(port)}
+    log = (cwd / f"serve-{port}.log").open("w")
+    process = subprocess.Popen([AIBT, "serve"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(process, url, cwd / f"serve-{port}.log")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def _wait_until_healthy(process: subprocess.Popen, url: str, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"aibt serve exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"aibt serve did not become healthy:\n{log_path.read_text()}")
