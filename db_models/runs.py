@@ -52,6 +52,9 @@ class Run(Model):
     symbol = fields.CharField(max_length=16, null=True)
     date = fields.DateField(null=True)
     session = fields.CharEnumField(IntradaySession, max_length=16, null=True)
+    # The simulated now, owned by the worker: the current bar's start (daily: day D's bar, whose
+    # open is visible and fills orders; intraday: decision bar t, complete, orders fill at t+1's open).
+    clock_at = fields.DatetimeField(null=True)
     progress_current = fields.IntField(default=0)
     progress_total = fields.IntField(default=0)
     progress_message = fields.TextField(null=True)

@@ -1,0 +1,44 @@
+"""Run credentials: a signed token naming one run, sent by the worker as a header on the MCP connection.
+
+The LLM never sees it, so a model cannot name another run; the tool servers take the run, and with
+it the simulated clock, from this token alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from db_models.settings import Settings
+
+HEADER = "X-AIBT-Run-Credential"
+AUDIENCE = "aibt-tools"
+DEFAULT_TTL = timedelta(days=3)
+
+
+class CredentialError(Exception):
+    """The run credential is missing, malformed, forged, expired or for another audience."""
+
+
+def issue_run_credential(settings: Settings, run_id: int, ttl: timedelta = DEFAULT_TTL) -> str:
+    now = datetime.now(UTC)
+    claims = {"run": run_id, "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex,
+              "iss": settings.jwt_issuer, "aud": AUDIENCE}
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def verify_run_credential(settings: Settings, token: str | None) -> int:
+    """The run id a credential names."""
+    if not token:
+        raise CredentialError("This tool needs a run credential; none was sent.")
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], audience=AUDIENCE,
+                            issuer=settings.jwt_issuer, options={"require": ["run", "exp", "iat", "aud", "iss"]})
+        run_id = claims["run"]
+    except jwt.InvalidTokenError as exc:
+        raise CredentialError(f"The run credential is not valid ({exc}).") from None
+    if not isinstance(run_id, int) or isinstance(run_id, bool):
+        raise CredentialError("The run credential is not valid.")
+    return run_id

@@ -1,0 +1,32 @@
+"""The run a tool call belongs to, taken from the credential header of its MCP connection."""
+
+from __future__ import annotations
+
+from mcp.server.fastmcp import Context
+
+from db_models.runs import Run, RunStatus
+from db_models.settings import get_settings
+from tools.credentials import HEADER, CredentialError, verify_run_credential
+
+
+class ToolRefusal(Exception):
+    """A refusal the agent should read (no credential, run over); tools turn it into plain text."""
+
+
+def credential_of(ctx: Context) -> str | None:
+    request = ctx.request_context.request
+    return None if request is None else request.headers.get(HEADER)
+
+
+async def current_run(ctx: Context) -> Run:
+    """The credential's run, which must be running: a finished run's credential opens nothing."""
+    try:
+        run_id = verify_run_credential(get_settings(), credential_of(ctx))
+    except CredentialError as exc:
+        raise ToolRefusal(str(exc)) from None
+    run = await Run.get_or_none(id=run_id)
+    if run is None or run.status != RunStatus.RUNNING:
+        raise ToolRefusal("This run is not running; its tools are closed.")
+    if run.clock_at is None:
+        raise ToolRefusal("This run has not started its clock yet.")
+    return run
