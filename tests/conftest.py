@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from db_models.config import apply_migrations
-from db_models.settings import Settings, load_settings
+from db_models.settings import Settings, get_settings, load_settings
 from tests.support import databases
 from tests.support.graphql_client import GraphQLClient
 from tests.support.server import running_server
@@ -47,6 +47,7 @@ async def settings() -> AsyncIterator[Settings]:
     os.environ.update({"AIBT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "AIBT_ENV": "test"})
     for variable in ("REDIS_URL", "AIBT_APPROVED_USERS", "AIBT_JWT_SECRET"):
         os.environ.pop(variable, None)
+    get_settings.cache_clear()  # processes-wide settings (tool servers, workers) must see these too
     await apply_migrations(database_url)
     try:
         yield load_settings()
