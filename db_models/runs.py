@@ -5,6 +5,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from db_models.market import PriceInterval
 from db_models.trading import MONEY
 
 
@@ -55,6 +56,8 @@ class Run(Model):
     # The simulated now, owned by the worker: the current bar's start (daily: day D's bar, whose
     # open is visible and fills orders; intraday: decision bar t, complete, orders fill at t+1's open).
     clock_at = fields.DatetimeField(null=True)
+    # The bars the run steps through: DAY for daily runs, HOUR or MINUTE for intraday sessions.
+    bar_interval = fields.CharEnumField(PriceInterval, max_length=8, default=PriceInterval.DAY)
     progress_current = fields.IntField(default=0)
     progress_total = fields.IntField(default=0)
     progress_message = fields.TextField(null=True)

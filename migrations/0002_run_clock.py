@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from db_models.market import PriceInterval
 from tortoise import fields
 
 class Migration(migrations.Migration):
@@ -8,6 +9,11 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.AddField(
+            model_name='Run',
+            name='bar_interval',
+            field=fields.CharEnumField(default=PriceInterval.DAY, description='DAY: DAY\nHOUR: HOUR\nMINUTE: MINUTE', enum_type=PriceInterval, max_length=8),
+        ),
         ops.AddField(
             model_name='Run',
             name='clock_at',
