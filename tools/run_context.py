@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
 from mcp.server.fastmcp import Context
 
 from db_models.runs import Run, RunStatus
 from db_models.settings import get_settings
 from tools.credentials import HEADER, CredentialError, verify_run_credential
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ToolRefusal(Exception):
@@ -30,3 +38,16 @@ async def current_run(ctx: Context) -> Run:
     if run.clock_at is None:
         raise ToolRefusal("This run has not started its clock yet.")
     return run
+
+
+def refusals_as_text(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | str]]:
+    """Wraps a tool so a ToolRefusal reaches the agent as a readable sentence, not an error trace."""
+
+    @functools.wraps(tool)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | str:
+        try:
+            return await tool(*args, **kwargs)
+        except ToolRefusal as refusal:
+            return f"Refused: {refusal}"
+
+    return wrapper
