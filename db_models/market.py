@@ -1,11 +1,14 @@
 """Price bars, with their interval, exchange time zone and source."""
 
+import re
 from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
 PRICE = {"max_digits": 20, "decimal_places": 6}
+# A well-formed ticker: AAPL, BRK.B, RDS-A.
+TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,9}(?:[.\-][A-Z0-9]{1,4})?$")
 
 
 class PriceInterval(StrEnum):

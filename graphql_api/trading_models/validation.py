@@ -11,7 +11,7 @@ from typing import Any
 from strawberry import UNSET
 
 from agents.catalog import find_model
-from db_models.market import PriceBar
+from db_models.market import TICKER_PATTERN, PriceBar
 from graphql_api.errors import BadUserInput
 
 MAX_NAME = 100
@@ -19,7 +19,6 @@ MAX_DESCRIPTION = 2_000
 MAX_RULES = 20_000
 MAX_TICKERS = 100
 MAX_CASH = Decimal("1000000000")  # one billion: beyond this a backtest is not a plausible account
-_TICKER = re.compile(r"^[A-Z][A-Z0-9]{0,9}(?:[.\-][A-Z0-9]{1,4})?$")
 
 # GraphQL name -> (stored key, lowest, highest, integer?)
 PARAMETER_RULES: dict[str, tuple[str, float, float, bool]] = {
@@ -90,7 +89,7 @@ async def clean_tickers(tickers: list[str] | None) -> list[str]:
     cleaned: list[str] = []
     for raw in tickers:
         symbol = raw.strip().upper()
-        if not _TICKER.match(symbol):
+        if not TICKER_PATTERN.match(symbol):
             raise BadUserInput(f"allowedTickers: {raw!r} is not a well-formed ticker symbol (e.g. AAPL, BRK.B).", field="allowedTickers")
         if symbol not in cleaned:
             cleaned.append(symbol)
