@@ -1,0 +1,111 @@
+"""The price MCP server: quotes, history and indicators, only as far as the run's clock allows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from mcp.server.fastmcp import Context, FastMCP
+
+from db_models.market import PriceInterval
+from tools.market_view import MAX_BARS, MarketView, parse_symbol
+from tools.run_context import ToolRefusal, current_run, refusals_as_text
+
+
+def _interval(raw: str | None, view: MarketView) -> PriceInterval:
+    if raw is None or raw == "":
+        return view.interval
+    try:
+        return PriceInterval(raw.strip().upper())
+    except ValueError:
+        raise ToolRefusal("interval must be DAY, HOUR or MINUTE.") from None
+
+
+def _until(raw: str | None) -> dt.date | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ToolRefusal(f"end_date {raw!r} is not a date in YYYY-MM-DD form.") from None
+
+
+async def _view(ctx: Context) -> MarketView:
+    return MarketView(await current_run(ctx))
+
+
+async def quote(ctx: Context, symbol: str) -> dict[str, Any]:
+    """The price of one ticker now, as far as this run may know it.
+
+    Daily runs: today's opening price (buy and sell orders fill at it) and the previous close.
+    Intraday runs: the last completed bar's close (orders fill at the next bar's open).
+    symbol: a ticker such as AAPL.
+    """
+    view = await _view(ctx)
+    ticker = parse_symbol(symbol)
+    bars = await view.bars(ticker, view.interval, 2)
+    if not bars:
+        raise ToolRefusal(f"No price data for {ticker} up to now.")
+    latest = bars[-1]
+    answer: dict[str, Any] = {"symbol": ticker, "as_of": latest.as_dict()["time"]}
+    if latest.partial:
+        answer["open_today"] = float(latest.open)
+        answer["previous_close"] = float(bars[0].close) if len(bars) == 2 and bars[0].close is not None else None
+    else:
+        answer["last_close"] = float(latest.close)
+    return answer
+
+
+async def price_history(
+    ctx: Context, symbol: str, bars: int = 20, interval: str | None = None, end_date: str | None = None
+) -> dict[str, Any]:
+    """Recent price bars of one ticker, oldest first, up to now and never later.
+
+    symbol: a ticker such as AAPL.
+    bars: how many of the latest bars to return (1 to 500, default 20).
+    interval: DAY, HOUR or MINUTE; defaults to the bars this run trades on.
+    end_date: optional YYYY-MM-DD to stop earlier; dates after today change nothing.
+    Today's daily bar shows only its open: its high, low and close are not known yet.
+    """
+    view = await _view(ctx)
+    ticker = parse_symbol(symbol)
+    rows = await view.bars(ticker, _interval(interval, view), min(max(int(bars), 1), MAX_BARS), _until(end_date))
+    return {"symbol": ticker, "interval": _interval(interval, view).value, "bars": [b.as_dict() for b in rows]}
+
+
+async def indicators(ctx: Context, symbol: str, short_window: int = 5, long_window: int = 20) -> dict[str, Any]:
+    """Moving averages and returns of one ticker's closes, from completed bars only.
+
+    symbol: a ticker such as AAPL.
+    short_window, long_window: moving-average lengths in bars (2 to 200, short < long).
+    Returns the last close, both simple moving averages, whether the short average is above the
+    long one (and whether it crossed on the last bar), and 1-, 5- and 20-bar returns as fractions.
+    """
+    if not 2 <= short_window < long_window <= 200:
+        raise ToolRefusal("Windows must satisfy 2 <= short_window < long_window <= 200.")
+    view = await _view(ctx)
+    ticker = parse_symbol(symbol)
+    rows = [b for b in await view.bars(ticker, view.interval, long_window + 21) if not b.partial]
+    closes = pd.Series([float(b.close) for b in rows], dtype="float64")
+    if len(closes) < long_window + 1:
+        raise ToolRefusal(f"Only {len(closes)} completed bars of {ticker} so far; need {long_window + 1}.")
+    short_ma = closes.rolling(short_window).mean()
+    long_ma = closes.rolling(long_window).mean()
+    above = bool(short_ma.iloc[-1] > long_ma.iloc[-1])
+    was_above = bool(short_ma.iloc[-2] > long_ma.iloc[-2])
+    returns = {f"return_{n}": float(closes.iloc[-1] / closes.iloc[-1 - n] - 1) if len(closes) > n else None
+               for n in (1, 5, 20)}
+    return {
+        "symbol": ticker, "as_of": rows[-1].as_dict()["time"], "last_close": float(closes.iloc[-1]),
+        f"sma_{short_window}": float(short_ma.iloc[-1]), f"sma_{long_window}": float(long_ma.iloc[-1]),
+        "short_above_long": above, "crossed_up": above and not was_above, "crossed_down": was_above and not above,
+        **returns,
+    }
+
+
+def create_server() -> FastMCP:
+    server = FastMCP("aibt-price")
+    for tool in (quote, price_history, indicators):
+        server.add_tool(refusals_as_text(tool))
+    return server
