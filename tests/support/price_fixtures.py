@@ -1,0 +1,91 @@
+"""A small, recognisable price series for look-ahead tests.
+
+Every number encodes its bar, so a value from the future is easy to spot in a tool's answer:
+daily bar i (i = 0 on 2025-01-02) opens at 100 + i, closes at 100.25 + i, highs at 100.6 + i and lows at
+99.7 + i (no two bars share a value); hourly bars of 2025-01-15 (10:00 .. 15:00 New York) follow the same
+pattern around 500 + hour.
+The bars are labelled source="test" and removed after use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from db_models.market import PriceBar, PriceInterval
+
+NEW_YORK = ZoneInfo("America/New_York")
+SYMBOL = "LKAH"
+OTHER = "LKBH"
+HOURLY_DATE = dt.date(2025, 1, 15)
+HOURS = range(10, 16)
+HIGH_OFFSET = Decimal("0.6")
+LOW_OFFSET = Decimal("0.3")
+
+
+def trading_days() -> list[dt.date]:
+    days, day = [], dt.date(2025, 1, 2)
+    while day <= dt.date(2025, 1, 31):
+        if day.weekday() < 5:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def session_open(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(9, 30), NEW_YORK).astimezone(dt.UTC)
+
+
+def hour_start(hour: int, day: dt.date = HOURLY_DATE) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), NEW_YORK).astimezone(dt.UTC)
+
+
+def daily_open(i: int) -> Decimal:
+    return Decimal(100 + i)
+
+
+def daily_close(i: int) -> Decimal:
+    return Decimal(100 + i) + Decimal("0.25")
+
+
+def daily_high(i: int) -> Decimal:
+    return daily_open(i) + HIGH_OFFSET
+
+
+def daily_low(i: int) -> Decimal:
+    return daily_open(i) - LOW_OFFSET
+
+
+def hourly_open(hour: int) -> Decimal:
+    return Decimal(500 + hour)
+
+
+def hourly_close(hour: int) -> Decimal:
+    return Decimal(500 + hour) + Decimal("0.25")
+
+
+def _bars(symbol: str, offset: int) -> list[PriceBar]:
+    rows = [
+        PriceBar(symbol=symbol, interval=PriceInterval.DAY, timestamp=session_open(day), trade_date=day,
+                 open=daily_open(i) + offset, high=daily_high(i) + offset,
+                 low=daily_low(i) + offset, close=daily_close(i) + offset, volume=1000 + i,
+                 source="test")
+        for i, day in enumerate(trading_days())
+    ]
+    rows += [
+        PriceBar(symbol=symbol, interval=PriceInterval.HOUR, timestamp=hour_start(hour), trade_date=HOURLY_DATE,
+                 open=hourly_open(hour) + offset, high=hourly_open(hour) + offset + HIGH_OFFSET,
+                 low=hourly_open(hour) + offset - LOW_OFFSET, close=hourly_close(hour) + offset,
+                 volume=10 * hour, source="test")
+        for hour in HOURS
+    ]
+    return rows
+
+
+async def insert_test_bars() -> None:
+    await PriceBar.bulk_create(_bars(SYMBOL, 0) + _bars(OTHER, 1000))
+
+
+async def delete_test_bars() -> None:
+    await PriceBar.filter(symbol__in=[SYMBOL, OTHER], source="test").delete()
