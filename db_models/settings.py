@@ -27,6 +27,8 @@ class Settings:
     openai_api_base: str
     jina_api_key: str | None
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Embedded mode starts the MCP tool servers inside the API process unless AIBT_START_TOOLS=0.
+    start_tools: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -81,6 +83,7 @@ def load_settings() -> Settings:
         openai_api_base=os.environ.get("OPENAI_API_BASE") or OPENROUTER_BASE_URL,
         jina_api_key=os.environ.get("JINA_API_KEY") or None,
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        start_tools=os.environ.get("AIBT_START_TOOLS", "1").strip().lower() not in ("0", "false", "no", "off"),
     )
 
 

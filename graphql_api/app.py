@@ -20,6 +20,7 @@ from graphql_api.auth import load_approved_users
 from graphql_api.request_ids import RequestIdMiddleware
 from graphql_api.schema import schema
 from graphql_api.view import AibtGraphQL
+from tools.launcher import start_embedded_tool_servers
 
 logger = logging.getLogger("aibt.app")
 
@@ -52,9 +53,12 @@ def _lifespan(settings: Settings):
         if settings.is_embedded:
             await apply_migrations(settings.database_url)
         await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+        tool_servers = await start_embedded_tool_servers() if settings.is_embedded and settings.start_tools else None
         try:
             yield
         finally:
+            if tool_servers is not None:
+                await tool_servers.stop()
             await Tortoise.close_connections()
 
     return lifespan

@@ -1,4 +1,4 @@
-"""The `aibt` command: serve, migrate, users create, export-schema."""
+"""The `aibt` command: serve, tools, migrate, users create, export-schema."""
 
 from __future__ import annotations
 
@@ -33,6 +33,28 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
         create_app(settings), host=host or settings.host, port=port or settings.port,
         log_level=log_level, log_config=None,
     )
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--host", default=None, help="Interface to listen on (default: $AIBT_TOOLS_HOST or 127.0.0.1).")
+@click.option("--log-level", default="info", show_default=True)
+def tools(names: tuple[str, ...], host: str | None, log_level: str) -> None:
+    """Run the MCP tool servers (math, search, price, trade by default) in this process.
+
+    Ports: math 8000, search 8001, price 8002, trade 8003, or $AIBT_<NAME>_PORT.
+    """
+    from graphql_api.logs import configure_logging
+    from tools.launcher import DEFAULT_PORTS, ToolServerError, serve_tool_servers
+
+    unknown = [name for name in names if name not in DEFAULT_PORTS]
+    if unknown:
+        raise click.BadParameter(f"unknown tool server(s) {', '.join(unknown)}; choose from {', '.join(DEFAULT_PORTS)}.")
+    configure_logging(log_level.upper())
+    try:
+        asyncio.run(serve_tool_servers(get_settings(), names or None, host=host))
+    except ToolServerError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -44,7 +44,10 @@ def pytest_report_header() -> str:
 async def settings() -> AsyncIterator[Settings]:
     data_dir = Path(tempfile.mkdtemp(prefix="aibt-test-"))
     database_url, pg_name = await databases.create_database(data_dir)
-    os.environ.update({"AIBT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "AIBT_ENV": "test"})
+    # AIBT_START_TOOLS=0: the test API does not bind the tool ports; tests that need tool servers start
+    # them on free ports (tests/support/tool_servers.py).
+    os.environ.update({"AIBT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "AIBT_ENV": "test",
+                       "AIBT_START_TOOLS": "0"})
     for variable in ("REDIS_URL", "AIBT_APPROVED_USERS", "AIBT_JWT_SECRET"):
         os.environ.pop(variable, None)
     get_settings.cache_clear()  # processes-wide settings (tool servers, workers) must see these too

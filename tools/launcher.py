@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import logging
 import os
+import signal
 import socket
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -24,6 +26,8 @@ import uvicorn
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.fastmcp import FastMCP
+
+from db_models.settings import Settings
 
 logger = logging.getLogger("aibt.tools")
 
@@ -87,6 +91,23 @@ def create_server(name: str) -> FastMCP:
     return module.create_server()
 
 
+def installed_servers() -> list[str]:
+    """The registered servers whose module is present (for embedded mode, which starts what it has)."""
+    return [name for name in DEFAULT_PORTS if importlib.util.find_spec(f"tools.{name}_server") is not None]
+
+
+async def start_embedded_tool_servers() -> RunningToolServers | None:
+    """Starts every installed server on its configured port for an embedded API process.
+
+    A server that cannot start leaves the API serving: the log says which port to change.
+    """
+    try:
+        return await start_tool_servers(installed_servers())
+    except ToolServerError as exc:
+        logger.warning("tool servers not started: %s", exc)
+        return None
+
+
 class _EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to its host process (the API, the CLI, a test)."""
 
@@ -133,7 +154,6 @@ class RunningToolServers(AbstractAsyncContextManager["RunningToolServers"]):
 
 async def start_tool_servers(
     names: Iterable[str] | None = None, *, host: str | None = None, ports: Mapping[str, int] | None = None,
-    log_level: str = "warning",
 ) -> RunningToolServers:
     """Starts the named servers (all four by default) and returns once each accepts connections.
 
@@ -156,7 +176,9 @@ async def start_tool_servers(
     running = RunningToolServers(urls={})
     for name in names:
         sock = sockets[name]
-        config = uvicorn.Config(apps[name], log_level=log_level, lifespan="on", timeout_graceful_shutdown=3)
+        # No log_config or log_level: the host process (API, CLI, tests) owns the logging set-up.
+        config = uvicorn.Config(apps[name], lifespan="on", timeout_graceful_shutdown=3,
+                                log_config=None, log_level=None, access_log=False)
         server = _EmbeddedServer(config)
         running._servers.append(server)
         running._tasks.append(asyncio.create_task(server.serve(sockets=[sock]), name=f"aibt-tools-{name}"))
@@ -254,3 +276,27 @@ def _mcp_url(host: str, port: int) -> str:
 def _check_name(name: str) -> None:
     if name not in DEFAULT_PORTS:
         raise ToolServerError(f"Unknown tool server {name!r}; the servers are {', '.join(DEFAULT_PORTS)}.")
+
+
+async def serve_tool_servers(settings: Settings, names: Iterable[str] | None = None, *,
+                             host: str | None = None) -> None:
+    """Runs the servers until SIGINT or SIGTERM, with the database open for the tools that read it."""
+    from tortoise import Tortoise
+
+    from db_models.config import tortoise_config
+
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    try:
+        servers = await start_tool_servers(names, host=host)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        for name, url in servers.urls.items():
+            print(f"{name} tool server at {url}", flush=True)
+        waiting = asyncio.create_task(servers.wait())
+        await asyncio.wait([waiting, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        await servers.stop()
+        waiting.cancel()
+    finally:
+        await Tortoise.close_connections()
