@@ -40,7 +40,12 @@ def mcp_client(urls: Mapping[str, str], credential: str | None = None,
 
 @asynccontextmanager
 async def session_tools(client: MultiServerMCPClient, name: str) -> AsyncIterator[dict[str, BaseTool]]:
-    """The named server's tools, by tool name, over one persistent session (as a run keeps it)."""
+    """The named server's tools, by tool name, over one persistent session (as a run keeps it).
+
+    Enter and leave it in the same task (the test body): the session's anyio task group cannot be
+    opened in one pytest fixture task and closed in another. Fixtures can hold
+    `await client.get_tools()` instead, whose tools open a session per call.
+    """
     async with client.session(name) as session:
         yield {tool.name: tool for tool in await load_mcp_tools(session)}
 
