@@ -1,0 +1,104 @@
+"""The trading day: the agent and its tools in a loop, bounded by max_steps and stoppable between steps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agents.trading import nodes, prompts
+from agents.trading.state import DayContext, DayResult, TradingState
+
+ShouldStop = Callable[[], Awaitable[bool]]
+
+
+def build_trading_graph(llm: BaseChatModel, tools: Sequence[BaseTool], *, should_stop: ShouldStop | None = None,
+                        checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    """agent -> tools -> agent ... until the model answers without tool calls, max_steps turns are used,
+    or `should_stop` says so (checked at every step boundary)."""
+
+    async def stop_requested() -> bool:
+        return should_stop is not None and bool(await should_stop())
+
+    async def after_agent(state: TradingState) -> Literal["tools", "__end__"]:
+        route = nodes.after_agent(state)
+        return nodes.END if route == nodes.TOOLS and await stop_requested() else route
+
+    async def after_tools(state: TradingState) -> Literal["agent", "__end__"]:
+        route = nodes.after_tools(state)
+        return nodes.END if route == nodes.AGENT and await stop_requested() else route
+
+    builder = StateGraph(TradingState)
+    builder.add_node(nodes.AGENT, nodes.make_agent_node(llm, tools))
+    builder.add_node(nodes.TOOLS, nodes.make_tool_node(tools))
+    builder.add_edge(START, nodes.AGENT)
+    builder.add_conditional_edges(nodes.AGENT, after_agent, [nodes.TOOLS, nodes.END])
+    builder.add_conditional_edges(nodes.TOOLS, after_tools, [nodes.AGENT, nodes.END])
+    return builder.compile(checkpointer=checkpointer, name="trading_day")
+
+
+def default_thread_id(context: DayContext) -> str:
+    return f"run-{context.run_id}:{context.day.isoformat()}:{context.day_index}"
+
+
+def initial_state(context: DayContext, max_steps: int) -> dict[str, Any]:
+    return {"messages": [SystemMessage(prompts.system_prompt(context)), HumanMessage(prompts.day_message(context))],
+            "max_steps": max_steps, "steps": 0, "llm_calls": 0, "input_tokens": 0, "output_tokens": 0}
+
+
+def message_dict(message: BaseMessage) -> dict[str, Any]:
+    """One message as JSON-able data, as a ReasoningLog keeps it."""
+    role = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}.get(message.type, message.type)
+    tool_calls = [{"id": call.get("id"), "name": call["name"], "args": json.loads(json.dumps(call["args"], default=str))}
+                  for call in getattr(message, "tool_calls", None) or []]
+    return {"role": role, "content": nodes.text_content(message.content), "tool_calls": tool_calls,
+            "tool_call_id": message.tool_call_id if isinstance(message, ToolMessage) else None,
+            "name": message.name if isinstance(message, ToolMessage) else None}
+
+
+def day_result(state: dict[str, Any], max_steps: int) -> DayResult:
+    messages = list(state.get("messages", []))
+    steps = int(state.get("steps", 0))
+    last = messages[-1] if messages else None
+    wanted_more = isinstance(last, ToolMessage) or (isinstance(last, AIMessage) and bool(last.tool_calls))
+    return DayResult(messages=[message_dict(m) for m in messages], llm_calls=int(state.get("llm_calls", 0)),
+                     input_tokens=int(state.get("input_tokens", 0)), output_tokens=int(state.get("output_tokens", 0)),
+                     steps=steps, stopped_by_limit=steps >= max_steps and wanted_more)
+
+
+async def run_trading_day(*, llm: BaseChatModel, tools: Sequence[BaseTool], context: DayContext, max_steps: int,
+                          should_stop: ShouldStop | None = None, checkpointer: BaseCheckpointSaver | None = None,
+                          thread_id: str | None = None) -> DayResult:
+    """Runs one trading day (or intraday decision bar) of a run and returns its conversation and usage.
+
+    With a checkpointer, the day's state is kept under `thread_id` (default: run, date and day index):
+    a day that already finished is returned as it was, without calling the LLM again, and a day
+    interrupted mid-way resumes from its last completed step. `should_stop` is awaited at every step
+    boundary; when it answers True the day ends with what was done so far.
+    """
+    if max_steps < 1:
+        raise ValueError("max_steps must be at least 1.")
+    graph = build_trading_graph(llm, tools, should_stop=should_stop, checkpointer=checkpointer)
+    config: RunnableConfig = {"recursion_limit": 2 * max_steps + 10}
+    graph_input: dict[str, Any] | None = initial_state(context, max_steps)
+    if checkpointer is not None:
+        config["configurable"] = {"thread_id": thread_id or default_thread_id(context)}
+        saved = await graph.aget_state(config)
+        if saved.values and not saved.next:
+            return day_result(saved.values, saved.values.get("max_steps", max_steps))
+        if saved.values:
+            graph_input = None  # resume the interrupted day
+    if should_stop is not None and graph_input is not None and await should_stop():
+        return day_result(graph_input, max_steps)
+    state: dict[str, Any] = graph_input or {}
+    async for values in graph.astream(graph_input, config, stream_mode="values"):
+        state = values
+    return day_result(state, max_steps)
