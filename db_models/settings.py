@@ -29,6 +29,8 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     # Embedded mode starts the MCP tool servers inside the API process unless AIBT_START_TOOLS=0.
     start_tools: bool = True
+    # Embedded mode loads the shipped price data on start (once) unless AIBT_SEED_PRICES=0.
+    seed_prices: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +86,7 @@ def load_settings() -> Settings:
         jina_api_key=os.environ.get("JINA_API_KEY") or None,
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         start_tools=os.environ.get("AIBT_START_TOOLS", "1").strip().lower() not in ("0", "false", "no", "off"),
+        seed_prices=os.environ.get("AIBT_SEED_PRICES", "1").strip().lower() not in ("0", "false", "no", "off"),
     )
 
 

@@ -15,6 +15,7 @@ from tortoise import Tortoise
 from tortoise.connection import connections
 
 from db_models.config import apply_migrations, tortoise_config
+from db_models.price_seed import seed_shipped_prices
 from db_models.settings import Settings, get_settings
 from graphql_api.auth import load_approved_users
 from graphql_api.request_ids import RequestIdMiddleware
@@ -53,6 +54,8 @@ def _lifespan(settings: Settings):
         if settings.is_embedded:
             await apply_migrations(settings.database_url)
         await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+        if settings.is_embedded and settings.seed_prices:
+            await seed_shipped_prices()  # once; later starts only check that it is there
         tool_servers = await start_embedded_tool_servers() if settings.is_embedded and settings.start_tools else None
         try:
             yield

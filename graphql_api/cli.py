@@ -1,4 +1,4 @@
-"""The `aibt` command: serve, tools, migrate, users create, export-schema."""
+"""The `aibt` command: serve, tools, migrate, users create, data import|seed, export-schema."""
 
 from __future__ import annotations
 
@@ -86,6 +86,43 @@ def create_user(email: str, password: str, display_name: str | None, admin: bool
     except AibtError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Created {user.role} {user.email}.")
+
+
+@main.group()
+def data() -> None:
+    """Price data: import files, load the shipped data."""
+
+
+@data.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--interval", type=click.Choice(["DAY", "HOUR", "MINUTE"], case_sensitive=False), default=None,
+              help="Bar interval of CSV files whose timestamps do not tell it.")
+@click.option("--timezone", default="America/New_York", show_default=True,
+              help="Exchange time zone of timestamps without an offset.")
+@click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
+def import_prices(paths: tuple[Path, ...], interval: str | None, timezone: str, no_progress: bool) -> None:
+    """Import Alpha Vantage-style JSON Lines or CSV (symbol,timestamp,open,high,low,close,volume) files.
+
+    Every file is validated before anything is written; all bars are written in one transaction, and
+    importing the same file again updates the same bars.
+    """
+    from db_models.price_import import PriceImportError
+    from graphql_api.market.commands import import_price_files
+
+    try:
+        asyncio.run(import_price_files(get_settings(), list(paths), interval=interval, timezone=timezone,
+                                       echo=click.echo, show_progress=not no_progress))
+    except PriceImportError as exc:
+        raise click.ClickException(f"{exc} (nothing was imported)") from None
+
+
+@data.command("seed")
+@click.option("--force", is_flag=True, help="Load again even when the shipped data is there (adds what is missing).")
+def seed_prices(force: bool) -> None:
+    """Load the price data shipped with the installed packages (embedded serve does this on start)."""
+    from graphql_api.market.commands import seed_prices as seed
+
+    asyncio.run(seed(get_settings(), force=force, echo=click.echo))
 
 
 @main.command("export-schema")

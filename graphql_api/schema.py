@@ -10,10 +10,11 @@ from strawberry.types import ExecutionContext
 from graphql_api.accounts.mutations import AccountMutations
 from graphql_api.accounts.queries import AccountQueries
 from graphql_api.error_handling import ErrorFormatter
+from graphql_api.market.queries import MarketQueries
 from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
-Query = merge_types("Query", (AccountQueries, TradingModelQueries))
+Query = merge_types("Query", (AccountQueries, TradingModelQueries, MarketQueries))
 Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations))
 
 

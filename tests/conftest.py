@@ -45,9 +45,10 @@ async def settings() -> AsyncIterator[Settings]:
     data_dir = Path(tempfile.mkdtemp(prefix="aibt-test-"))
     database_url, pg_name = await databases.create_database(data_dir)
     # AIBT_START_TOOLS=0: the test API does not bind the tool ports; tests that need tool servers start
-    # them on free ports (tests/support/tool_servers.py).
+    # them on free ports (tests/support/tool_servers.py). AIBT_SEED_PRICES=0: the session database starts
+    # with no price bars (tests add and remove the bars they need).
     os.environ.update({"AIBT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "AIBT_ENV": "test",
-                       "AIBT_START_TOOLS": "0"})
+                       "AIBT_START_TOOLS": "0", "AIBT_SEED_PRICES": "0"})
     for variable in ("REDIS_URL", "AIBT_APPROVED_USERS", "AIBT_JWT_SECRET"):
         os.environ.pop(variable, None)
     get_settings.cache_clear()  # processes-wide settings (tool servers, workers) must see these too

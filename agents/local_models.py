@@ -1,0 +1,330 @@
+"""Local deterministic models: real trading strategies expressed as chat models.
+
+They need no network and answer the same conversation the same way every time. Each turn they read
+the day's conversation (the platform's run facts in the system prompt and the tool results, which
+arrive as JSON text from the MCP tools), decide the next tool calls or the closing summary, and stream
+it like a remote model: text token by token, then the tool calls, then a usage report counted in
+whitespace-separated words of the prompt and of the output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agents.trading.prompts import read_run_facts
+
+SHORT_WINDOW = 5
+LONG_WINDOW = 20
+TOKEN = re.compile(r"\s*\S+")
+
+
+def message_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content or []
+                     if isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text"))
+
+
+def count_words(text: str) -> int:
+    return len(text.split())
+
+
+def tool_result(text: str) -> dict[str, Any] | str:
+    """A tool's JSON answer as a dict (numbers as Decimal), or its refusal or error as text."""
+    try:
+        value = json.loads(text, parse_float=Decimal)
+    except ValueError:
+        return text.strip()
+    return value if isinstance(value, dict) else text.strip()
+
+
+def money(value: Decimal) -> str:
+    return f"{Decimal(value):,.2f}"
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: dict[str, Any]
+    result: dict[str, Any] | str | None  # None until the tool has answered
+
+    @property
+    def symbol(self) -> str | None:
+        symbol = self.args.get("symbol")
+        return str(symbol).upper() if symbol else None
+
+
+@dataclass
+class Reply:
+    text: str
+    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+class Conversation:
+    """The current day as a strategy sees it: the run facts and the tool calls made since the day began."""
+
+    def __init__(self, messages: Sequence[BaseMessage], tool_names: Sequence[str]) -> None:
+        system = next((m for m in messages if isinstance(m, SystemMessage)), None)
+        self.facts = read_run_facts(message_text(system.content)) if system else {}
+        self.tool_names = set(tool_names)
+        start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1) + 1
+        day = list(messages[start:])
+        answers = {m.tool_call_id: message_text(m.content) for m in day if isinstance(m, ToolMessage)}
+        self.calls = [Call(c["name"], dict(c["args"]), tool_result(answers[c["id"]]) if c["id"] in answers else None)
+                      for m in day if isinstance(m, AIMessage) for c in m.tool_calls]
+        self.turn = sum(1 for m in messages if isinstance(m, AIMessage))
+
+    @property
+    def first_day(self) -> bool:
+        return self.facts.get("First trading day of this run", "").lower() == "yes"
+
+    @property
+    def intraday(self) -> bool:
+        return self.facts.get("Mode", "").upper() == "INTRADAY"
+
+    def tickers(self, portfolio: dict[str, Any] | None = None) -> list[str]:
+        """The session symbol (intraday), else the allowed tickers of the prompt, else of the portfolio tool."""
+        if self.intraday and self.facts.get("Session symbol"):
+            return [self.facts["Session symbol"].upper()]
+        listed = [t.strip().upper() for t in self.facts.get("Allowed tickers", "").split(",") if t.strip()]
+        if not listed and portfolio:
+            listed = [str(t).upper() for t in portfolio.get("allowed_tickers", [])]
+        return listed
+
+    def last(self, name: str, symbol: str | None = None) -> Call | None:
+        found = [c for c in self.calls if c.name == name and (symbol is None or c.symbol == symbol)]
+        return found[-1] if found else None
+
+    def missing_tools(self, *names: str) -> list[str]:
+        return [n for n in names if n not in self.tool_names]
+
+
+def held_shares(portfolio: dict[str, Any]) -> dict[str, int]:
+    return {str(s).upper(): int(n) for s, n in (portfolio.get("holdings") or {}).items() if int(n)}
+
+
+def quote_price(quote: dict[str, Any]) -> Decimal | None:
+    """The price an order is sized at: today's open (daily runs), else the last close (intraday)."""
+    for key in ("open_today", "last_close"):
+        if quote.get(key) is not None:
+            return Decimal(quote[key])
+    return None
+
+
+def even_split(cash: Decimal, tickers: int, price: Decimal) -> int:
+    """floor((cash / tickers) / price): whole shares of one ticker's even share of the cash."""
+    if tickers <= 0 or price <= 0:
+        return 0
+    return int((Decimal(cash) / tickers / price).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def trade_outcome(call: Call | None) -> str:
+    if call is None or call.result is None:
+        return "no answer from the trade tool"
+    return call.result["result"] if isinstance(call.result, dict) else call.result
+
+
+class LocalStrategyModel(BaseChatModel):
+    """A deterministic strategy with the chat model interface; subclasses implement `decide`."""
+
+    model_id: str = "local/strategy"
+    tool_names: tuple[str, ...] = ()
+
+    @property
+    def _llm_type(self) -> str:
+        return "aibt-local"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_id": self.model_id, "tool_names": self.tool_names}
+
+    def bind_tools(self, tools: Sequence[dict[str, Any] | type | Callable | Any], *, tool_choice: str | None = None,
+                   **kwargs: Any) -> LocalStrategyModel:
+        names = tuple(convert_to_openai_tool(tool)["function"]["name"] for tool in tools)
+        return self.model_copy(update={"tool_names": names})
+
+    def decide(self, conversation: Conversation) -> Reply:
+        raise NotImplementedError
+
+    def _chunks(self, messages: list[BaseMessage]) -> Iterator[ChatGenerationChunk]:
+        conversation = Conversation(messages, self.tool_names)
+        reply = self.decide(conversation)
+        for token in TOKEN.findall(reply.text):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        output_words = count_words(reply.text)
+        for index, (name, args) in enumerate(reply.tool_calls):
+            arguments = json.dumps(args, sort_keys=True)
+            output_words += 1 + count_words(arguments)
+            call = tool_call_chunk(name=name, args=arguments, id=f"call_{conversation.turn}_{index}", index=index)
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[call]))
+        input_words = sum(count_words(message_text(m.content)) for m in messages)
+        input_words += sum(1 + count_words(json.dumps(c["args"], sort_keys=True))
+                           for m in messages if isinstance(m, AIMessage) for c in m.tool_calls)
+        usage = {"input_tokens": input_words, "output_tokens": output_words,
+                 "total_tokens": input_words + output_words}
+        yield ChatGenerationChunk(message=AIMessageChunk(
+            content="", usage_metadata=usage, chunk_position="last",
+            response_metadata={"model_name": self.model_id, "finish_reason": "tool_calls" if reply.tool_calls else "stop"},
+        ))
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        yield from self._chunks(messages)
+
+    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
+                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        for chunk in self._chunks(messages):
+            yield chunk
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+
+
+def _portfolio_or_reply(conversation: Conversation, *tools: str) -> dict[str, Any] | Reply:
+    """The day's portfolio answer, or the reply to give first (ask for it, or explain why not)."""
+    if missing := conversation.missing_tools("portfolio", *tools):
+        return Reply(f"I cannot trade without the {', '.join(missing)} tools, so I hold.")
+    call = conversation.last("portfolio")
+    if call is None:
+        return Reply("Checking the portfolio first.", [("portfolio", {})])
+    if not isinstance(call.result, dict):
+        return Reply(f"The portfolio is unavailable ({call.result}), so I hold.")
+    return call.result
+
+
+class BuyAndHoldModel(LocalStrategyModel):
+    """On the run's first day, splits the cash evenly over the allowed tickers at the open; then holds."""
+
+    model_id: str = "local/buy-and-hold"
+
+    def decide(self, conversation: Conversation) -> Reply:
+        portfolio = _portfolio_or_reply(conversation, "quote", "buy")
+        if isinstance(portfolio, Reply):
+            return portfolio
+        cash, held = Decimal(portfolio["cash"]), held_shares(portfolio)
+        if held:
+            positions = ", ".join(f"{n} {s}" for s, n in sorted(held.items()))
+            return Reply(f"Holding {positions} with {money(cash)} cash: buy-and-hold keeps what it bought on the "
+                         "first day and trades no more.")
+        if not conversation.first_day:
+            return Reply(f"Holding {money(cash)} cash: buy-and-hold buys only on the run's first trading day.")
+        tickers = conversation.tickers(portfolio)
+        if not tickers:
+            return Reply("No allowed tickers to buy, so I hold the cash.")
+        missing = [t for t in tickers if conversation.last("quote", t) is None]
+        if missing:
+            return Reply(f"First trading day: splitting {money(cash)} evenly over {', '.join(tickers)}. "
+                         "Getting the opening prices.", [("quote", {"symbol": t}) for t in missing])
+        plan: list[str] = []
+        orders: list[tuple[str, dict[str, Any]]] = []
+        for ticker in tickers:
+            quote = conversation.last("quote", ticker).result
+            price = quote_price(quote) if isinstance(quote, dict) else None
+            if price is None:
+                plan.append(f"{ticker}: no price ({quote}), skipped.")
+                continue
+            shares = even_split(cash, len(tickers), price)
+            if shares == 0:
+                plan.append(f"{ticker}: {money(cash / len(tickers))} buys no whole share at {money(price)}, skipped.")
+            elif conversation.last("buy", ticker) is None:
+                orders.append(("buy", {"symbol": ticker, "amount": shares}))
+            else:
+                plan.append(f"{ticker}: {trade_outcome(conversation.last('buy', ticker))}")
+        if orders:
+            wanted = ", ".join(f"{o['amount']} {o['symbol']}" for _, o in orders)
+            return Reply(f"Buying {wanted} at the open.", orders)
+        return Reply(f"First trading day: split {money(cash)} evenly over {len(tickers)} "
+                     f"ticker{'s' if len(tickers) > 1 else ''}. " + " ".join(plan) + " From now on I hold.")
+
+
+class MomentumModel(LocalStrategyModel):
+    """Moving-average crossover: holds a ticker while its short average of closes is above the long one."""
+
+    model_id: str = "local/momentum"
+    short_window: int = SHORT_WINDOW
+    long_window: int = LONG_WINDOW
+
+    def decide(self, conversation: Conversation) -> Reply:
+        portfolio = _portfolio_or_reply(conversation, "indicators", "quote", "buy", "sell")
+        if isinstance(portfolio, Reply):
+            return portfolio
+        cash, held = Decimal(portfolio["cash"]), held_shares(portfolio)
+        tickers = conversation.tickers(portfolio)
+        if not tickers:
+            return Reply("No allowed tickers, so I hold.")
+        windows = {"short_window": self.short_window, "long_window": self.long_window}
+        missing = [t for t in tickers if conversation.last("indicators", t) is None]
+        if missing:
+            return Reply(f"Reading the {self.short_window}- and {self.long_window}-bar moving averages.",
+                         [("indicators", {"symbol": t, **windows}) for t in missing])
+
+        calls: list[tuple[str, dict[str, Any]]] = []
+        notes: list[str] = []
+        for ticker in tickers:
+            call, note = self._step(conversation, ticker, cash, len(tickers), held.get(ticker, 0))
+            if call is not None:
+                calls.append(call)
+            notes.append(note)
+        if calls:
+            return Reply("Acting on the crossover signals.", calls)
+        return Reply(" ".join(notes))
+
+    def _step(self, conversation: Conversation, ticker: str, cash: Decimal, tickers: int,
+              held: int) -> tuple[tuple[str, dict[str, Any]] | None, str]:
+        """The next call for this ticker (or None) and the decision so far, in words."""
+        signal = conversation.last("indicators", ticker).result
+        if not isinstance(signal, dict):
+            return None, f"{ticker}: hold, no signal yet ({signal})."
+        short = Decimal(signal[f"sma_{self.short_window}"])
+        long = Decimal(signal[f"sma_{self.long_window}"])
+        averages = (f"the {self.short_window}-bar average {money(short)} is "
+                    f"{'above' if short > long else 'below' if short < long else 'equal to'} "
+                    f"the {self.long_window}-bar average {money(long)}")
+        if short < long and held:
+            sold = conversation.last("sell", ticker)
+            if sold is None:
+                return ("sell", {"symbol": ticker, "amount": held}), ""
+            return None, f"{ticker}: sell all {held}, {averages}. {trade_outcome(sold)}"
+        if short > long and not held:
+            quote = conversation.last("quote", ticker)
+            if quote is None:
+                return ("quote", {"symbol": ticker}), ""
+            price = quote_price(quote.result) if isinstance(quote.result, dict) else None
+            if price is None:
+                return None, f"{ticker}: hold, {averages} but there is no price ({quote.result})."
+            shares = even_split(cash, tickers, price)
+            if shares == 0:
+                return None, (f"{ticker}: hold, {averages} but {money(cash / tickers)} buys no whole share "
+                              f"at {money(price)}.")
+            bought = conversation.last("buy", ticker)
+            if bought is None:
+                return ("buy", {"symbol": ticker, "amount": shares}), ""
+            return None, f"{ticker}: buy {shares}, {averages}. {trade_outcome(bought)}"
+        if held:
+            return None, f"{ticker}: keep {held} shares, {averages}."
+        return None, f"{ticker}: stay out, {averages}."
+
+
+LOCAL_TRADING_MODELS: dict[str, type[LocalStrategyModel]] = {
+    "local/buy-and-hold": BuyAndHoldModel,
+    "local/momentum": MomentumModel,
+}

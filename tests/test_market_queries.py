@@ -1,0 +1,130 @@
+"""Query.symbols and Query.stockPrices over HTTP: public, validated, bounded."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from db_models.market import PriceBar, PriceInterval
+from graphql_api.market import queries
+from tests.support.price_state import restored_price_bars
+from tests.support.processes import aibt_server, clean_env
+
+NEW_YORK = ZoneInfo("America/New_York")
+SYMBOLS = "query { symbols }"
+PRICES = """query($symbol: String!, $from: Date, $to: Date, $interval: PriceInterval) {
+  stockPrices(symbol: $symbol, from: $from, to: $to, interval: $interval) {
+    symbol timestamp open high low close volume
+  }
+}"""
+PRICES_DEFAULT = "query($symbol: String!) { stockPrices(symbol: $symbol) { timestamp close } }"
+DAYS = [date(2025, 3, d) for d in (3, 4, 5, 6, 7)]
+
+
+def day_bar(symbol: str, day: date, price: str, **fields) -> PriceBar:
+    p = Decimal(price)
+    values = {"open": p, "high": p + 1, "low": p - 1, "close": p + Decimal("0.5"), "volume": 1000.0, **fields}
+    return PriceBar(symbol=symbol, interval=PriceInterval.DAY, trade_date=day, source="test",
+                    timestamp=datetime.combine(day, time(9, 30), NEW_YORK).astimezone(UTC), **values)
+
+
+@pytest_asyncio.fixture
+async def bars(server_url):
+    async with restored_price_bars():
+        rows = [day_bar("ZQA", d, str(100 + i)) for i, d in enumerate(DAYS)]
+        # The newest day carries only its open: left out of stockPrices.
+        rows.append(day_bar("ZQA", date(2025, 3, 10), "200", high=None, low=None, close=None, volume=None))
+        rows.append(day_bar("ZQB", DAYS[0], "50"))
+        rows += [PriceBar(symbol="ZQA", interval=PriceInterval.HOUR, trade_date=DAYS[0], source="test",
+                          timestamp=datetime.combine(DAYS[0], time(h), NEW_YORK).astimezone(UTC),
+                          open=Decimal(h), high=Decimal(h + 1), low=Decimal(h - 1), close=Decimal(h), volume=None)
+                 for h in (10, 11, 12)]
+        await PriceBar.bulk_create(rows)
+        yield
+
+
+async def test_symbols_is_public_sorted_and_distinct(api, bars):
+    symbols = (await api.data(SYMBOLS))["symbols"]
+    assert symbols == sorted(set(symbols))
+    assert {"ZQA", "ZQB"} <= set(symbols)
+
+
+async def test_symbols_is_empty_without_prices(api, server_url):
+    async with restored_price_bars():
+        await PriceBar.all().delete()
+        assert (await api.data(SYMBOLS))["symbols"] == []
+
+
+async def test_stock_prices_returns_complete_daily_bars_oldest_first(api, bars):
+    result = (await api.data(PRICES, {"symbol": "ZQA"}))["stockPrices"]
+    assert [r["timestamp"] for r in result] == [
+        datetime.combine(d, time(9, 30), NEW_YORK).astimezone(UTC).isoformat() for d in DAYS]
+    assert result[0] == {"symbol": "ZQA", "timestamp": "2025-03-03T14:30:00+00:00", "open": 100.0, "high": 101.0,
+                         "low": 99.0, "close": 100.5, "volume": 1000.0}
+    assert (await api.data(PRICES_DEFAULT, {"symbol": "ZQA"}))["stockPrices"][-1]["close"] == 104.5
+
+
+async def test_from_and_to_are_inclusive_trading_dates(api, bars):
+    result = (await api.data(PRICES, {"symbol": "zqa", "from": "2025-03-04", "to": "2025-03-06"}))["stockPrices"]
+    assert [r["open"] for r in result] == [101.0, 102.0, 103.0]
+    only_from = (await api.data(PRICES, {"symbol": "ZQA", "from": "2025-03-07"}))["stockPrices"]
+    assert [r["open"] for r in only_from] == [104.0]
+    same_day = (await api.data(PRICES, {"symbol": "ZQA", "from": "2025-03-05", "to": "2025-03-05"}))["stockPrices"]
+    assert len(same_day) == 1
+
+
+async def test_hourly_bars_and_a_null_interval_means_daily(api, bars):
+    hourly = (await api.data(PRICES, {"symbol": "ZQA", "interval": "HOUR"}))["stockPrices"]
+    assert [r["timestamp"] for r in hourly] == ["2025-03-03T15:00:00+00:00", "2025-03-03T16:00:00+00:00",
+                                                "2025-03-03T17:00:00+00:00"]
+    assert hourly[0]["volume"] is None
+    assert len((await api.data(PRICES, {"symbol": "ZQA", "interval": None}))["stockPrices"]) == len(DAYS)
+    assert (await api.data(PRICES, {"symbol": "ZQB", "interval": "MINUTE"}))["stockPrices"] == []
+
+
+async def test_an_unknown_symbol_answers_an_empty_list(api, bars):
+    assert (await api.data(PRICES, {"symbol": "NOPE"}))["stockPrices"] == []
+
+
+@pytest.mark.parametrize("variables", [
+    {"symbol": ""}, {"symbol": "not a ticker"}, {"symbol": "$AAPL"}, {"symbol": "TOOLONGSYMBOL"},
+    {"symbol": "ZQA", "from": "2025-03-06", "to": "2025-03-04"},
+    {"symbol": "ZQA", "from": "2025-02-30"}, {"symbol": "ZQA", "interval": "WEEK"},
+])
+async def test_bad_input_is_bad_user_input(api, bars, variables):
+    error = await api.error(PRICES, variables)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_error_messages_name_the_problem(api, bars):
+    assert "symbol" in (await api.error(PRICES, {"symbol": "$AAPL"}))["message"]
+    assert "after" in (await api.error(PRICES, {"symbol": "ZQA", "from": "2025-03-06", "to": "2025-03-04"}))["message"]
+
+
+async def test_a_range_with_too_many_bars_is_refused(api, bars, monkeypatch):
+    monkeypatch.setattr(queries, "MAX_BARS", 3)
+    error = await api.error(PRICES, {"symbol": "ZQA"})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "more than 3" in error["message"] and "narrow" in error["message"]
+    assert len((await api.data(PRICES, {"symbol": "ZQA", "from": "2025-03-05"}))["stockPrices"]) == 3
+
+
+def test_a_fresh_server_starts_with_the_shipped_prices(tmp_path):
+    with aibt_server(clean_env(AIBT_DATA_DIR=str(tmp_path / "d")), tmp_path) as url:
+        def ask(query: str, variables: dict | None = None) -> dict:
+            return httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30).json()
+
+        assert {"AAPL", "FB", "GOOG", "IBM", "MSFT"} <= set(ask(SYMBOLS)["data"]["symbols"])
+        aapl = ask(PRICES, {"symbol": "AAPL", "from": "2013-02-25", "to": "2013-03-01"})["data"]["stockPrices"]
+        assert [b["timestamp"][:10] for b in aapl] == ["2013-02-25", "2013-02-26", "2013-02-27", "2013-02-28", "2013-03-01"]
+        assert aapl[-1]["close"] == 430.47
+    log = next(tmp_path.glob("serve-*.log")).read_text()
+    assert "shipped price bars" in log
+    # A second start finds the data loaded and does not load it again.
+    with aibt_server(clean_env(AIBT_DATA_DIR=str(tmp_path / "d")), tmp_path) as url:
+        assert "AAPL" in httpx.post(f"{url}/graphql", json={"query": SYMBOLS}).json()["data"]["symbols"]
