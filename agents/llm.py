@@ -1,0 +1,65 @@
+"""The one place a chat model is made: a local deterministic strategy or a remote OpenAI-compatible model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.catalog import find_model
+from agents.local_models import LOCAL_TRADING_MODELS
+from db_models.settings import Settings
+
+DEFAULT_TIMEOUT_SECONDS = 120.0
+DEFAULT_MAX_RETRIES = 2
+# Stored parameter -> ChatOpenAI argument; top_k is not an OpenAI parameter and travels in the body.
+OPENAI_PARAMETERS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty")
+
+
+class ModelUnavailable(Exception):
+    """Raised when a model id cannot be made into a chat model: unknown, not for trading, or not configured."""
+
+
+def _number(parameters: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = parameters.get(key)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ModelUnavailable(f"Model parameter {key} must be a number; got {value!r}.") from None
+
+
+def load_chat_model(model_id: str, parameters: Mapping[str, Any] | None, settings: Settings, *,
+                    timeout: float = DEFAULT_TIMEOUT_SECONDS, max_retries: int = DEFAULT_MAX_RETRIES) -> BaseChatModel:
+    """The chat model for an aiModels id, with the trading model's stored parameters.
+
+    Local ids give deterministic strategies (parameters do not change them). Remote ids give ChatOpenAI
+    against settings.openai_api_base, streaming, with usage reports in the stream.
+    """
+    info = find_model(model_id)
+    if info is None:
+        raise ModelUnavailable(f"Unknown AI model {model_id!r}; see the aiModels query for the available ones.")
+    if info.local:
+        strategy = LOCAL_TRADING_MODELS.get(model_id)
+        if strategy is None:
+            raise ModelUnavailable(f"{model_id} is not a trading model.")
+        return strategy()
+    if not settings.openai_api_key:
+        raise ModelUnavailable(f"{model_id} is a remote model and needs an API key: set OPENAI_API_KEY for "
+                               f"{settings.openai_api_base}, or choose a local model.")
+    from langchain_openai import ChatOpenAI
+
+    parameters = parameters or {}
+    options: dict[str, Any] = {}
+    for key in OPENAI_PARAMETERS:
+        value = _number(parameters, key, int if key == "max_tokens" else float)
+        if value is not None:
+            options[key] = value
+    top_k = _number(parameters, "top_k", int)
+    if top_k is not None:
+        options["extra_body"] = {"top_k": top_k}
+    return ChatOpenAI(model=model_id, base_url=settings.openai_api_base, api_key=settings.openai_api_key,
+                      streaming=True, use_responses_api=False, stream_usage=True, timeout=timeout,
+                      max_retries=max_retries, **options)
