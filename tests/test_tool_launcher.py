@@ -96,24 +96,35 @@ def _wait_healthy(urls: dict[str, str], process: subprocess.Popen, timeout: floa
         time.sleep(0.2)
 
 
-def test_aibt_tools_serves_the_chosen_servers_on_the_configured_ports(tmp_path, settings):
-    ports = {"math": free_port(), "search": free_port()}
+def _serve_tools(tmp_path, settings, names: list[str]) -> tuple[list, str]:
+    """Runs `aibt tools NAMES...` on free ports until every server is healthy; its statuses and log."""
+    ports = {name: free_port() for name in names or launcher.DEFAULT_PORTS}
     env = clean_env(DATABASE_URL=settings.database_url, AIBT_DATA_DIR=str(tmp_path),
-                    AIBT_MATH_PORT=str(ports["math"]), AIBT_SEARCH_PORT=str(ports["search"]))
+                    **{f"AIBT_{name.upper()}_PORT": str(port) for name, port in ports.items()})
     log = tmp_path / "tools.log"
     with log.open("w") as output:
-        process = subprocess.Popen([AIBT, "tools", "math", "search"], env=env, cwd=tmp_path,
+        process = subprocess.Popen([AIBT, "tools", *names], env=env, cwd=tmp_path,
                                    stdout=output, stderr=subprocess.STDOUT)
         try:
-            urls = {name: f"http://127.0.0.1:{port}/mcp" for name, port in ports.items()}
-            statuses = _wait_healthy(urls, process)
-            assert all(status.healthy for status in statuses), log.read_text()
-            assert {status.name: set(status.tools) for status in statuses} == {"math": MATH_TOOLS, "search": SEARCH_TOOLS}
+            statuses = _wait_healthy({name: f"http://127.0.0.1:{port}/mcp" for name, port in ports.items()}, process)
         finally:
             process.terminate()
             code = process.wait(timeout=20)
     assert code == 0, log.read_text()
-    assert f"math tool server at http://127.0.0.1:{ports['math']}/mcp" in log.read_text()
+    return statuses, log.read_text()
+
+
+def test_aibt_tools_serves_the_chosen_servers_on_the_configured_ports(tmp_path, settings):
+    statuses, log = _serve_tools(tmp_path, settings, ["math", "search"])
+    assert all(status.healthy for status in statuses), log
+    assert {status.name: set(status.tools) for status in statuses} == {"math": MATH_TOOLS, "search": SEARCH_TOOLS}
+    assert f"math tool server at {statuses[0].url}" in log
+
+
+def test_aibt_tools_serves_all_four_servers_by_default(tmp_path, settings):
+    statuses, log = _serve_tools(tmp_path, settings, [])
+    assert [status.name for status in statuses] == ["math", "search", "price", "trade"]
+    assert all(status.healthy and status.tools for status in statuses), log
 
 
 def test_aibt_tools_refuses_an_unknown_server_name(tmp_path):
