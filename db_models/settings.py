@@ -16,6 +16,8 @@ class Settings:
     data_dir: Path
     database_url: str
     redis_url: str | None
+    # Prefix of every Redis key and channel AIBT uses, so deployments (and test sessions) can share a server.
+    redis_prefix: str
     env: str
     host: str
     port: int
@@ -74,6 +76,7 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or _default_database_url(data_dir),
         redis_url=os.environ.get("REDIS_URL") or None,
+        redis_prefix=os.environ.get("AIBT_REDIS_PREFIX", "aibt:"),
         env=os.environ.get("AIBT_ENV", "development"),
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8080")),

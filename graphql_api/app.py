@@ -20,7 +20,10 @@ from db_models.settings import Settings, get_settings
 from graphql_api.auth import load_approved_users
 from graphql_api.request_ids import RequestIdMiddleware
 from graphql_api.schema import schema
+from graphql_api.services import Services
 from graphql_api.view import AibtGraphQL
+from tasks.dispatch import Dispatcher
+from tasks.events import InProcessEventBus, RedisEventBus
 from tools.launcher import start_embedded_tool_servers
 
 logger = logging.getLogger("aibt.app")
@@ -47,7 +50,20 @@ async def _database_status() -> str:
     return "ok"
 
 
-def _lifespan(settings: Settings):
+def _start_services(settings: Settings, services: Services) -> None:
+    services.bus = (RedisEventBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url
+                    else InProcessEventBus())
+    services.dispatcher = Dispatcher(settings, services.bus)
+
+
+async def _stop_services(services: Services) -> None:
+    if services.dispatcher is not None:
+        await services.dispatcher.close()
+    if services.bus is not None:
+        await services.bus.close()
+
+
+def _lifespan(settings: Settings, services: Services):
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         load_approved_users(settings.approved_users_file)  # fail fast on a malformed file
@@ -57,9 +73,11 @@ def _lifespan(settings: Settings):
         if settings.is_embedded and settings.seed_prices:
             await seed_shipped_prices()  # once; later starts only check that it is there
         tool_servers = await start_embedded_tool_servers() if settings.is_embedded and settings.start_tools else None
+        _start_services(settings, services)
         try:
             yield
         finally:
+            await _stop_services(services)
             if tool_servers is not None:
                 await tool_servers.stop()
             await Tortoise.close_connections()
@@ -69,7 +87,8 @@ def _lifespan(settings: Settings):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    graphql = AibtGraphQL(schema, settings)
+    services = Services()
+    graphql = AibtGraphQL(schema, settings, services)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
@@ -77,5 +96,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
     ]
     return Starlette(
-        routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=_lifespan(settings)
+        routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=_lifespan(settings, services)
     )

@@ -15,6 +15,7 @@ from db_models.accounts import Role, User
 from db_models.settings import Settings
 from graphql_api.auth import TokenClaims, authenticate, bearer_token
 from graphql_api.errors import AibtError, Forbidden, Unauthenticated
+from graphql_api.services import Services
 
 BatchLoad = Callable[[Sequence[Any]], Awaitable[list[Any]]]
 
@@ -24,6 +25,7 @@ class RequestContext:
     request: Request | WebSocket
     response: Any
     settings: Settings
+    services: Services
     request_id: str
     connection_params: dict[str, Any] | None = None
     _loaders: dict[BatchLoad, DataLoader] = field(default_factory=dict)

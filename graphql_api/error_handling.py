@@ -46,9 +46,21 @@ def format_error(error: GraphQLError) -> GraphQLError:
     return _with_code(error, INTERNAL_MESSAGE, "INTERNAL")
 
 
+def _format_result(result: object) -> None:
+    if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+        result.errors = [e if _is_formatted(e) else format_error(e) for e in result.errors]
+
+
+def _is_formatted(error: GraphQLError) -> bool:
+    return bool(error.extensions and "requestId" in error.extensions)
+
+
 class ErrorFormatter(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-            result.errors = [format_error(e) for e in result.errors]
+        _format_result(self.execution_context.result)
+
+    def on_stream_result(self, result: object) -> Iterator[None]:
+        """Subscriptions (and queries over websockets) deliver results one by one."""
+        _format_result(result)
+        yield

@@ -11,11 +11,15 @@ from graphql_api.accounts.mutations import AccountMutations
 from graphql_api.accounts.queries import AccountQueries
 from graphql_api.error_handling import ErrorFormatter
 from graphql_api.market.queries import MarketQueries
+from graphql_api.runs.mutations import RunMutations
+from graphql_api.runs.queries import RunQueries
+from graphql_api.runs.subscriptions import RunSubscriptions
 from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
-Query = merge_types("Query", (AccountQueries, TradingModelQueries, MarketQueries))
-Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations))
+Query = merge_types("Query", (AccountQueries, TradingModelQueries, RunQueries, MarketQueries))
+Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations, RunMutations))
+Subscription = merge_types("Subscription", (RunSubscriptions,))
 
 
 class AibtSchema(Schema):
@@ -24,7 +28,7 @@ class AibtSchema(Schema):
 
 
 def build_schema() -> Schema:
-    return AibtSchema(query=Query, mutation=Mutation, extensions=[ErrorFormatter])
+    return AibtSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[ErrorFormatter])
 
 
 schema = build_schema()

@@ -14,16 +14,19 @@ from db_models.settings import Settings
 from graphql_api.context import RequestContext
 from graphql_api.errors import AibtError
 from graphql_api.request_ids import current_request_id
+from graphql_api.services import Services
 
 
 class AibtGraphQL(GraphQL):
-    def __init__(self, schema: Any, settings: Settings, **options: Any) -> None:
+    def __init__(self, schema: Any, settings: Settings, services: Services, **options: Any) -> None:
         super().__init__(schema, graphql_ide=None if settings.is_production else "graphiql", **options)
         self.settings = settings
+        self.services = services
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> RequestContext:
         return RequestContext(
-            request=request, response=response, settings=self.settings, request_id=current_request_id.get()
+            request=request, response=response, settings=self.settings, services=self.services,
+            request_id=current_request_id.get(),
         )
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:

@@ -23,16 +23,8 @@ _CANDIDATES = [
 CONTRACT = next((Path(c) for c in _CANDIDATES if c and Path(c).exists()), None)
 
 PENDING = {
-    # Runs (issue 4) and their results.
-    "Run", "RunProgress", "TokenUsage", "Position", "ReasoningLog", "EquityPoint", "Performance", "RunEvent",
-    "RunEdge", "RunConnection", "PositionEdge", "PositionConnection", "ReasoningLogEdge", "ReasoningLogConnection",
-    "DailyRunInput", "IntradayRunInput", "RunStatus", "TradingMode", "IntradaySession", "ActionType",
-    "RunEventKind", "JSON",
-    "TradingModel.runs", "TradingModel.latestRun", "TradingModel.positions", "TradingModel.latestPosition",
-    "TradingModel.logs", "TradingModel.performance", "TradingModel.conversations",
-    "Query.run", "Mutation.startDailyRun", "Mutation.startIntradayRun", "Mutation.cancelRun", "Mutation.deleteRun",
-    "Subscription",
     # Chat (issue 5).
+    "TradingModel.conversations", "Subscription.chatEvents",
     "Conversation", "ChatMessage", "ChatEvent", "ConversationEdge", "ConversationConnection", "ChatMessageEdge",
     "ChatMessageConnection", "GlobalChatSettings", "GlobalChatSettingsInput", "MessageRole", "ExportFormat",
     "ChatEventKind", "Query.conversations", "Query.conversation", "Query.exportConversation",

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import UNSET
 
+from db_models import runs as db_runs
 from db_models import trading as db
 from graphql_api.accounts.loaders import users_by_id
 from graphql_api.accounts.types import User
 from graphql_api.context import AppInfo
-from graphql_api.ids import to_global_id
+from graphql_api.errors import not_found
+from graphql_api.ids import optional_global_id, to_global_id
+from graphql_api.pagination import Connection, paginate
+from graphql_api.runs.types import (Performance, Position, ReasoningLog, Run, RunStatus, logs_query,
+                                    positions_query)
+from graphql_api.trading_models.loaders import (latest_completed_run_by_model, latest_position_by_run,
+                                                latest_run_by_model)
 
 
 @strawberry.type
@@ -61,6 +68,62 @@ class TradingModel:
     async def owner(self, info: AppInfo) -> User:
         row = await info.context.loader(users_by_id).load(self.owner_id)
         return User.from_row(row)
+
+    @strawberry.field
+    async def runs(self, first: int | None = 20, after: str | None = None,
+                   status: RunStatus | None = None) -> Connection[Run]:
+        query = db_runs.Run.filter(model_id=self.pk)
+        if status is not None:
+            query = query.filter(status=status)
+        return await paginate(query, to_node=Run.from_row, first=first, after=after, descending=True)
+
+    @strawberry.field
+    async def latest_run(self, info: AppInfo) -> Run | None:
+        row = await info.context.loader(latest_run_by_model).load(self.pk)
+        return None if row is None else Run.from_row(row)
+
+    async def _run_id(self, info: AppInfo, run_id: strawberry.ID | None) -> int | None:
+        """The named run of this model, or its latest run; NOT_FOUND for another model's run."""
+        if run_id is None:
+            latest = await info.context.loader(latest_run_by_model).load(self.pk)
+            return None if latest is None else latest.id
+        pk = optional_global_id("Run", run_id, kind="run")
+        if not await db_runs.Run.exists(id=pk, model_id=self.pk):
+            raise not_found("run", run_id)
+        return pk
+
+    @strawberry.field(description="Actions of one run, or of the latest run when runId is omitted.")
+    async def positions(self, info: AppInfo, run_id: strawberry.ID | None = None,
+                        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+                        to: date | None = None, first: int | None = 100,
+                        after: str | None = None) -> Connection[Position]:
+        pk = await self._run_id(info, run_id)
+        return await paginate(positions_query(pk or 0, from_, to), to_node=Position.from_row,
+                              first=first, after=after, key="action_id")
+
+    @strawberry.field
+    async def latest_position(self, info: AppInfo) -> Position | None:
+        latest = await info.context.loader(latest_run_by_model).load(self.pk)
+        if latest is None:
+            return None
+        row = await info.context.loader(latest_position_by_run).load(latest.id)
+        return None if row is None else Position.from_row(row)
+
+    @strawberry.field
+    async def logs(self, info: AppInfo, run_id: strawberry.ID | None = None, date: date | None = None,
+                   first: int | None = 50, after: str | None = None) -> Connection[ReasoningLog]:
+        pk = await self._run_id(info, run_id)
+        return await paginate(logs_query(pk or 0, date), to_node=ReasoningLog.from_row, first=first, after=after)
+
+    @strawberry.field(description="Metrics of one run, or of the latest completed run; null when there is none.")
+    async def performance(self, info: AppInfo, run_id: strawberry.ID | None = None) -> Performance | None:
+        if run_id is None:
+            row = await info.context.loader(latest_completed_run_by_model).load(self.pk)
+        else:
+            row = await db_runs.Run.get_or_none(id=await self._run_id(info, run_id))
+        if row is None:
+            return None
+        return await Run.from_row(row).performance()
 
     @classmethod
     def from_row(cls, row: db.TradingModel) -> TradingModel:

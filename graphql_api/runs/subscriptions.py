@@ -1,0 +1,33 @@
+"""runEvents: replay after afterSeq, then live events, ending after the run's final event."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from db_models.runs import ACTIVE_STATUSES
+from graphql_api.context import AppInfo
+from graphql_api.errors import BadUserInput
+from graphql_api.runs.service import get_owned_run
+from graphql_api.runs.types import RunEvent
+from tasks.run_events import TERMINAL_KINDS, run_stream
+
+
+@strawberry.type
+class RunSubscriptions:
+    @strawberry.subscription(description="Live events of a run. With afterSeq, first replays every retained event "
+                                         "with a larger seq, with no gap or duplicate. Ends after the run's final event.")
+    async def run_events(self, info: AppInfo, run_id: strawberry.ID,
+                         after_seq: int | None = None) -> AsyncGenerator[RunEvent, None]:
+        user = await info.context.require_user()
+        run = await get_owned_run(user, run_id)
+        if after_seq is not None and after_seq < 0:
+            raise BadUserInput("afterSeq must be 0 or more.", field="afterSeq")
+        bus = info.context.services.require_bus()
+        if run.status not in ACTIVE_STATUSES and not await bus.replay(run_stream(run.id), after_seq or 0):
+            return  # finished, and nothing retained after afterSeq: the stream is already complete
+        async for event in bus.subscribe(run_stream(run.id), after_seq or 0):
+            yield RunEvent.from_event(event)
+            if event["kind"] in TERMINAL_KINDS:
+                return

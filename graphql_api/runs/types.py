@@ -1,0 +1,252 @@
+"""GraphQL types of runs and what they produce."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from db_models import runs as db
+from db_models.metrics import PerformanceFigures, run_performance
+from graphql_api.context import AppInfo
+from graphql_api.ids import to_global_id
+from graphql_api.pagination import Connection, paginate
+
+if TYPE_CHECKING:
+    from graphql_api.trading_models.types import TradingModel
+
+RunStatus = strawberry.enum(db.RunStatus)
+TradingMode = strawberry.enum(db.TradingMode)
+IntradaySession = strawberry.enum(db.IntradaySession)
+ActionType = strawberry.enum(db.ActionType)
+
+
+@strawberry.enum
+class RunEventKind(Enum):
+    QUEUED = "QUEUED"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    TRADE = "TRADE"
+    LOG = "LOG"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+def _money(value: Decimal | str | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@strawberry.type
+class RunProgress:
+    current: int
+    total: int
+    message: str | None
+    current_date: dt.date | None
+
+
+@strawberry.type
+class TokenUsage:
+    llm_calls: int
+    input_tokens: int
+    output_tokens: int
+
+
+@strawberry.type(description="One action of a run and the portfolio right after it.")
+class Position:
+    id: strawberry.ID
+    date: dt.date
+    timestamp: dt.datetime
+    action_id: int
+    action: ActionType
+    symbol: str | None
+    amount: int | None
+    price: float | None
+    holdings: JSON = strawberry.field(description='Shares held after the action, e.g. {"AAPL": 10}.')
+    cash: float
+
+    @classmethod
+    def from_row(cls, row: db.Position) -> Position:
+        return cls(id=strawberry.ID(to_global_id("Position", row.id)), date=row.date, timestamp=row.timestamp,
+                   action_id=row.action_id, action=row.action, symbol=row.symbol, amount=row.amount,
+                   price=_money(row.price), holdings=row.holdings, cash=float(row.cash))
+
+    @classmethod
+    def from_event(cls, data: dict[str, Any]) -> Position:
+        return cls(id=strawberry.ID(to_global_id("Position", data["pk"])), date=dt.date.fromisoformat(data["date"]),
+                   timestamp=dt.datetime.fromisoformat(data["timestamp"]), action_id=data["actionId"],
+                   action=db.ActionType(data["action"]), symbol=data["symbol"], amount=data["amount"],
+                   price=_money(data["price"]), holdings=data["holdings"], cash=float(data["cash"]))
+
+
+@strawberry.type
+class ReasoningLog:
+    id: strawberry.ID
+    date: dt.date
+    timestamp: dt.datetime
+    messages: JSON = strawberry.field(description="The agent's message history for that step: role, content, tool calls.")
+
+    @classmethod
+    def from_row(cls, row: db.ReasoningLog) -> ReasoningLog:
+        return cls(id=strawberry.ID(to_global_id("ReasoningLog", row.id)), date=row.date,
+                   timestamp=row.timestamp, messages=row.messages)
+
+
+@strawberry.type
+class EquityPoint:
+    date: dt.date
+    timestamp: dt.datetime
+    value: float
+    cash: float
+
+
+@strawberry.type
+class Performance:
+    initial_value: float
+    final_value: float
+    total_return: float
+    annualized_return: float | None
+    volatility: float | None
+    sharpe_ratio: float | None
+    sortino_ratio: float | None
+    max_drawdown: float
+    win_rate: float | None
+    total_trades: int
+    trading_days: int
+
+    @classmethod
+    def from_figures(cls, figures: PerformanceFigures) -> Performance:
+        return cls(**{name: getattr(figures, name) for name in cls.__annotations__})
+
+
+def positions_query(run_id: int, start: dt.date | None = None, end: dt.date | None = None):
+    query = db.Position.filter(run_id=run_id)
+    if start is not None:
+        query = query.filter(date__gte=start)
+    if end is not None:
+        query = query.filter(date__lte=end)
+    return query
+
+
+def logs_query(run_id: int, day: dt.date | None = None):
+    query = db.ReasoningLog.filter(run_id=run_id)
+    return query if day is None else query.filter(date=day)
+
+
+@strawberry.type(description="One execution of a model: a daily backtest or an intraday session.")
+class Run:
+    row: strawberry.Private[db.Run]
+    id: strawberry.ID
+    run_number: int
+    mode: TradingMode
+    status: RunStatus
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    strategy_snapshot: JSON = strawberry.field(
+        description="Frozen copy of the model's rules, instructions, aiModel, parameters, tickers and cash at start.")
+    start_date: dt.date | None
+    end_date: dt.date | None
+    max_steps: int
+    symbol: str | None
+    date: dt.date | None
+    session: IntradaySession | None
+    error: str | None
+    total_trades: int
+    final_return: float | None
+    final_portfolio_value: float | None
+    max_drawdown: float | None
+
+    @classmethod
+    def from_row(cls, row: db.Run) -> Run:
+        return cls(
+            row=row, id=strawberry.ID(to_global_id("Run", row.id)), run_number=row.run_number, mode=row.mode,
+            status=row.status, created_at=row.created_at, started_at=row.started_at, ended_at=row.ended_at,
+            strategy_snapshot=row.strategy_snapshot, start_date=row.start_date, end_date=row.end_date,
+            max_steps=row.max_steps, symbol=row.symbol, date=row.date, session=row.session, error=row.error,
+            total_trades=row.total_trades, final_return=row.final_return,
+            final_portfolio_value=_money(row.final_portfolio_value), max_drawdown=row.max_drawdown,
+        )
+
+    @strawberry.field
+    async def model(self, info: AppInfo) -> Annotated[TradingModel, strawberry.lazy("graphql_api.trading_models.types")]:
+        from graphql_api.trading_models.loaders import models_by_id
+        from graphql_api.trading_models.types import TradingModel
+
+        return TradingModel.from_row(await info.context.loader(models_by_id).load(self.row.model_id))
+
+    @strawberry.field
+    def progress(self) -> RunProgress:
+        row = self.row
+        return RunProgress(current=row.progress_current, total=row.progress_total, message=row.progress_message,
+                           current_date=row.progress_date)
+
+    @strawberry.field(description="LLM calls and tokens the run has spent so far.")
+    def usage(self) -> TokenUsage:
+        return TokenUsage(llm_calls=self.row.llm_calls, input_tokens=self.row.input_tokens,
+                          output_tokens=self.row.output_tokens)
+
+    @strawberry.field
+    async def positions(self, first: int | None = 100, after: str | None = None) -> Connection[Position]:
+        return await paginate(positions_query(self.row.id), to_node=Position.from_row, first=first, after=after,
+                              key="action_id")
+
+    @strawberry.field
+    async def logs(self, date: dt.date | None = None, first: int | None = 50,
+                   after: str | None = None) -> Connection[ReasoningLog]:
+        return await paginate(logs_query(self.row.id, date), to_node=ReasoningLog.from_row, first=first, after=after)
+
+    @strawberry.field
+    async def performance(self) -> Performance | None:
+        figures = await run_performance(self.row)
+        return None if figures is None else Performance.from_figures(figures)
+
+    @strawberry.field(description="Portfolio value at each day's close (daily) or each bar's close (intraday).")
+    async def equity_curve(self) -> list[EquityPoint]:
+        rows = await db.EquityPoint.filter(run_id=self.row.id).order_by("timestamp")
+        return [EquityPoint(date=p.date, timestamp=p.timestamp, value=float(p.value), cash=float(p.cash)) for p in rows]
+
+
+@strawberry.type
+class RunEvent:
+    seq: int = strawberry.field(description="Strictly increasing per run, starting at 1, with no gaps.")
+    run_id: strawberry.ID
+    kind: RunEventKind
+    status: RunStatus
+    progress: RunProgress | None
+    message: str | None
+    position: Position | None
+    at: dt.datetime
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> RunEvent:
+        progress = event.get("progress")
+        return cls(
+            seq=event["seq"], run_id=strawberry.ID(to_global_id("Run", event["runId"])),
+            kind=RunEventKind(event["kind"]), status=db.RunStatus(event["status"]),
+            progress=None if progress is None else RunProgress(
+                current=progress["current"], total=progress["total"], message=progress["message"],
+                current_date=dt.date.fromisoformat(progress["currentDate"]) if progress["currentDate"] else None),
+            message=event.get("message"),
+            position=None if event.get("position") is None else Position.from_event(event["position"]),
+            at=dt.datetime.fromisoformat(event["at"]),
+        )
+
+
+@strawberry.input
+class DailyRunInput:
+    start_date: dt.date
+    end_date: dt.date
+    max_steps: int | None = strawberry.field(default=30, description="Most agent steps (LLM turns) per trading day.")
+
+
+@strawberry.input
+class IntradayRunInput:
+    symbol: str
+    date: dt.date
+    session: IntradaySession | None = db.IntradaySession.REGULAR
+    max_steps: int | None = 30

@@ -1,0 +1,24 @@
+"""Process-wide services the resolvers use, filled in when the app starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasks.dispatch import Dispatcher
+from tasks.events import EventBus
+
+
+@dataclass
+class Services:
+    bus: EventBus | None = None
+    dispatcher: Dispatcher | None = None
+
+    def require_bus(self) -> EventBus:
+        if self.bus is None:
+            raise RuntimeError("The event bus has not started.")
+        return self.bus
+
+    def require_dispatcher(self) -> Dispatcher:
+        if self.dispatcher is None:
+            raise RuntimeError("The run dispatcher has not started.")
+        return self.dispatcher

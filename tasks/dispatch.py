@@ -1,0 +1,38 @@
+"""Hands a run to a worker: the Redis broker in production, an in-process task in embedded mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from db_models.settings import Settings
+from tasks.events import EventBus
+
+logger = logging.getLogger("aibt.dispatch")
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, bus: EventBus) -> None:
+        self.settings = settings
+        self.bus = bus
+        self._local_tasks: set[asyncio.Task] = set()
+
+    async def enqueue_run(self, run_id: int) -> None:
+        if self.settings.redis_url:
+            from tasks.actors import run_trading
+
+            await asyncio.to_thread(run_trading.send, run_id)
+            return
+        from tasks.run_executor import execute_run
+
+        task = asyncio.create_task(
+            execute_run(run_id, bus=self.bus, settings=self.settings, worker_id="embedded"),
+            name=f"aibt-run-{run_id}",
+        )
+        self._local_tasks.add(task)
+        task.add_done_callback(self._local_tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._local_tasks):
+            task.cancel()
+        await asyncio.gather(*self._local_tasks, return_exceptions=True)

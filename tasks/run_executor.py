@@ -1,0 +1,219 @@
+"""Runs one backtest or intraday session to its end: the day loop a worker executes.
+
+A run is resumable: a step is finished once its close is on the equity curve, so a run picked up
+again (after a worker died) discards the unfinished step's partial rows and continues there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from tortoise.expressions import F
+
+from agents.llm import load_chat_model
+from agents.trading.graph import run_trading_day
+from agents.trading.state import DayContext, DayResult
+from db_models.ledger import current_portfolio, record_close, record_no_trade
+from db_models.market import PriceInterval
+from db_models.metrics import run_performance
+from db_models.runs import ActionType, EquityPoint, Position, ReasoningLog, Run, RunStatus, TradingMode
+from db_models.settings import Settings
+from tasks.events import EventBus
+from tasks.run_events import publish_run_event
+from tasks.schedule import EXCHANGE_TZ, Step, closes_at, daily_steps, intraday_steps
+from tasks.tool_sessions import run_tools
+from tools.credentials import issue_run_credential
+
+logger = logging.getLogger("aibt.runs")
+
+DAY_ATTEMPTS = 3  # an LLM or tool failure on one step is retried this often, then fails the run
+RETRY_DELAY_SECONDS = 1.0
+
+
+class RunCancelled(Exception):
+    pass
+
+
+class RunFailure(Exception):
+    """A reason to fail the run that the user can read as is."""
+
+
+async def execute_run(run_id: int, *, bus: EventBus, settings: Settings, worker_id: str) -> None:
+    run = await _claim(run_id, worker_id)
+    if run is None:
+        return
+    first_attempt = run.attempts == 1
+    if run.cancel_requested:
+        await _finish(run, bus, RunStatus.CANCELLED, message="Cancelled before it started.")
+        return
+    await publish_run_event(bus, run, "STARTED" if first_attempt else "PROGRESS",
+                            message=None if first_attempt else f"Resumed (attempt {run.attempts}).")
+    try:
+        await _run_steps(run, bus, settings)
+    except RunCancelled:
+        await _finish(run, bus, RunStatus.CANCELLED, message="Cancelled by the user.")
+    except Exception as exc:  # every failure ends the run with a reason rather than leaving it RUNNING
+        logger.exception("run %s failed", run.id)
+        await _finish(run, bus, RunStatus.FAILED, error=_readable(exc))
+    else:
+        await _finish(run, bus, RunStatus.COMPLETED)
+
+
+def _readable(exc: BaseException) -> str:
+    if isinstance(exc, RunFailure):
+        return str(exc)
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:2000]
+
+
+async def _claim(run_id: int, worker_id: str) -> Run | None:
+    """QUEUED or RUNNING (being resumed) becomes RUNNING under this worker; anything else is left alone."""
+    now = dt.datetime.now(dt.UTC)
+    claimed = await Run.filter(id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
+        status=RunStatus.RUNNING, worker_id=worker_id, heartbeat_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    run = await Run.get(id=run_id)
+    if run.started_at is None:
+        run.started_at = now
+        await run.save(update_fields=["started_at"])
+    return run
+
+
+async def _steps(run: Run) -> list[Step]:
+    snapshot = run.strategy_snapshot
+    if run.mode == TradingMode.DAILY:
+        return await daily_steps(snapshot["allowed_tickers"], run.start_date, run.end_date)
+    return await intraday_steps(run.symbol, run.date, run.session, PriceInterval(run.bar_interval))
+
+
+def _fills_at(run: Run, step: Step) -> dt.datetime:
+    """When this step's orders fill: the day's open (daily) or the next bar (intraday)."""
+    return step.clock_at if run.mode == TradingMode.DAILY else step.valued_at
+
+
+async def _discard_partial_step(run: Run, step: Step) -> None:
+    """Removes what an interrupted attempt wrote for this step, so replaying it cannot duplicate rows."""
+    await Position.filter(run_id=run.id, timestamp__gte=_fills_at(run, step)).delete()
+    await ReasoningLog.filter(run_id=run.id, timestamp__gte=step.clock_at).delete()
+    trades = await Position.filter(run_id=run.id, action__in=[ActionType.BUY, ActionType.SELL]).count()
+    await Run.filter(id=run.id).update(total_trades=trades)
+
+
+async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
+    steps = await _steps(run)
+    if not steps:
+        raise RunFailure("There is no price data for this run's dates.")
+    finished = set(await EquityPoint.filter(run_id=run.id).values_list("timestamp", flat=True))
+    snapshot = run.strategy_snapshot
+    llm = load_chat_model(snapshot["ai_model"], snapshot.get("parameters", {}), settings)
+    async with run_tools(issue_run_credential(settings, run.id)) as tools:
+        for index, step in enumerate(steps):
+            if step.valued_at in finished:
+                continue
+            await _raise_if_cancelled(run)
+            await _discard_partial_step(run, step)
+            await _start_step(run, bus, step, index, len(steps))
+            result = await _trade_step(run, llm, tools, step, index, len(steps))
+            await _record_step(run, bus, step, result)
+
+
+async def _raise_if_cancelled(run: Run) -> None:
+    if await Run.filter(id=run.id, cancel_requested=True).exists():
+        raise RunCancelled
+
+
+async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: int) -> None:
+    run.clock_at = step.clock_at
+    run.progress_current, run.progress_total = index, total
+    run.progress_date = step.day
+    local = step.clock_at.astimezone(EXCHANGE_TZ)
+    run.progress_message = f"Trading {step.day.isoformat()}" if run.mode == TradingMode.DAILY \
+        else f"Deciding at {local:%H:%M}"
+    run.heartbeat_at = dt.datetime.now(dt.UTC)
+    await run.save(update_fields=["clock_at", "progress_current", "progress_total", "progress_date",
+                                  "progress_message", "heartbeat_at"])
+    await publish_run_event(bus, run, "PROGRESS", message=run.progress_message)
+
+
+async def _day_context(run: Run, step: Step, index: int, total: int) -> DayContext:
+    snapshot = run.strategy_snapshot
+    portfolio = await current_portfolio(run)
+    local = step.clock_at.astimezone(EXCHANGE_TZ)
+    label = f"{local:%Y-%m-%d %H:%M} America/New_York" + (" (open)" if run.mode == TradingMode.DAILY else "")
+    return DayContext(
+        run_id=run.id, mode=str(run.mode), day=step.day, clock_label=label, first_day=index == 0,
+        day_index=index, total_days=total, cash=portfolio.cash, holdings=dict(portfolio.holdings),
+        allowed_tickers=list(snapshot["allowed_tickers"]), custom_rules=snapshot.get("custom_rules"),
+        custom_instructions=snapshot.get("custom_instructions"), symbol=run.symbol,
+    )
+
+
+async def _trade_step(run: Run, llm, tools, step: Step, index: int, total: int) -> DayResult:
+    """Runs the agent for one step, retrying a failed attempt from a clean slate a bounded number of times."""
+    for attempt in range(1, DAY_ATTEMPTS + 1):
+        context = await _day_context(run, step, index, total)
+        try:
+            return await run_trading_day(
+                llm=llm, tools=tools, context=context, max_steps=run.max_steps,
+                should_stop=lambda: Run.filter(id=run.id, cancel_requested=True).exists(),
+            )
+        except Exception as exc:
+            logger.warning("run %s step %s attempt %s failed: %r", run.id, step.day, attempt, exc)
+            if attempt == DAY_ATTEMPTS:
+                raise RunFailure(f"{step.day.isoformat()}: the agent failed {DAY_ATTEMPTS} times; last error: "
+                                 f"{_readable(exc)}") from exc
+            await _discard_partial_step(run, step)
+            await asyncio.sleep(RETRY_DELAY_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
+async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult) -> None:
+    log = await ReasoningLog.create(run_id=run.id, date=step.day, timestamp=step.clock_at, messages=result.messages)
+    await Run.filter(id=run.id).update(llm_calls=F("llm_calls") + result.llm_calls,
+                                       input_tokens=F("input_tokens") + result.input_tokens,
+                                       output_tokens=F("output_tokens") + result.output_tokens)
+    await run.refresh_from_db()
+    await publish_run_event(bus, run, "LOG", message=f"Reasoning for {log.date.isoformat()} saved.")
+    trades = await (Position.filter(run_id=run.id, timestamp__gte=_fills_at(run, step))
+                    .order_by("action_id"))
+    for trade in trades:
+        await publish_run_event(bus, run, "TRADE", position=trade,
+                                message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}")
+    if not trades:
+        await record_no_trade(run, date=step.day, timestamp=_fills_at(run, step))
+    await _value_portfolio(run, step)
+
+
+async def _value_portfolio(run: Run, step: Step) -> None:
+    portfolio = await current_portfolio(run)
+    symbols = list(portfolio.holdings)
+    prices: dict[str, Decimal] = {}
+    if symbols:
+        prices = await closes_at(symbols, PriceInterval(run.bar_interval), step.valued_at, step.day)
+        missing = [s for s in symbols if s not in prices]
+        if missing:
+            raise RunFailure(f"No closing price on {step.day.isoformat()} for {', '.join(missing)}.")
+    await record_close(run, date=step.day, timestamp=step.valued_at, prices=prices)
+
+
+async def _finish(run: Run, bus: EventBus, status: RunStatus, *, error: str | None = None,
+                  message: str | None = None) -> None:
+    """Writes the final state, then announces it: a subscriber that sees the event can read the result."""
+    figures = await run_performance(run)
+    run.status = status
+    run.ended_at = dt.datetime.now(dt.UTC)
+    run.error = error
+    run.total_trades = await Position.filter(run_id=run.id, action__in=[ActionType.BUY, ActionType.SELL]).count()
+    if figures is not None:
+        run.final_return = figures.total_return
+        run.final_portfolio_value = Decimal(str(figures.final_value))
+        run.max_drawdown = figures.max_drawdown
+    if status == RunStatus.COMPLETED:
+        run.progress_current = run.progress_total
+        run.progress_message = "Completed"
+    await run.save()
+    await publish_run_event(bus, run, str(status), message=error or message)

@@ -1,0 +1,61 @@
+"""Helpers for run tests: tool servers the runs reach, and following a run's events over a websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tests.support.graphql_client import ws_connect
+from tests.support.tool_servers import running_tool_servers
+
+RUN_EVENTS = """subscription($id: ID!, $after: Int) { runEvents(runId: $id, afterSeq: $after) {
+  seq runId kind status message at progress { current total message currentDate }
+  position { id actionId action symbol amount price holdings cash date timestamp } } }"""
+
+START_DAILY = """mutation($model: ID!, $input: DailyRunInput!) { startDailyRun(modelId: $model, input: $input) {
+  id runNumber status mode startDate endDate maxSteps strategySnapshot progress { current total } } }"""
+
+
+@asynccontextmanager
+async def tool_servers_for_runs() -> AsyncIterator[dict[str, str]]:
+    """All four tool servers in this process; workers find them through AIBT_<NAME>_URL."""
+    async with running_tool_servers("math", "search", "price", "trade") as urls:
+        previous = {name: os.environ.get(f"AIBT_{name.upper()}_URL") for name in urls}
+        os.environ.update({f"AIBT_{name.upper()}_URL": url for name, url in urls.items()})
+        try:
+            yield urls
+        finally:
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(f"AIBT_{name.upper()}_URL", None)
+                else:
+                    os.environ[f"AIBT_{name.upper()}_URL"] = value
+
+
+async def follow_run(ws_url: str, token: str, run_id: str, after_seq: int | None = None,
+                     limit: int | None = None, timeout: float = 120) -> tuple[list[dict], dict | None]:
+    """Subscribes to runEvents; returns (events, error) once the stream completes, errors or reaches limit."""
+    socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
+    events: list[dict] = []
+    try:
+        ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert ack["type"] == "connection_ack", ack
+        await socket.send(json.dumps({"id": "1", "type": "subscribe",
+                                      "payload": {"query": RUN_EVENTS, "variables": {"id": run_id, "after": after_seq}}}))
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+            if message["type"] == "next":
+                if message["payload"].get("errors"):
+                    return events, message["payload"]["errors"][0]
+                events.append(message["payload"]["data"]["runEvents"])
+                if limit is not None and len(events) >= limit:
+                    return events, None
+            elif message["type"] == "error":
+                return events, message["payload"][0]
+            elif message["type"] == "complete":
+                return events, None
+    finally:
+        await socket.close()
