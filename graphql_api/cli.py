@@ -1,4 +1,4 @@
-"""The `aibt` command: serve, tools, migrate, users create, data import|seed, export-schema."""
+"""The `aibt` command: serve, tools, worker, migrate, users create, data import|seed, export-schema."""
 
 from __future__ import annotations
 
@@ -55,6 +55,21 @@ def tools(names: tuple[str, ...], host: str | None, log_level: str) -> None:
         asyncio.run(serve_tool_servers(get_settings(), names or None, host=host))
     except ToolServerError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--processes", default=1, show_default=True, help="Worker processes.")
+@click.option("--threads", default=64, show_default=True,
+              help="Runs each process holds at once (async runs share one event loop per process).")
+def worker(processes: int, threads: int) -> None:
+    """Take runs from the Redis broker (needs REDIS_URL). Same as `dramatiq tasks.actors`."""
+    if not get_settings().redis_url:
+        raise click.ClickException("aibt worker needs REDIS_URL; without it, aibt serve runs runs in its own process.")
+    from dramatiq.cli import main as dramatiq_main
+    from dramatiq.cli import make_argument_parser
+
+    arguments = ["tasks.actors", "--processes", str(processes), "--threads", str(threads)]
+    sys.exit(dramatiq_main(make_argument_parser().parse_args(arguments)))
 
 
 @main.command()
