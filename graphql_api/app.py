@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -34,9 +35,12 @@ async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(_: Request) -> JSONResponse:
-    """Ready when the database answers."""
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database answers, and Redis too when the deployment uses it."""
     checks = {"database": await _database_status()}
+    settings: Settings = request.app.state.settings
+    if settings.redis_url:
+        checks["redis"] = await _redis_status(settings.redis_url)
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
 
@@ -47,6 +51,18 @@ async def _database_status() -> str:
     except Exception as exc:  # any failure means not ready; the reason goes to the log
         logger.warning("readiness: database check failed: %r", exc)
         return "unreachable"
+    return "ok"
+
+
+async def _redis_status(url: str) -> str:
+    client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        await client.ping()
+    except (aioredis.RedisError, OSError) as exc:
+        logger.warning("readiness: redis check failed: %r", exc)
+        return "unreachable"
+    finally:
+        await client.aclose()
     return "ok"
 
 
@@ -95,6 +111,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=_lifespan(settings, services)
     )
+    app.state.settings = settings
+    return app

@@ -53,13 +53,22 @@ async def execute_run(run_id: int, *, bus: EventBus, settings: Settings, worker_
                             message=None if first_attempt else f"Resumed (attempt {run.attempts}).")
     try:
         await _run_steps(run, bus, settings)
-    except RunCancelled:
-        await _finish(run, bus, RunStatus.CANCELLED, message="Cancelled by the user.")
-    except Exception as exc:  # every failure ends the run with a reason rather than leaving it RUNNING
-        logger.exception("run %s failed", run.id)
+    except Exception as raised:  # every failure ends the run with a reason rather than leaving it RUNNING
+        exc = _unwrap(raised)
+        if isinstance(exc, RunCancelled):
+            await _finish(run, bus, RunStatus.CANCELLED, message="Cancelled by the user.")
+            return
+        logger.error("run %s failed: %s", run.id, _readable(exc), exc_info=raised)
         await _finish(run, bus, RunStatus.FAILED, error=_readable(exc))
     else:
         await _finish(run, bus, RunStatus.COMPLETED)
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The one error inside the task groups that MCP sessions wrap around whatever their block raised."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _readable(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ import pytest_asyncio
 from db_models.config import apply_migrations
 from db_models.settings import Settings, get_settings, load_settings
 from tests.support import databases
+from tests.support.fake_openai import FakeOpenAI, running_fake_openai, trade_one_share
 from tests.support.graphql_client import GraphQLClient
 from tests.support.server import running_server
 
@@ -41,14 +42,31 @@ def pytest_report_header() -> str:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def settings() -> AsyncIterator[Settings]:
+async def fake_llm() -> AsyncIterator[FakeOpenAI]:
+    """The OpenAI-compatible endpoint remote models reach in this session; tests set its policy."""
+    async with running_fake_openai() as fake:
+        yield fake
+
+
+@pytest.fixture
+def remote_llm(fake_llm: FakeOpenAI) -> FakeOpenAI:
+    """The session's fake endpoint, reset to its default behaviour for one test."""
+    fake_llm.policy, fake_llm.fail_status, fake_llm.delay_seconds = trade_one_share, None, 0.0
+    fake_llm.requests.clear()
+    fake_llm.usage_reports.clear()
+    return fake_llm
+
+
+@pytest_asyncio.fixture(scope="session")
+async def settings(fake_llm: FakeOpenAI) -> AsyncIterator[Settings]:
     data_dir = Path(tempfile.mkdtemp(prefix="aibt-test-"))
     database_url, pg_name = await databases.create_database(data_dir)
     # AIBT_START_TOOLS=0: the test API does not bind the tool ports; tests that need tool servers start
     # them on free ports (tests/support/tool_servers.py). AIBT_SEED_PRICES=0: the session database starts
     # with no price bars (tests add and remove the bars they need).
     os.environ.update({"AIBT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "AIBT_ENV": "test",
-                       "AIBT_START_TOOLS": "0", "AIBT_SEED_PRICES": "0"})
+                       "AIBT_START_TOOLS": "0", "AIBT_SEED_PRICES": "0",
+                       "OPENAI_API_BASE": fake_llm.base_url, "OPENAI_API_KEY": "test-key"})
     for variable in ("REDIS_URL", "AIBT_APPROVED_USERS", "AIBT_JWT_SECRET"):
         os.environ.pop(variable, None)
     get_settings.cache_clear()  # processes-wide settings (tool servers, workers) must see these too

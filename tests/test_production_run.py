@@ -77,6 +77,7 @@ async def expected_momentum() -> tuple[list[tuple], list[float]]:
 async def test_a_momentum_run_on_a_worker_process_matches_an_independent_computation(settings, tmp_path, shipped_prices):
     async with production_topology(settings, tmp_path) as topology:
         async with httpx.AsyncClient(base_url=topology.api_url, timeout=30) as http:
+            assert (await http.get("/readyz")).json()["checks"] == {"database": "ok", "redis": "ok"}
             api = GraphQLClient(http)
             token = (await api.data(SIGNUP, {"email": unique_email("prod"), "password": PASSWORD}))["signup"]["token"]
             model = (await api.data("mutation($i: CreateModelInput!) { createModel(input: $i) { id } }",
