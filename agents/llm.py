@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
@@ -18,7 +18,16 @@ OPENAI_PARAMETERS = ("temperature", "top_p", "max_tokens", "frequency_penalty", 
 
 
 class ModelUnavailable(Exception):
-    """Raised when a model id cannot be made into a chat model: unknown, not for trading, or not configured."""
+    """Raised when a model id cannot be made into a chat model: unknown, not for its purpose, or not configured."""
+
+
+def local_models(purpose: Literal["trading", "chat"]) -> Mapping[str, Callable[[], BaseChatModel]]:
+    """The local models that may serve a purpose: trading strategies trade; the analyst chats."""
+    if purpose == "chat":
+        from agents.chat.analyst_model import LOCAL_CHAT_MODELS
+
+        return LOCAL_CHAT_MODELS
+    return LOCAL_TRADING_MODELS
 
 
 def _number(parameters: Mapping[str, Any], key: str, kind: type) -> Any:
@@ -32,20 +41,22 @@ def _number(parameters: Mapping[str, Any], key: str, kind: type) -> Any:
 
 
 def load_chat_model(model_id: str, parameters: Mapping[str, Any] | None, settings: Settings, *,
-                    timeout: float = DEFAULT_TIMEOUT_SECONDS, max_retries: int = DEFAULT_MAX_RETRIES) -> BaseChatModel:
+                    timeout: float = DEFAULT_TIMEOUT_SECONDS, max_retries: int = DEFAULT_MAX_RETRIES,
+                    purpose: Literal["trading", "chat"] = "trading") -> BaseChatModel:
     """The chat model for an aiModels id, with the trading model's stored parameters.
 
-    Local ids give deterministic strategies (parameters do not change them). Remote ids give ChatOpenAI
-    against settings.openai_api_base, streaming, with usage reports in the stream.
+    Local ids give deterministic models (parameters do not change them): strategies for trading, the
+    analyst for chat. Remote ids give ChatOpenAI against settings.openai_api_base, streaming, with
+    usage reports in the stream, whatever the purpose.
     """
     info = find_model(model_id)
     if info is None:
         raise ModelUnavailable(f"Unknown AI model {model_id!r}; see the aiModels query for the available ones.")
     if info.local:
-        strategy = LOCAL_TRADING_MODELS.get(model_id)
-        if strategy is None:
-            raise ModelUnavailable(f"{model_id} is not a trading model.")
-        return strategy()
+        make = local_models(purpose).get(model_id)
+        if make is None:
+            raise ModelUnavailable(f"{model_id} is not a {purpose} model.")
+        return make()
     if not settings.openai_api_key:
         raise ModelUnavailable(f"{model_id} is a remote model and needs an API key: set OPENAI_API_KEY for "
                                f"{settings.openai_api_base}, or choose a local model.")

@@ -1,0 +1,330 @@
+"""The analyst's tools, bound to the asking user.
+
+Every tool is a closure over the user's id: the LLM can name models (by name, signature or number) and
+runs (by run number within a model), and each is looked up among that user's own models and runs
+only, so another user's model or run answers exactly like a missing one. Arguments left out mean the
+conversation's model and run (else the user's only model, else the model's latest run). Results are
+compact JSON text; a lookup that fails answers a sentence starting with "Not found:".
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+from db_models.metrics import PerformanceFigures, run_performance as compute_run_performance
+from db_models.runs import Position, ReasoningLog, Run
+from db_models.trading import TradingModel
+
+MAX_MODELS = 50
+MAX_RUNS_PER_MODEL = 50
+MAX_COMPARED_RUNS = 10
+MAX_POSITIONS = 100
+MAX_LOG_CHARS = 6000
+MAX_LOG_MESSAGE_CHARS = 800
+TOOL_NAMES = ("list_models_and_runs", "run_performance", "compare_runs", "positions", "reasoning_logs")
+
+
+class Lookup(Exception):
+    """A model, run or argument the tool cannot use; str(exc) is the sentence the LLM reads."""
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=_jsonable, ensure_ascii=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def performance_dict(figures: PerformanceFigures | None) -> dict[str, Any] | None:
+    """The contract's Performance fields, camelCase."""
+    if figures is None:
+        return None
+
+    def r(value: float | None) -> float | None:
+        return None if value is None else round(value, 6)
+
+    return {"initialValue": round(figures.initial_value, 2), "finalValue": round(figures.final_value, 2),
+            "totalReturn": r(figures.total_return), "annualizedReturn": r(figures.annualized_return),
+            "volatility": r(figures.volatility), "sharpeRatio": r(figures.sharpe_ratio),
+            "sortinoRatio": r(figures.sortino_ratio), "maxDrawdown": r(figures.max_drawdown),
+            "winRate": r(figures.win_rate), "totalTrades": figures.total_trades, "tradingDays": figures.trading_days}
+
+
+def _parse_date(value: str | None, label: str) -> datetime.date | None:
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        return datetime.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise Lookup(f"Not understood: {label} {value!r} is not a date; use YYYY-MM-DD.") from None
+
+
+def _run_number(value: Any) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip().lstrip("#")
+    if text.lower().startswith("run"):
+        text = text[3:].strip().lstrip("#")
+    try:
+        return int(text)
+    except ValueError:
+        raise Lookup(f"Not understood: {value!r} is not a run number.") from None
+
+
+def _model_label(model: TradingModel) -> dict[str, str]:
+    return {"name": model.name, "signature": model.signature}
+
+
+def _run_summary(run: Run) -> dict[str, Any]:
+    return {"runNumber": run.run_number, "status": str(run.status), "mode": str(run.mode),
+            "startDate": run.start_date or run.date, "endDate": run.end_date or run.date,
+            "symbol": run.symbol, "startedAt": run.started_at, "endedAt": run.ended_at,
+            "tradeCount": run.total_trades}
+
+
+@dataclass(frozen=True)
+class AnalystScope:
+    """The asking user and the conversation's model and run (db ids), which arguments default to."""
+
+    user_id: int
+    model_id: int | None = None
+    run_id: int | None = None
+
+    def models(self):
+        return TradingModel.filter(owner_id=self.user_id)
+
+    async def model(self, reference: str | None) -> TradingModel:
+        """The user's model named by signature, name or number; the conversation's (or the only) one by default."""
+        if reference is None or str(reference).strip() == "":
+            if self.model_id is not None:
+                model = await self.models().filter(id=self.model_id).first()
+                if model is not None:
+                    return model
+            models = await self.models().order_by("id").limit(MAX_MODELS + 1)
+            if len(models) == 1:
+                return models[0]
+            if not models:
+                raise Lookup("Not found: you have no trading models yet.")
+            names = ", ".join(f"{m.name} ({m.signature})" for m in models[:MAX_MODELS])
+            raise Lookup(f"Not found: which model? This conversation is not about one model; yours are: {names}.")
+        text = str(reference).strip()
+        for lookup in ({"signature__iexact": text}, {"name__iexact": text}):
+            found = await self.models().filter(**lookup).order_by("id").limit(MAX_MODELS)
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                names = ", ".join(m.signature for m in found)
+                raise Lookup(f"Not found: {len(found)} of your models are called {text!r}; name one by signature: {names}.")
+        if text.isdigit():
+            model = await self.models().filter(id=int(text)).first()
+            if model is not None:
+                return model
+        raise Lookup(f"Not found: you have no model called {text!r}.")
+
+    async def run(self, model: TradingModel, run_number: Any) -> Run:
+        """The model's run with that number; the conversation's run (when of this model), else the latest."""
+        number = _run_number(run_number)
+        runs = Run.filter(model_id=model.id, model__owner_id=self.user_id)
+        if number is not None:
+            run = await runs.filter(run_number=number).first()
+            if run is None:
+                raise Lookup(f"Not found: {model.name} ({model.signature}) has no run {number}.")
+            return run
+        if self.run_id is not None:
+            run = await runs.filter(id=self.run_id).first()
+            if run is not None:
+                return run
+        run = await runs.order_by("-run_number").first()
+        if run is None:
+            raise Lookup(f"Not found: {model.name} ({model.signature}) has no runs yet.")
+        return run
+
+    async def performance_of(self, model: TradingModel, run: Run) -> dict[str, Any]:
+        figures = await compute_run_performance(run)
+        return {"model": _model_label(model), **_run_summary(run), "performance": performance_dict(figures)}
+
+
+def _answer(error: Lookup) -> str:
+    return str(error)
+
+
+def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
+    """The five analyst tools, each reading only `scope.user_id`'s models and runs."""
+
+    async def list_models_and_runs() -> str:
+        """List the user's trading models (name, signature, AI model, tickers, initial cash) and each model's
+        runs (run number, status, mode, dates, trade count, final return as a fraction)."""
+        models = await scope.models().order_by("id").limit(MAX_MODELS + 1)
+        listed = []
+        for model in models[:MAX_MODELS]:
+            runs = await Run.filter(model_id=model.id).order_by("-run_number").limit(MAX_RUNS_PER_MODEL + 1)
+            listed.append({
+                **_model_label(model), "aiModel": model.ai_model, "allowedTickers": model.allowed_tickers,
+                "initialCash": model.initial_cash,
+                "runs": [{"runNumber": r.run_number, "status": str(r.status), "mode": str(r.mode),
+                          "startDate": r.start_date or r.date, "endDate": r.end_date or r.date,
+                          "tradeCount": r.total_trades, "finalReturn": r.final_return}
+                         for r in sorted(runs[:MAX_RUNS_PER_MODEL], key=lambda r: r.run_number)],
+                "moreRuns": len(runs) > MAX_RUNS_PER_MODEL})
+        return compact({"models": listed, "moreModels": len(models) > MAX_MODELS})
+
+    async def run_performance(run_number: int | None = None, model: str | None = None) -> str:
+        """Performance of one run: total and annualized return, volatility, Sharpe and Sortino ratios, max
+        drawdown, win rate (fractions), trade count, trading days, status and dates.
+
+        Args:
+            run_number: the run's number within the model; omit for the conversation's (or the latest) run.
+            model: the model's name or signature; omit for the conversation's model.
+        """
+        try:
+            found = await scope.model(model)
+            return compact(await scope.performance_of(found, await scope.run(found, run_number)))
+        except Lookup as error:
+            return _answer(error)
+
+    async def compare_runs(run_numbers: list[int] | None = None, model: str | None = None) -> str:
+        """Compare runs of one model side by side: each run's status, dates, trade count and performance
+        figures (fractions).
+
+        Args:
+            run_numbers: the runs' numbers within the model; omit to compare the model's latest runs.
+            model: the model's name or signature; omit for the conversation's model.
+        """
+        try:
+            found = await scope.model(model)
+            numbers = [_run_number(n) for n in (run_numbers or [])]
+        except Lookup as error:
+            return _answer(error)
+        runs = Run.filter(model_id=found.id, model__owner_id=scope.user_id)
+        if numbers:
+            numbers = list(dict.fromkeys(n for n in numbers if n is not None))[:MAX_COMPARED_RUNS]
+            chosen = {r.run_number: r for r in await runs.filter(run_number__in=numbers)}
+        else:
+            latest = await runs.order_by("-run_number").limit(MAX_COMPARED_RUNS)
+            numbers = sorted(r.run_number for r in latest)
+            chosen = {r.run_number: r for r in latest}
+        if not chosen:
+            return f"Not found: {found.name} ({found.signature}) has no runs {', '.join(map(str, numbers)) or 'yet'}."
+        compared = []
+        for number in numbers:
+            if number in chosen:
+                run = chosen[number]
+                compared.append({**_run_summary(run), "performance": performance_dict(await compute_run_performance(run))})
+        return compact({"model": _model_label(found), "runs": compared,
+                        "notFound": [n for n in numbers if n not in chosen]})
+
+    async def positions(model: str | None = None, run_number: int | None = None, from_date: str | None = None,
+                        to_date: str | None = None) -> str:
+        """The run's actions (BUY, SELL or NO_TRADE, with amount and fill price) and the portfolio after each,
+        oldest first, at most 100 rows.
+
+        Args:
+            model: the model's name or signature; omit for the conversation's model.
+            run_number: the run's number within the model; omit for the conversation's (or the latest) run.
+            from_date: first date, YYYY-MM-DD, inclusive; omit for the run's start.
+            to_date: last date, YYYY-MM-DD, inclusive; omit for the run's end.
+        """
+        try:
+            found = await scope.model(model)
+            run = await scope.run(found, run_number)
+            start, end = _parse_date(from_date, "from_date"), _parse_date(to_date, "to_date")
+        except Lookup as error:
+            return _answer(error)
+        rows = Position.filter(run_id=run.id)
+        if start is not None:
+            rows = rows.filter(date__gte=start)
+        if end is not None:
+            rows = rows.filter(date__lte=end)
+        total = await rows.count()
+        found_rows = await rows.order_by("action_id").limit(MAX_POSITIONS)
+        return compact({
+            "model": _model_label(found), "runNumber": run.run_number, "fromDate": start, "toDate": end,
+            "count": total, "truncated": total > MAX_POSITIONS,
+            "positions": [{"date": p.date, "time": p.timestamp, "action": str(p.action), "symbol": p.symbol,
+                           "amount": p.amount, "price": p.price, "cash": p.cash, "holdings": p.holdings}
+                          for p in found_rows]})
+
+    async def reasoning_logs(model: str | None = None, run_number: int | None = None, date: str | None = None) -> str:
+        """What the trading agent said and did on one date of a run: its messages and tool calls (text capped).
+
+        Args:
+            model: the model's name or signature; omit for the conversation's model.
+            run_number: the run's number within the model; omit for the conversation's (or the latest) run.
+            date: the date, YYYY-MM-DD; omit for the run's latest date with logs.
+        """
+        try:
+            found = await scope.model(model)
+            run = await scope.run(found, run_number)
+            day = _parse_date(date, "date")
+        except Lookup as error:
+            return _answer(error)
+        if day is None:
+            latest = await ReasoningLog.filter(run_id=run.id).order_by("-timestamp").first()
+            if latest is None:
+                return f"Not found: run {run.run_number} of {found.name} has no reasoning logs yet."
+            day = latest.date
+        logs = await ReasoningLog.filter(run_id=run.id, date=day).order_by("timestamp").limit(50)
+        steps, used, truncated = [], 0, False
+        for log in logs:
+            lines = []
+            for message in log.messages or []:
+                if message.get("role") in ("system", "user"):
+                    continue
+                text = str(message.get("content") or "")[:MAX_LOG_MESSAGE_CHARS]
+                calls = [{"name": c.get("name"), "args": c.get("args")} for c in message.get("tool_calls") or []]
+                entry = {"role": message.get("role"), "text": text}
+                if calls:
+                    entry["toolCalls"] = calls
+                if message.get("name"):
+                    entry["tool"] = message["name"]
+                size = len(compact(entry))
+                if used + size > MAX_LOG_CHARS:
+                    truncated = True
+                    break
+                used += size
+                lines.append(entry)
+            steps.append({"time": log.timestamp, "messages": lines})
+            if truncated:
+                break
+        return compact({"model": _model_label(found), "runNumber": run.run_number, "date": day,
+                        "steps": steps, "truncated": truncated})
+
+    functions = [list_models_and_runs, run_performance, compare_runs, positions, reasoning_logs]
+    return [StructuredTool.from_function(coroutine=f, name=f.__name__, parse_docstring=f is not list_models_and_runs)
+            for f in functions]
+
+
+async def conversation_facts(scope: AnalystScope) -> list[tuple[str, str]]:
+    """The conversation's model and run as `Label: value` facts for the system prompt (owner-checked)."""
+    facts: list[tuple[str, str]] = [("Today", datetime.date.today().isoformat())]
+    model = await scope.models().filter(id=scope.model_id).first() if scope.model_id is not None else None
+    if model is None:
+        count = await scope.models().count()
+        facts.append(("Conversation model", f"none (a general conversation; the user has {count} model"
+                                             f"{'' if count == 1 else 's'})"))
+        return facts
+    facts += [("Conversation model", f"{model.name} (signature {model.signature})"),
+              ("Model's AI", model.ai_model), ("Allowed tickers", ", ".join(model.allowed_tickers or []) or "none"),
+              ("Initial cash", f"{Decimal(model.initial_cash):.2f}"),
+              ("Runs of the model", str(await Run.filter(model_id=model.id).count()))]
+    run = None
+    if scope.run_id is not None:
+        run = await Run.filter(id=scope.run_id, model_id=model.id).first()
+    if run is not None:
+        period = (f"{run.start_date} to {run.end_date}" if run.start_date else
+                  f"{run.symbol} on {run.date} ({run.session})")
+        facts.append(("Conversation run", f"run {run.run_number}, {run.mode}, {run.status}, {period}"))
+    else:
+        facts.append(("Conversation run", "none (runs default to the model's latest)"))
+    return facts
