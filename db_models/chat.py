@@ -24,6 +24,10 @@ class Conversation(Model):
     summary = fields.TextField(null=True)
     # Messages folded into the summary: those with an id up to this one.
     summarized_through_id = fields.IntField(null=True)
+    # Set while a reply is being produced (a second message then answers CONFLICT); a reply whose
+    # worker died is taken as over once this is old, so a conversation is never locked for good.
+    reply_started_at = fields.DatetimeField(null=True)
+    cancel_reply_requested = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from tortoise import Tortoise
-from tortoise.connection import connections
 
 from db_models.config import apply_migrations, tortoise_config
 from db_models.price_seed import seed_shipped_prices
 from db_models.settings import Settings, get_settings
 from graphql_api.auth import load_approved_users
+from graphql_api.health import healthz, readyz
 from graphql_api.request_ids import RequestIdMiddleware
 from graphql_api.schema import schema
 from graphql_api.services import Services
@@ -28,42 +27,6 @@ from tasks.events import InProcessEventBus, RedisEventBus
 from tools.launcher import start_embedded_tool_servers
 
 logger = logging.getLogger("aibt.app")
-
-
-async def healthz(_: Request) -> JSONResponse:
-    """The process is alive and serving."""
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> JSONResponse:
-    """Ready when the database answers, and Redis too when the deployment uses it."""
-    checks = {"database": await _database_status()}
-    settings: Settings = request.app.state.settings
-    if settings.redis_url:
-        checks["redis"] = await _redis_status(settings.redis_url)
-    ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
-
-
-async def _database_status() -> str:
-    try:
-        await connections.get("default").execute_query("SELECT 1")
-    except Exception as exc:  # any failure means not ready; the reason goes to the log
-        logger.warning("readiness: database check failed: %r", exc)
-        return "unreachable"
-    return "ok"
-
-
-async def _redis_status(url: str) -> str:
-    client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        await client.ping()
-    except (aioredis.RedisError, OSError) as exc:
-        logger.warning("readiness: redis check failed: %r", exc)
-        return "unreachable"
-    finally:
-        await client.aclose()
-    return "ok"
 
 
 def _start_services(settings: Settings, services: Services) -> None:
@@ -101,6 +64,12 @@ def _lifespan(settings: Settings, services: Services):
     return lifespan
 
 
+def _spa_directory() -> str:
+    """The single-page app's files, shipped as package data of client_examples.spa."""
+    spec = importlib.util.find_spec("client_examples.spa")
+    return next(iter(spec.submodule_search_locations))
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     services = Services()
@@ -110,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Mount("/app", StaticFiles(directory=_spa_directory(), html=True), name="app"),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=_lifespan(settings, services)

@@ -9,6 +9,10 @@ from strawberry.types import ExecutionContext
 
 from graphql_api.accounts.mutations import AccountMutations
 from graphql_api.accounts.queries import AccountQueries
+from graphql_api.admin.queries import AdminQueries
+from graphql_api.chat.mutations import ChatMutations
+from graphql_api.chat.queries import ChatQueries
+from graphql_api.chat.subscriptions import ChatSubscriptions
 from graphql_api.error_handling import ErrorFormatter
 from graphql_api.market.queries import MarketQueries
 from graphql_api.runs.mutations import RunMutations
@@ -17,9 +21,10 @@ from graphql_api.runs.subscriptions import RunSubscriptions
 from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
-Query = merge_types("Query", (AccountQueries, TradingModelQueries, RunQueries, MarketQueries))
-Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations, RunMutations))
-Subscription = merge_types("Subscription", (RunSubscriptions,))
+Query = merge_types("Query", (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries,
+                                AdminQueries))
+Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations, RunMutations, ChatMutations))
+Subscription = merge_types("Subscription", (RunSubscriptions, ChatSubscriptions))
 
 
 class AibtSchema(Schema):

@@ -25,10 +25,22 @@ class Dispatcher:
             return
         from tasks.run_executor import execute_run
 
-        task = asyncio.create_task(
-            execute_run(run_id, bus=self.bus, settings=self.settings, worker_id="embedded"),
-            name=f"aibt-run-{run_id}",
-        )
+        self._spawn(execute_run(run_id, bus=self.bus, settings=self.settings, worker_id="embedded"),
+                    f"aibt-run-{run_id}")
+
+    async def enqueue_reply(self, conversation_id: int, message_id: int) -> None:
+        if self.settings.redis_url:
+            from tasks.actors import reply_to_chat
+
+            await asyncio.to_thread(reply_to_chat.send, conversation_id, message_id)
+            return
+        from tasks.chat_replies import reply_to_message
+
+        self._spawn(reply_to_message(conversation_id, message_id, bus=self.bus, settings=self.settings),
+                    f"aibt-reply-{conversation_id}")
+
+    def _spawn(self, coroutine, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
         self._local_tasks.add(task)
         task.add_done_callback(self._local_tasks.discard)
 

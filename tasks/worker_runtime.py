@@ -13,6 +13,7 @@ import socket
 import uuid
 
 import dramatiq
+import redis.asyncio as aioredis
 from dramatiq.asyncio import get_event_loop_thread
 from tortoise import Tortoise
 
@@ -23,7 +24,40 @@ from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 logger = logging.getLogger("aibt.worker")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+HEARTBEAT_SECONDS = 10
 _bus: EventBus | None = None
+_heartbeat: asyncio.Task | None = None
+
+
+def _worker_key(prefix: str, worker_id: str = "*") -> str:
+    return f"{prefix}workers:{worker_id}"
+
+
+async def _beat(settings) -> None:
+    """Announces this worker while it lives; the key expires three beats after the last one."""
+    client = aioredis.from_url(settings.redis_url)
+    try:
+        while True:
+            try:
+                await client.set(_worker_key(settings.redis_prefix, WORKER_ID), "1", ex=3 * HEARTBEAT_SECONDS)
+            except (aioredis.RedisError, OSError) as exc:
+                logger.warning("worker heartbeat failed: %r", exc)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+    finally:
+        await client.aclose()
+
+
+async def live_worker_count(settings) -> int:
+    """Workers whose heartbeat is fresh; in embedded mode, the API process itself is the one worker."""
+    if not settings.redis_url:
+        return 1
+    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        return len([key async for key in client.scan_iter(_worker_key(settings.redis_prefix))])
+    except (aioredis.RedisError, OSError):
+        return 0
+    finally:
+        await client.aclose()
 
 
 def event_bus() -> EventBus:
@@ -33,14 +67,22 @@ def event_bus() -> EventBus:
 
 
 async def _boot() -> None:
-    global _bus
+    global _bus, _heartbeat
     settings = get_settings()
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
     _bus = RedisEventBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url \
         else InProcessEventBus()
+    if settings.redis_url:
+        _heartbeat = asyncio.create_task(_beat(settings), name="aibt-worker-heartbeat")
 
 
 async def _shutdown() -> None:
+    if _heartbeat is not None:
+        _heartbeat.cancel()
+        settings = get_settings()
+        client = aioredis.from_url(settings.redis_url)
+        await client.delete(_worker_key(settings.redis_prefix, WORKER_ID))
+        await client.aclose()
     if _bus is not None:
         await _bus.close()
     await Tortoise.close_connections()

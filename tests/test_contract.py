@@ -22,19 +22,7 @@ _CANDIDATES = [
 ]
 CONTRACT = next((Path(c) for c in _CANDIDATES if c and Path(c).exists()), None)
 
-PENDING = {
-    # Chat (issue 5).
-    "TradingModel.conversations", "Subscription.chatEvents",
-    "Conversation", "ChatMessage", "ChatEvent", "ConversationEdge", "ConversationConnection", "ChatMessageEdge",
-    "ChatMessageConnection", "GlobalChatSettings", "GlobalChatSettingsInput", "MessageRole", "ExportFormat",
-    "ChatEventKind", "Query.conversations", "Query.conversation", "Query.exportConversation",
-    "Query.globalChatSettings", "Mutation.createConversation", "Mutation.resumeConversation",
-    "Mutation.renameConversation", "Mutation.deleteConversation", "Mutation.sendMessage", "Mutation.cancelReply",
-    "Mutation.updateGlobalChatSettings",
-    # Admin views and operations (issue 6).
-    "ToolServerStatus", "SystemStatus", "LeaderboardEntry", "SystemStats", "Query.systemStatus",
-    "Query.leaderboard", "Query.systemStats",
-}
+PENDING: set[str] = set()  # every contract type and field is served
 
 
 def _fields(named_type) -> dict[str, str]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import UNSET
 
+if TYPE_CHECKING:
+    from graphql_api.chat.types import Conversation
+
+from db_models import chat as db_chat
 from db_models import runs as db_runs
 from db_models import trading as db
 from graphql_api.accounts.loaders import users_by_id
@@ -114,6 +118,17 @@ class TradingModel:
                    first: int | None = 50, after: str | None = None) -> Connection[ReasoningLog]:
         pk = await self._run_id(info, run_id)
         return await paginate(logs_query(pk or 0, date), to_node=ReasoningLog.from_row, first=first, after=after)
+
+    @strawberry.field
+    async def conversations(self, info: AppInfo, first: int | None = 20, after: str | None = None) -> Connection[
+            Annotated[Conversation, strawberry.lazy("graphql_api.chat.types")]]:
+        """The caller's own conversations about this model (an admin browsing models sees none of others')."""
+        from graphql_api.chat.types import Conversation
+
+        user = await info.context.require_user()
+        query = db_chat.Conversation.filter(model_id=self.pk, user_id=user.id)
+        return await paginate(query, to_node=Conversation.from_row,
+                              first=first, after=after, descending=True)
 
     @strawberry.field(description="Metrics of one run, or of the latest completed run; null when there is none.")
     async def performance(self, info: AppInfo, run_id: strawberry.ID | None = None) -> Performance | None:

@@ -1,0 +1,116 @@
+"""Conversations and messages, with ownership enforced in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from db_models.accounts import User
+from db_models.chat import ChatMessage, Conversation, MessageRole
+from db_models.runs import Run
+from graphql_api.errors import BadUserInput, Conflict, not_found
+from graphql_api.ids import parse_global_id
+from graphql_api.services import Services
+from graphql_api.trading_models.service import get_owned_model
+from tasks.chat_events import conversation_stream
+
+DEFAULT_TITLE = "New conversation"
+MAX_TITLE = 200
+MAX_MESSAGE = 20_000
+REPLY_TIMEOUT = dt.timedelta(minutes=10)  # a reply older than this lost its worker
+
+
+async def get_owned_conversation(user: User, conversation_id: str) -> Conversation:
+    pk = parse_global_id("Conversation", conversation_id, kind="conversation")
+    conversation = await Conversation.get_or_none(id=pk, user_id=user.id)
+    if conversation is None:
+        raise not_found("conversation", conversation_id)
+    return conversation
+
+
+async def create_conversation(user: User, model_id: str | None, run_id: str | None) -> Conversation:
+    if run_id is not None and model_id is None:
+        raise BadUserInput("runId needs the modelId of its model.", field="runId")
+    model = None if model_id is None else await get_owned_model(user, model_id)
+    run = None
+    if run_id is not None:
+        run = await Run.get_or_none(id=parse_global_id("Run", run_id, kind="run"), model_id=model.id)
+        if run is None:
+            raise not_found("run", run_id)
+    return await Conversation.create(user_id=user.id, model=model, run=run, title=DEFAULT_TITLE)
+
+
+def scope(user: User, model_id: int | None):
+    return Conversation.filter(user_id=user.id, model_id=model_id) if model_id else \
+        Conversation.filter(user_id=user.id, model_id__isnull=True)
+
+
+def search_conversations(user: User, model_pk: int | None, search: str | None):
+    query = scope(user, model_pk)
+    text = (search or "").strip()
+    if text:
+        if len(text) > 200:
+            raise BadUserInput("search must be at most 200 characters.", field="search")
+        query = query.filter(Q(title__icontains=text) | Q(messages__content__icontains=text)).distinct()
+    return query
+
+
+async def resume_conversation(user: User, conversation_id: str) -> Conversation:
+    conversation = await get_owned_conversation(user, conversation_id)
+    async with in_transaction():
+        await scope(user, conversation.model_id).exclude(id=conversation.id).update(is_active=False)
+        conversation.is_active = True
+        await conversation.save(update_fields=["is_active", "updated_at"])
+    return conversation
+
+
+def clean_title(title: str) -> str:
+    value = " ".join(title.split())
+    if not value or len(value) > MAX_TITLE:
+        raise BadUserInput(f"title must be 1 to {MAX_TITLE} characters.", field="title")
+    return value
+
+
+async def rename_conversation(user: User, conversation_id: str, title: str) -> Conversation:
+    conversation = await get_owned_conversation(user, conversation_id)
+    conversation.title = clean_title(title)
+    await conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+async def delete_conversation(services: Services, user: User, conversation_id: str) -> None:
+    conversation = await get_owned_conversation(user, conversation_id)
+    await conversation.delete()
+    await services.require_bus().delete(conversation_stream(conversation.id))
+
+
+def clean_message(content: str) -> str:
+    if not content.strip():
+        raise BadUserInput("content must not be empty.", field="content")
+    if len(content) > MAX_MESSAGE:
+        raise BadUserInput(f"content must be at most {MAX_MESSAGE:,} characters.", field="content")
+    return content
+
+
+async def send_message(services: Services, user: User, conversation_id: str, content: str) -> ChatMessage:
+    conversation = await get_owned_conversation(user, conversation_id)
+    content = clean_message(content)
+    now = dt.datetime.now(dt.UTC)
+    async with in_transaction():
+        taken = await Conversation.filter(
+            Q(reply_started_at__isnull=True) | Q(reply_started_at__lt=now - REPLY_TIMEOUT), id=conversation.id,
+        ).update(reply_started_at=now, cancel_reply_requested=False)
+        if not taken:
+            raise Conflict("A reply is still being written; wait for it or cancel it.")
+        message = await ChatMessage.create(conversation_id=conversation.id, role=MessageRole.USER, content=content)
+    await services.require_dispatcher().enqueue_reply(conversation.id, message.id)
+    return message
+
+
+async def cancel_reply(user: User, conversation_id: str) -> bool:
+    """True when a reply was in progress and will stop; False when there was none."""
+    conversation = await get_owned_conversation(user, conversation_id)
+    return bool(await Conversation.filter(id=conversation.id, reply_started_at__isnull=False)
+                .update(cancel_reply_requested=True))

@@ -1,0 +1,27 @@
+"""chatEvents: replay after afterSeq, then every event of the conversation's replies as they happen."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from graphql_api.chat.service import get_owned_conversation
+from graphql_api.chat.types import ChatEvent
+from graphql_api.context import AppInfo
+from graphql_api.errors import BadUserInput
+from tasks.chat_events import conversation_stream
+
+
+@strawberry.type
+class ChatSubscriptions:
+    @strawberry.subscription(description="Live events of a conversation's replies. With afterSeq, replays as runEvents does.")
+    async def chat_events(self, info: AppInfo, conversation_id: strawberry.ID,
+                          after_seq: int | None = None) -> AsyncGenerator[ChatEvent, None]:
+        user = await info.context.require_user()
+        conversation = await get_owned_conversation(user, conversation_id)
+        if after_seq is not None and after_seq < 0:
+            raise BadUserInput("afterSeq must be 0 or more.", field="afterSeq")
+        async for event in info.context.services.require_bus().subscribe(
+                conversation_stream(conversation.id), after_seq or 0):
+            yield ChatEvent.from_event(event)
