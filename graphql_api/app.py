@@ -18,6 +18,7 @@ from db_models.price_seed import seed_shipped_prices
 from db_models.settings import Settings, get_settings
 from graphql_api.auth import load_approved_users
 from graphql_api.health import healthz, readyz
+from graphql_api.metrics import WebsocketGaugeMiddleware, metrics_endpoint
 from graphql_api.request_ids import RequestIdMiddleware
 from graphql_api.schema import schema
 from graphql_api.services import Services
@@ -79,10 +80,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Mount("/app", StaticFiles(directory=_spa_directory(), html=True), name="app"),
     ]
     app = Starlette(
-        routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=_lifespan(settings, services)
+        routes=routes, middleware=[Middleware(RequestIdMiddleware), Middleware(WebsocketGaugeMiddleware)],
+        lifespan=_lifespan(settings, services),
     )
     app.state.settings = settings
     return app

@@ -25,7 +25,7 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
     import uvicorn
 
     from graphql_api.app import create_app
-    from graphql_api.logs import configure_logging
+    from db_models.log_context import configure_logging
 
     settings = get_settings()
     configure_logging(log_level.upper())
@@ -44,7 +44,7 @@ def tools(names: tuple[str, ...], host: str | None, log_level: str) -> None:
 
     Ports: math 8000, search 8001, price 8002, trade 8003, or $AIBT_<NAME>_PORT.
     """
-    from graphql_api.logs import configure_logging
+    from db_models.log_context import configure_logging
     from tools.launcher import DEFAULT_PORTS, ToolServerError, serve_tool_servers
 
     unknown = [name for name in names if name not in DEFAULT_PORTS]

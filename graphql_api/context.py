@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from db_models.accounts import Role, User
+from db_models.log_context import current_user_id
 from db_models.settings import Settings
 from graphql_api.auth import TokenClaims, authenticate, bearer_token
 from graphql_api.errors import AibtError, Forbidden, Unauthenticated
@@ -51,6 +52,8 @@ class RequestContext:
             try:
                 token = self._token()
                 self._auth = None if token is None else await authenticate(self.settings, token)
+                if isinstance(self._auth, tuple):
+                    current_user_id.set(self._auth[0].id)  # every later log line of this request names the user
             except Unauthenticated as exc:
                 self._auth = exc
         return self._auth

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
-from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
+from db_models.log_context import current_request_id
+
 _SAFE_INCOMING = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 HEADER = "x-request-id"
 
@@ -45,9 +44,3 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             current_request_id.reset(token)
-
-
-class RequestIdLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id.get()
-        return True

@@ -14,6 +14,7 @@ from graphql_api.chat.mutations import ChatMutations
 from graphql_api.chat.queries import ChatQueries
 from graphql_api.chat.subscriptions import ChatSubscriptions
 from graphql_api.error_handling import ErrorFormatter
+from graphql_api.metrics import MetricsExtension
 from graphql_api.market.queries import MarketQueries
 from graphql_api.runs.mutations import RunMutations
 from graphql_api.runs.queries import RunQueries
@@ -33,7 +34,7 @@ class AibtSchema(Schema):
 
 
 def build_schema() -> Schema:
-    return AibtSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[ErrorFormatter])
+    return AibtSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[MetricsExtension, ErrorFormatter])
 
 
 schema = build_schema()

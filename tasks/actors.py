@@ -6,8 +6,10 @@ from tasks.broker import broker  # noqa: F401  (the broker must be set before ac
 
 import dramatiq  # noqa: E402
 
+from db_models.log_context import current_request_id  # noqa: E402
 from db_models.settings import get_settings  # noqa: E402
 from tasks import worker_runtime  # noqa: E402
+from tasks.chat_replies import reply_to_message  # noqa: E402
 from tasks.run_executor import execute_run  # noqa: E402
 
 # Runs last hours; a run that dies is picked up again by the reaper, not by blind retries.
@@ -15,6 +17,13 @@ RUN_TIME_LIMIT_MS = 24 * 60 * 60 * 1000
 
 
 @dramatiq.actor(queue_name="runs", time_limit=RUN_TIME_LIMIT_MS, max_retries=0)
-async def run_trading(run_id: int) -> None:
+async def run_trading(run_id: int, request_id: str = "-") -> None:
+    current_request_id.set(request_id)  # log lines of the run name the request that started it
     await execute_run(run_id, bus=worker_runtime.event_bus(), settings=get_settings(),
                       worker_id=worker_runtime.WORKER_ID)
+
+
+@dramatiq.actor(queue_name="chat", time_limit=15 * 60 * 1000, max_retries=0)
+async def reply_to_chat(conversation_id: int, message_id: int, request_id: str = "-") -> None:
+    current_request_id.set(request_id)
+    await reply_to_message(conversation_id, message_id, bus=worker_runtime.event_bus(), settings=get_settings())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from db_models.log_context import current_request_id
 from db_models.settings import Settings
 from tasks.events import EventBus
 
@@ -21,7 +22,7 @@ class Dispatcher:
         if self.settings.redis_url:
             from tasks.actors import run_trading
 
-            await asyncio.to_thread(run_trading.send, run_id)
+            await asyncio.to_thread(run_trading.send, run_id, current_request_id.get())
             return
         from tasks.run_executor import execute_run
 
@@ -32,7 +33,7 @@ class Dispatcher:
         if self.settings.redis_url:
             from tasks.actors import reply_to_chat
 
-            await asyncio.to_thread(reply_to_chat.send, conversation_id, message_id)
+            await asyncio.to_thread(reply_to_chat.send, conversation_id, message_id, current_request_id.get())
             return
         from tasks.chat_replies import reply_to_message
 

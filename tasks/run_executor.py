@@ -17,11 +17,13 @@ from agents.llm import load_chat_model
 from agents.trading.graph import run_trading_day
 from agents.trading.state import DayContext, DayResult
 from db_models.ledger import current_portfolio, record_close, record_no_trade
+from db_models.log_context import current_run_id
 from db_models.market import PriceInterval
 from db_models.metrics import run_performance
 from db_models.runs import ActionType, EquityPoint, Position, ReasoningLog, Run, RunStatus, TradingMode
 from db_models.settings import Settings
 from tasks.events import EventBus
+from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
 from tasks.run_events import publish_run_event
 from tasks.schedule import EXCHANGE_TZ, Step, closes_at, daily_steps, intraday_steps
 from tasks.tool_sessions import run_tools
@@ -42,10 +44,13 @@ class RunFailure(Exception):
 
 
 async def execute_run(run_id: int, *, bus: EventBus, settings: Settings, worker_id: str) -> None:
+    current_run_id.set(run_id)
     run = await _claim(run_id, worker_id)
     if run is None:
         return
     first_attempt = run.attempts == 1
+    RUNS_STARTED.inc()
+    logger.info("run %s started on %s (attempt %s)", run.id, worker_id, run.attempts)
     if run.cancel_requested:
         await _finish(run, bus, RunStatus.CANCELLED, message="Cancelled before it started.")
         return
@@ -119,15 +124,20 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
     finished = set(await EquityPoint.filter(run_id=run.id).values_list("timestamp", flat=True))
     snapshot = run.strategy_snapshot
     llm = load_chat_model(snapshot["ai_model"], snapshot.get("parameters", {}), settings)
+    latency = LatencyCallback(snapshot["ai_model"])
+    llm.callbacks = [latency]
     async with run_tools(issue_run_credential(settings, run.id)) as tools:
+        for tool in tools:
+            tool.callbacks = [latency]
         for index, step in enumerate(steps):
             if step.valued_at in finished:
                 continue
             await _raise_if_cancelled(run)
-            await _discard_partial_step(run, step)
-            await _start_step(run, bus, step, index, len(steps))
-            result = await _trade_step(run, llm, tools, step, index, len(steps))
-            await _record_step(run, bus, step, result)
+            with STEP_SECONDS.time():
+                await _discard_partial_step(run, step)
+                await _start_step(run, bus, step, index, len(steps))
+                result = await _trade_step(run, llm, tools, step, index, len(steps))
+                await _record_step(run, bus, step, result)
 
 
 async def _raise_if_cancelled(run: Run) -> None:
@@ -225,4 +235,6 @@ async def _finish(run: Run, bus: EventBus, status: RunStatus, *, error: str | No
         run.progress_current = run.progress_total
         run.progress_message = "Completed"
     await run.save()
+    RUNS_FINISHED.labels(str(status)).inc()
+    logger.info("run %s finished: %s", run.id, status)
     await publish_run_event(bus, run, str(status), message=error or message)

@@ -18,8 +18,10 @@ from dramatiq.asyncio import get_event_loop_thread
 from tortoise import Tortoise
 
 from db_models.config import tortoise_config
+from db_models.log_context import configure_logging
 from db_models.settings import get_settings
 from tasks.events import EventBus, InProcessEventBus, RedisEventBus
+from tasks.metrics import serve_worker_metrics
 
 logger = logging.getLogger("aibt.worker")
 
@@ -90,6 +92,8 @@ async def _shutdown() -> None:
 
 class WorkerRuntime(dramatiq.Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        configure_logging(os.environ.get("AIBT_LOG_LEVEL", "INFO"))
+        serve_worker_metrics(int(os.environ.get("AIBT_WORKER_METRICS_PORT", "9191")))
         get_event_loop_thread().run_coroutine(_boot())
         logger.info("worker %s ready", WORKER_ID)
 

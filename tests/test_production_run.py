@@ -83,11 +83,18 @@ async def test_a_momentum_run_on_a_worker_process_matches_an_independent_computa
             model = (await api.data("mutation($i: CreateModelInput!) { createModel(input: $i) { id } }",
                                     {"i": {"name": "Momentum", "allowedTickers": TICKERS, "aiModel": "local/momentum"}},
                                     token=token))["createModel"]["id"]
-            run = (await api.data(START_DAILY, {"model": model, "input": {
-                "startDate": START.isoformat(), "endDate": END.isoformat()}}, token=token))["startDailyRun"]
+            response = await http.post("/graphql", headers={"Authorization": f"Bearer {token}",
+                                                            "X-Request-ID": "start-momentum-run-1"},
+                                       json={"query": START_DAILY, "variables": {"model": model, "input": {
+                                           "startDate": START.isoformat(), "endDate": END.isoformat()}}})
+            run = response.json()["data"]["startDailyRun"]
             events, error = await follow_run(topology.ws_url, token, run["id"], after_seq=0, timeout=120)
             result = (await api.data(RESULT, {"id": run["id"]}, token=token))["run"]
-        assert "Traceback" not in topology.log("worker"), topology.log("worker")
+        worker_log = topology.log("worker")
+        assert "Traceback" not in worker_log, worker_log
+        # The worker's log lines about the run name the request that started it.
+        assert any("request_id=start-momentum-run-1" in line and "finished: COMPLETED" in line
+                   for line in worker_log.splitlines()), worker_log[-3000:]
 
     assert error is None
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))

@@ -10,6 +10,7 @@ from graphql_api.chat.service import get_owned_conversation
 from graphql_api.chat.types import ChatEvent
 from graphql_api.context import AppInfo
 from graphql_api.errors import BadUserInput
+from graphql_api.metrics import active_subscription
 from tasks.chat_events import conversation_stream
 
 
@@ -22,6 +23,7 @@ class ChatSubscriptions:
         conversation = await get_owned_conversation(user, conversation_id)
         if after_seq is not None and after_seq < 0:
             raise BadUserInput("afterSeq must be 0 or more.", field="afterSeq")
-        async for event in info.context.services.require_bus().subscribe(
-                conversation_stream(conversation.id), after_seq or 0):
-            yield ChatEvent.from_event(event)
+        with active_subscription():
+            async for event in info.context.services.require_bus().subscribe(
+                    conversation_stream(conversation.id), after_seq or 0):
+                yield ChatEvent.from_event(event)

@@ -9,6 +9,7 @@ import strawberry
 from db_models.runs import ACTIVE_STATUSES
 from graphql_api.context import AppInfo
 from graphql_api.errors import BadUserInput
+from graphql_api.metrics import active_subscription
 from graphql_api.runs.service import get_owned_run
 from graphql_api.runs.types import RunEvent
 from tasks.run_events import TERMINAL_KINDS, run_stream
@@ -27,7 +28,8 @@ class RunSubscriptions:
         bus = info.context.services.require_bus()
         if run.status not in ACTIVE_STATUSES and not await bus.replay(run_stream(run.id), after_seq or 0):
             return  # finished, and nothing retained after afterSeq: the stream is already complete
-        async for event in bus.subscribe(run_stream(run.id), after_seq or 0):
-            yield RunEvent.from_event(event)
-            if event["kind"] in TERMINAL_KINDS:
-                return
+        with active_subscription():
+            async for event in bus.subscribe(run_stream(run.id), after_seq or 0):
+                yield RunEvent.from_event(event)
+                if event["kind"] in TERMINAL_KINDS:
+                    return

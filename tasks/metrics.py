@@ -1,0 +1,67 @@
+"""Prometheus metrics of the workers: runs, step latency, LLM and tool latency."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import AsyncCallbackHandler
+from prometheus_client import Counter, Histogram, start_http_server
+
+logger = logging.getLogger("aibt.metrics")
+
+RUNS_STARTED = Counter("aibt_runs_started_total", "Runs a worker began (resumed attempts included).")
+RUNS_FINISHED = Counter("aibt_runs_finished_total", "Runs that ended, by final status.", ["status"])
+STEP_SECONDS = Histogram("aibt_run_step_seconds", "Time of one trading day or decision bar, end to end.",
+                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
+LLM_SECONDS = Histogram("aibt_llm_call_seconds", "Time of one LLM call.", ["model"],
+                        buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+TOOL_SECONDS = Histogram("aibt_tool_call_seconds", "Time of one tool call.", ["tool"],
+                         buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
+
+
+class LatencyCallback(AsyncCallbackHandler):
+    """Times LLM and tool calls as LangChain reports them."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._started: dict[UUID, tuple[str, float]] = {}
+
+    async def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._started[run_id] = ("llm", time.perf_counter())
+
+    async def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish(run_id)
+
+    async def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish(run_id)
+
+    async def on_tool_start(self, serialized: dict, input_str: str, *, run_id: UUID, **kwargs: Any) -> None:
+        self._started[run_id] = ((serialized or {}).get("name") or "tool", time.perf_counter())
+
+    async def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish(run_id)
+
+    async def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish(run_id)
+
+    def _finish(self, run_id: UUID) -> None:
+        started = self._started.pop(run_id, None)
+        if started is None:
+            return
+        kind, at = started
+        seconds = time.perf_counter() - at
+        if kind == "llm":
+            LLM_SECONDS.labels(self.model).observe(seconds)
+        else:
+            TOOL_SECONDS.labels(kind).observe(seconds)
+
+
+def serve_worker_metrics(port: int) -> None:
+    """Exposes this worker process's metrics on http://0.0.0.0:<port>/metrics."""
+    try:
+        start_http_server(port)
+    except OSError as exc:  # another worker process of this host holds the port
+        logger.warning("worker metrics not served on port %s: %s", port, exc)
