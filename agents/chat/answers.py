@@ -202,8 +202,11 @@ def compare_answer(result: dict[str, Any]) -> str:
     runs = result.get("runs") or []
     model = result.get("model") or {}
     missing = result.get("notFound") or []
-    names = ", ".join(str(r["runNumber"]) for r in runs)
-    sentences = [f"Comparing runs {names} of {model.get('name')} ({model.get('signature')})."]
+    numbers = [str(r["runNumber"]) for r in runs]
+    if not numbers:
+        return f"There are no runs of {model.get('name')} ({model.get('signature')}) to compare."
+    names = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+    sentences = [f"Comparing run{'s' if len(numbers) > 1 else ''} {names} of {model.get('name')} ({model.get('signature')})."]
     if missing:
         sentences.append(f"Not found: run{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}.")
     measured = [r for r in runs if r.get("performance")]
@@ -227,9 +230,9 @@ def compare_answer(result: dict[str, Any]) -> str:
     return " ".join(sentences)
 
 
-def _trade_phrase(row: dict[str, Any]) -> str:
+def _trade_phrase(row: dict[str, Any], *, dated: bool) -> str:
     verb = "bought" if row["action"] == "BUY" else "sold"
-    return f"{verb} {row['amount']} {row['symbol']} at {dollars(row['price'])} on {row['date']}"
+    return f"{verb} {row['amount']} {row['symbol']} at {dollars(row['price'])}" + (f" on {row['date']}" if dated else "")
 
 
 def positions_answer(result: dict[str, Any]) -> str:
@@ -244,7 +247,7 @@ def positions_answer(result: dict[str, Any]) -> str:
         return f"{name} made no trades {when}{idle}."
     shown = trades[:MAX_TRADES_LISTED]
     text = (f"{name} made {len(trades)} trade{'' if len(trades) == 1 else 's'} {when}: "
-            + "; ".join(_trade_phrase(r) for r in shown))
+            + "; ".join(_trade_phrase(r, dated=not (start and start == end)) for r in shown))
     if len(trades) > len(shown):
         text += f"; and {len(trades) - len(shown)} more"
     text += "."
@@ -252,7 +255,7 @@ def positions_answer(result: dict[str, Any]) -> str:
         text += f" Only the first {len(rows)} of {result.get('count')} actions were read; ask about a narrower range."
     last = rows[-1]
     holdings = ", ".join(f"{n} {s}" for s, n in sorted((last.get("holdings") or {}).items())) or "no shares"
-    text += f" After the last of them it held {holdings} and {dollars(last.get('cash'))} in cash."
+    text += f" Afterwards it held {holdings} and {dollars(last.get('cash'))} in cash."
     return text
 
 

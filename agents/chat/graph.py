@@ -15,7 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.chat import nodes, prompts
 from agents.chat.state import (
     ChatRequest, ChatState, OnToken, OnToolEnd, OnToolStart, ReplyFailed, ReplyResult, ShouldStop)
-from agents.chat.tools import AnalystScope, conversation_facts, make_analyst_tools
+from agents.chat.tools import AnalystScope, conversation_facts, make_analyst_tools, tool_specs
 
 NO_ANSWER = "I could not finish an answer within the steps allowed for one reply. Try a narrower question."
 
@@ -33,7 +33,7 @@ def build_chat_graph(llm: BaseChatModel, tools: Sequence[BaseTool], recorder: no
         return nodes.END if route == nodes.AGENT and await recorder.stop_requested() else route
 
     builder = StateGraph(ChatState)
-    builder.add_node(nodes.AGENT, nodes.make_agent_node(llm, tools, recorder))
+    builder.add_node(nodes.AGENT, nodes.make_agent_node(llm, tool_specs(list(tools)), recorder))
     builder.add_node(nodes.TOOLS, nodes.make_tool_node(tools, recorder))
     builder.add_edge(START, nodes.AGENT)
     builder.add_conditional_edges(nodes.AGENT, after_agent, [nodes.TOOLS, nodes.END])

@@ -85,10 +85,11 @@ class Recorder:
                            llm_calls=self.llm_calls, input_tokens=self.input_tokens, output_tokens=self.output_tokens)
 
 
-def make_agent_node(llm: BaseChatModel, tools: Sequence[BaseTool],
+def make_agent_node(llm: BaseChatModel, tools: Sequence[Any],
                     recorder: Recorder) -> Callable[..., Awaitable[dict[str, Any]]]:
     """One analyst turn, streamed: tokens reach the recorder as they arrive and should_stop is asked
-    between them. The last allowed turn has no tools, so the model answers with what it has."""
+    between them. The last allowed turn has no tools, so the model answers with what it has.
+    `tools` are what bind_tools takes: tools, or their OpenAI specs."""
     with_tools = llm.bind_tools(list(tools)) if tools else llm
 
     async def agent(state: ChatState, config: RunnableConfig) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from db_models.metrics import PerformanceFigures, run_performance as compute_run_performance
 from db_models.runs import Position, ReasoningLog, Run
@@ -301,8 +302,32 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
                         "steps": steps, "truncated": truncated})
 
     functions = [list_models_and_runs, run_performance, compare_runs, positions, reasoning_logs]
-    return [StructuredTool.from_function(coroutine=f, name=f.__name__, parse_docstring=f is not list_models_and_runs)
-            for f in functions]
+    return [_bound_tool(f) for f in functions]
+
+
+# Argument schemas and OpenAI specs depend only on the functions' signatures and docstrings, the same
+# for every user: they are made once per process, not per reply (pydantic schemas cost ~10 ms each).
+_SCHEMAS: dict[str, tuple[str, Any]] = {}  # tool name -> (description, args schema)
+_SPECS: list[dict[str, Any]] = []
+
+
+def _bound_tool(function) -> StructuredTool:
+    name = function.__name__
+    if name not in _SCHEMAS:
+        made = StructuredTool.from_function(coroutine=function, name=name,
+                                            parse_docstring=name != "list_models_and_runs")
+        _SCHEMAS[name] = (made.description, made.args_schema)
+    description, args_schema = _SCHEMAS[name]
+    return StructuredTool(name=name, description=description, args_schema=args_schema, coroutine=function)
+
+
+def tool_specs(tools: list[BaseTool]) -> list[dict[str, Any]] | list[BaseTool]:
+    """The tools as OpenAI tool specs for bind_tools, made once for the analyst tools."""
+    if [t.name for t in tools] != list(TOOL_NAMES):
+        return tools
+    if not _SPECS:
+        _SPECS.extend(convert_to_openai_tool(t) for t in tools)
+    return _SPECS
 
 
 async def conversation_facts(scope: AnalystScope) -> list[tuple[str, str]]:
