@@ -21,6 +21,7 @@ from graphql_api.health import healthz, readyz
 from graphql_api.metrics import WebsocketGaugeMiddleware, metrics_endpoint
 from graphql_api.request_ids import RequestIdMiddleware
 from graphql_api.schema import schema
+from graphql_api.security.runtime import Security
 from graphql_api.services import Services
 from graphql_api.view import AibtGraphQL
 from tasks.dispatch import Dispatcher
@@ -58,6 +59,7 @@ def _lifespan(settings: Settings, services: Services):
             yield
         finally:
             await _stop_services(services)
+            await app.state.security.close()
             if tool_servers is not None:
                 await tool_servers.stop()
             await Tortoise.close_connections()
@@ -74,7 +76,8 @@ def _spa_directory() -> str:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     services = Services()
-    graphql = AibtGraphQL(schema, settings, services)
+    security = Security.from_settings(settings)
+    graphql = AibtGraphQL(schema, settings, services, security)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
@@ -88,4 +91,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=_lifespan(settings, services),
     )
     app.state.settings = settings
+    app.state.security = security
     return app

@@ -13,6 +13,7 @@ from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import AibtError
 from graphql_api.request_ids import current_request_id
+from graphql_api.security.query_limits import is_too_complex
 
 logger = logging.getLogger("aibt.errors")
 
@@ -36,6 +37,8 @@ def format_error(error: GraphQLError) -> GraphQLError:
     existing_code = (error.extensions or {}).get("code")
     if existing_code and original is None:
         return _with_code(error, error.message, existing_code)
+    if error.path is None and is_too_complex(error):
+        return _with_code(error, error.message, "QUERY_TOO_COMPLEX")
     if error.path is None:
         # Syntax, validation and variable errors: the document or its variables are at fault.
         return _with_code(error, error.message, "BAD_USER_INPUT")

@@ -19,6 +19,7 @@ from graphql_api.market.queries import MarketQueries
 from graphql_api.runs.mutations import RunMutations
 from graphql_api.runs.queries import RunQueries
 from graphql_api.runs.subscriptions import RunSubscriptions
+from graphql_api.security.query_limits import QueryLimits
 from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
@@ -34,7 +35,7 @@ class AibtSchema(Schema):
 
 
 def build_schema() -> Schema:
-    return AibtSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[MetricsExtension, ErrorFormatter])
+    return AibtSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[QueryLimits, MetricsExtension, ErrorFormatter])
 
 
 schema = build_schema()

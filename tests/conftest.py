@@ -67,6 +67,10 @@ async def settings(fake_llm: FakeOpenAI) -> AsyncIterator[Settings]:
     os.environ.update({"AIBT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "AIBT_ENV": "test",
                        "AIBT_START_TOOLS": "0", "AIBT_SEED_PRICES": "0",
                        "OPENAI_API_BASE": fake_llm.base_url, "OPENAI_API_KEY": "test-key"})
+    # Every test client connects from 127.0.0.1: per-address limits this session are wide (tests of the
+    # limits themselves set small ones on the running app); per-user and per-email limits keep their defaults.
+    os.environ.update({f"AIBT_RATE_LIMIT_{action}_IP": "100000/60"
+                       for action in ("LOGIN", "SIGNUP", "START_RUN", "SEND_MESSAGE")})
     for variable in ("REDIS_URL", "AIBT_APPROVED_USERS", "AIBT_JWT_SECRET"):
         os.environ.pop(variable, None)
     get_settings.cache_clear()  # processes-wide settings (tool servers, workers) must see these too
@@ -78,10 +82,16 @@ async def settings(fake_llm: FakeOpenAI) -> AsyncIterator[Settings]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def server_url(settings: Settings) -> AsyncIterator[str]:
+async def app(settings: Settings):
+    """The session's app; tests read and (temporarily) change its security limits through app.state.security."""
     from graphql_api.app import create_app
 
-    async with running_server(create_app(settings)) as url:
+    return create_app(settings)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def server_url(app) -> AsyncIterator[str]:
+    async with running_server(app) as url:
         yield url
 
 

@@ -13,6 +13,7 @@ from graphql_api.auth import hash_password, issue_token, load_approved_users, re
 from graphql_api.context import AppInfo
 from graphql_api.errors import Conflict, Unauthenticated, not_found
 from graphql_api.ids import parse_global_id
+from graphql_api.security import rate_limits
 
 
 def _auth_payload(info: AppInfo, user: db.User) -> AuthPayload:
@@ -26,6 +27,7 @@ class AccountMutations:
     async def signup(
         self, info: AppInfo, email: str, password: str, display_name: str | None = None
     ) -> AuthPayload:
+        await rate_limits.enforce(info, "signup")
         email = clean_email(email)
         check_password(password)
         display_name = clean_display_name(display_name)
@@ -41,9 +43,12 @@ class AccountMutations:
 
     @strawberry.mutation
     async def login(self, info: AppInfo, email: str, password: str) -> AuthPayload:
+        await rate_limits.enforce(info, "login", email=email)
         user = await db.User.get_or_none(email=email.strip().lower())
         if not verify_password(user.password_hash if user else None, password) or user is None:
+            await rate_limits.login_failed(info, email)
             raise Unauthenticated("Invalid email or password.")
+        await rate_limits.login_succeeded(info, email)
         return _auth_payload(info, user)
 
     @strawberry.mutation(description="Revokes the token that made the request.")

@@ -8,6 +8,7 @@ from graphql_api.chat import service
 from graphql_api.chat.settings_service import to_graphql, update_settings
 from graphql_api.chat.types import ChatMessage, Conversation, GlobalChatSettings, GlobalChatSettingsInput
 from graphql_api.context import AppInfo
+from graphql_api.security import rate_limits
 
 
 @strawberry.type
@@ -37,6 +38,7 @@ class ChatMutations:
     @strawberry.mutation(description="Stores the user's message and starts the assistant's reply, which streams on chatEvents.")
     async def send_message(self, info: AppInfo, conversation_id: strawberry.ID, content: str) -> ChatMessage:
         user = await info.context.require_user()
+        await rate_limits.enforce(info, "send_message", user_id=user.id)
         return ChatMessage.from_row(await service.send_message(info.context.services, user, conversation_id, content))
 
     @strawberry.mutation

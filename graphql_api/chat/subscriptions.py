@@ -11,6 +11,7 @@ from graphql_api.chat.types import ChatEvent
 from graphql_api.context import AppInfo
 from graphql_api.errors import BadUserInput
 from graphql_api.metrics import active_subscription
+from graphql_api.security.ws import while_authorised
 from tasks.chat_events import conversation_stream
 
 
@@ -24,6 +25,6 @@ class ChatSubscriptions:
         if after_seq is not None and after_seq < 0:
             raise BadUserInput("afterSeq must be 0 or more.", field="afterSeq")
         with active_subscription():
-            async for event in info.context.services.require_bus().subscribe(
-                    conversation_stream(conversation.id), after_seq or 0):
+            events = info.context.services.require_bus().subscribe(conversation_stream(conversation.id), after_seq or 0)
+            async for event in while_authorised(info.context, events):
                 yield ChatEvent.from_event(event)

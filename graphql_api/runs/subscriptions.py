@@ -12,6 +12,7 @@ from graphql_api.errors import BadUserInput
 from graphql_api.metrics import active_subscription
 from graphql_api.runs.service import get_owned_run
 from graphql_api.runs.types import RunEvent
+from graphql_api.security.ws import while_authorised
 from tasks.run_events import TERMINAL_KINDS, run_stream
 
 
@@ -29,7 +30,7 @@ class RunSubscriptions:
         if run.status not in ACTIVE_STATUSES and not await bus.replay(run_stream(run.id), after_seq or 0):
             return  # finished, and nothing retained after afterSeq: the stream is already complete
         with active_subscription():
-            async for event in bus.subscribe(run_stream(run.id), after_seq or 0):
+            async for event in while_authorised(info.context, bus.subscribe(run_stream(run.id), after_seq or 0)):
                 yield RunEvent.from_event(event)
                 if event["kind"] in TERMINAL_KINDS:
                     return

@@ -1,0 +1,1 @@
+"""Defences against hostile clients: query limits, request guards, rate limits and websocket rules."""

@@ -1,0 +1,82 @@
+"""Checks on an HTTP request before any GraphQL work: CSRF, body size, batches, document size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from graphql_api.request_ids import current_request_id
+from graphql_api.security.config import SecurityConfig
+
+# Headers a cross-site HTML form cannot send; their presence means a CORS preflight has been passed.
+PREFLIGHT_HEADERS = ("x-requested-with", "apollo-require-preflight", "x-apollo-operation-name")
+
+
+class RequestRefused(Exception):
+    """Answered as a GraphQL error response with an HTTP status, before execution starts."""
+
+    def __init__(self, status: int, code: str, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extensions = status, code, message, extensions
+
+    def response(self) -> JSONResponse:
+        extensions = {**self.extensions, "code": self.code, "requestId": current_request_id.get()}
+        return JSONResponse({"data": None, "errors": [{"message": self.message, "extensions": extensions}]},
+                            status_code=self.status)
+
+
+def too_large(what: str, limit: int) -> RequestRefused:
+    return RequestRefused(413, "QUERY_TOO_COMPLEX", f"The {what} is larger than {limit} bytes.", maxBytes=limit)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large("request body", limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large("request body", limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # noqa: SLF001 - Starlette serves later body() calls from here
+    return body
+
+
+async def guard_http_request(request: Request, config: SecurityConfig) -> None:
+    """Raises RequestRefused for what must not reach the GraphQL layer."""
+    if request.method == "GET":
+        if len(request.scope.get("query_string", b"")) > config.max_request_bytes:
+            raise too_large("query string", config.max_request_bytes)
+        return
+    if request.method != "POST":
+        return
+    media_type = _media_type(request)
+    if not _is_json(media_type):
+        if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+            raise RequestRefused(
+                400, "BAD_USER_INPUT",
+                "Refused as a possible cross-site request forgery (CSRF): POST with Content-Type: application/json "
+                "(or send an X-Requested-With header).", reason="CSRF")
+        raise RequestRefused(415, "BAD_USER_INPUT", "Unsupported content type: POST GraphQL as application/json.")
+    body = await _read_capped(request, config.max_request_bytes)
+    if body.lstrip()[:1] == b"[":
+        raise RequestRefused(400, "BAD_USER_INPUT",
+                             "Batched operations are not supported: send one operation per request.", reason="BATCH")
+
+
+def check_document_size(query: object, config: SecurityConfig) -> None:
+    if isinstance(query, str) and len(query.encode("utf-8")) > config.max_query_bytes:
+        raise too_large("GraphQL document", config.max_query_bytes)
