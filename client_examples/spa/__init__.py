@@ -1,0 +1,1 @@
+"""The AIBT single-page app (HTML, CSS and ES modules, no build step), served by the API at /app."""
