@@ -71,8 +71,8 @@ async def _check_caller(context: RequestContext, full: bool) -> None:
 
 async def while_authorised(context: RequestContext, events: AsyncIterator[T]) -> AsyncIterator[T]:
     """Passes events through while the caller's token stays valid: its expiry is checked before every event,
-    and the token is re-read from the database (revocation, deleted user) every ws_auth_recheck_seconds,
-    whether events come or not."""
+    and when it falls due even if no event comes; the token is re-read from the database (revocation, deleted
+    user) every ws_auth_recheck_seconds, whether events come or not."""
     interval = max(0.05, _config(context).ws_auth_recheck_seconds)
     iterator = aiter(events)
     pending: asyncio.Future | None = None
@@ -81,13 +81,15 @@ async def while_authorised(context: RequestContext, events: AsyncIterator[T]) ->
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(iterator))
-            wait = max(0.0, last_full + interval - time.monotonic())
+            _, claims = await context.require_auth()
+            expires_in = (claims.expires_at - datetime.now(UTC)).total_seconds()
+            wait = max(0.0, min(last_full + interval - time.monotonic(), expires_in))
             done, _ = await asyncio.wait({pending}, timeout=wait)
             full = time.monotonic() - last_full >= interval
             if full:
                 last_full = time.monotonic()
             if not done:
-                await _check_caller(context, full=True)
+                await _check_caller(context, full=full)
                 continue
             future, pending = pending, None
             try:
