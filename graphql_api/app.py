@@ -32,7 +32,9 @@ logger = logging.getLogger("aibt.app")
 
 
 def _start_services(settings: Settings, services: Services) -> None:
-    services.bus = (RedisEventBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url
+    # A request that publishes fails fast (UNAVAILABLE) while Redis is down rather than hanging.
+    services.bus = (RedisEventBus(settings.redis_url, prefix=settings.redis_prefix, publish_retry_seconds=1.0)
+                    if settings.redis_url
                     else InProcessEventBus())
     services.dispatcher = Dispatcher(settings, services.bus)
 

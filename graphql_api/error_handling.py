@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 from tortoise.exceptions import DBConnectionError
@@ -19,7 +21,8 @@ logger = logging.getLogger("aibt.errors")
 
 INTERNAL_MESSAGE = "Internal server error. Quote the request id when reporting it."
 UNAVAILABLE_MESSAGE = "A backing service is unavailable right now; try again shortly."
-_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (DBConnectionError, ConnectionError, OSError)
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (DBConnectionError, ConnectionError, OSError,
+                                                       RedisConnectionError, RedisTimeoutError)
 
 
 def _with_code(error: GraphQLError, message: str, code: str, extra: dict | None = None) -> GraphQLError:
@@ -39,12 +42,13 @@ def format_error(error: GraphQLError) -> GraphQLError:
         return _with_code(error, error.message, existing_code)
     if error.path is None and is_too_complex(error):
         return _with_code(error, error.message, "QUERY_TOO_COMPLEX")
+    if isinstance(original, _UNAVAILABLE_ERRORS):
+        # Before the path checks: a subscription whose source fails (no path) is unavailable, not bad input.
+        logger.warning("service unavailable at %s: %r", error.path, original)
+        return _with_code(error, UNAVAILABLE_MESSAGE, "UNAVAILABLE")
     if error.path is None:
         # Syntax, validation and variable errors: the document or its variables are at fault.
         return _with_code(error, error.message, "BAD_USER_INPUT")
-    if isinstance(original, _UNAVAILABLE_ERRORS):
-        logger.warning("service unavailable at %s: %r", error.path, original)
-        return _with_code(error, UNAVAILABLE_MESSAGE, "UNAVAILABLE")
     logger.error("unexpected error (request %s) at %s", current_request_id.get(), error.path, exc_info=original or error)
     return _with_code(error, INTERNAL_MESSAGE, "INTERNAL")
 

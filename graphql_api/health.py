@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from tortoise.connection import connections
@@ -22,7 +24,8 @@ async def database_status() -> str:
 
 
 async def redis_status(url: str) -> str:
-    client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    # One quick retry: a probe must answer promptly, above all while Redis is down.
+    client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=2, retry=Retry(NoBackoff(), 1))
     try:
         await client.ping()
     except (aioredis.RedisError, OSError) as exc:

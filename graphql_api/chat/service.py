@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from redis.exceptions import RedisError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from db_models.accounts import User
 from db_models.chat import ChatMessage, Conversation, MessageRole
 from db_models.runs import Run
-from graphql_api.errors import BadUserInput, Conflict, not_found
+from graphql_api.errors import BadUserInput, Conflict, Unavailable, not_found
 from graphql_api.ids import parse_global_id
 from graphql_api.services import Services
 from graphql_api.trading_models.service import get_owned_model
@@ -105,7 +106,15 @@ async def send_message(services: Services, user: User, conversation_id: str, con
         if not taken:
             raise Conflict("A reply is still being written; wait for it or cancel it.")
         message = await ChatMessage.create(conversation_id=conversation.id, role=MessageRole.USER, content=content)
-    await services.require_dispatcher().enqueue_reply(conversation.id, message.id)
+    try:
+        await services.require_dispatcher().enqueue_reply(conversation.id, message.id)
+    except (RedisError, OSError) as exc:
+        # No worker will answer it: take the message back and free the conversation, so that sending
+        # again later neither conflicts with a reply that never started nor leaves an unanswered copy.
+        await ChatMessage.filter(id=message.id).delete()
+        await Conversation.filter(id=conversation.id, reply_started_at=now).update(reply_started_at=None)
+        raise Unavailable("The reply could not be handed to a worker: the job queue is unavailable. "
+                          "Send the message again shortly.") from exc
     return message
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
+from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -11,7 +13,7 @@ from db_models.accounts import User
 from db_models.market import PriceInterval
 from db_models.runs import ACTIVE_STATUSES, IntradaySession, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
-from graphql_api.errors import BadUserInput, Conflict, not_found
+from graphql_api.errors import BadUserInput, Conflict, Unavailable, not_found
 from graphql_api.ids import parse_global_id
 from graphql_api.runs.types import DailyRunInput, IntradayRunInput
 from graphql_api.services import Services
@@ -99,9 +101,22 @@ async def start_intraday_run(services: Services, model: TradingModel, data: Intr
 
 
 async def _hand_over(services: Services, run: Run) -> Run:
-    """The run is committed; announce it, then give it to a worker."""
-    await publish_run_event(services.require_bus(), run, "QUEUED")
-    await services.require_dispatcher().enqueue_run(run.id)
+    """The run is committed; announce it, then give it to a worker.
+
+    If Redis cannot take it (announcement or queue), no worker will ever see the run: it ends FAILED with
+    the reason at once, rather than staying QUEUED forever, and the caller gets UNAVAILABLE."""
+    try:
+        await publish_run_event(services.require_bus(), run, "QUEUED")
+        await services.require_dispatcher().enqueue_run(run.id)
+    except (RedisError, OSError) as exc:
+        reason = "The run could not be handed to a worker: the job queue is unavailable. Start it again shortly."
+        failed = await Run.filter(id=run.id, status=RunStatus.QUEUED, worker_id__isnull=True).update(
+            status=RunStatus.FAILED, error=reason, ended_at=dt.datetime.now(dt.UTC))
+        if failed:
+            await run.refresh_from_db()
+            with contextlib.suppress(RedisError, OSError):
+                await publish_run_event(services.require_bus(), run, "FAILED", message=reason)
+        raise Unavailable(reason) from exc
     return run
 
 
