@@ -30,6 +30,8 @@ class AibtGraphQL(GraphQL):
     def __init__(self, schema: Any, settings: Settings, services: Services, security: Security | None = None,
                  **options: Any) -> None:
         options.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        # Browsers on other origins may open websockets only when listed in AIBT_CORS_ORIGINS.
+        options.setdefault("allowed_origins", settings.cors_origins)
         super().__init__(schema, graphql_ide=None if settings.is_production else "graphiql", **options)
         self.settings = settings
         self.services = services

@@ -127,6 +127,16 @@ async def test_only_the_graphql_transport_ws_protocol_is_spoken(ws_url, user):
     assert (await _closed_with(socket))[0] == 4406
 
 
+async def test_a_browser_on_another_origin_cannot_open_a_websocket(ws_url, user, server_url):
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"], origin="https://evil.example")
+    assert refused.value.response.status_code == 403
+    socket = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"], origin=server_url)  # same origin
+    await socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {user.token}"}}))
+    assert (await _next_message(socket))["type"] == "connection_ack"
+    await socket.close()
+
+
 async def test_subscriptions_over_the_per_connection_cap_are_refused_until_one_ends(ws_url, user, limits):
     limits(ws_max_subscriptions=2)
     _, run_id = await _active_run(user)

@@ -54,7 +54,10 @@ class MemoryCounters:
             return count + 1, ends - now
 
     async def lock(self, key: str, seconds: float) -> None:
-        self._locks[key] = time.monotonic() + seconds
+        now = time.monotonic()
+        if len(self._locks) > 100_000:
+            self._locks = {k: ends for k, ends in self._locks.items() if ends > now}
+        self._locks[key] = now + seconds
 
     async def locked_for(self, key: str) -> float:
         ends = self._locks.get(key)
