@@ -266,6 +266,11 @@ async function showRun(runId) {
     const { run } = await api(Q.run, { id: runId });
     if (state.run.id !== runId) return;
     $("#run-number").textContent = `Run #${run.runNumber}: ${run.startDate} to ${run.endDate}`;
+    const form = $("#run-form");
+    if (!form.startDate.value && !form.endDate.value) { // offer the same period for the next run
+      form.startDate.value = run.startDate || "";
+      form.endDate.value = run.endDate || "";
+    }
     renderStatus(run.status, run.error);
     renderProgress(run.progress);
     if (TERMINAL.has(run.status)) {
