@@ -33,6 +33,10 @@ class Settings:
     start_tools: bool = True
     # Embedded mode loads the shipped price data on start (once) unless AIBT_SEED_PRICES=0.
     seed_prices: bool = True
+    # A RUNNING run whose worker has not shown life for this long is taken as orphaned and resumed.
+    run_stale_seconds: float = 60.0
+    # Attempts a run gets (its first included) before a lost worker fails it for good.
+    max_run_attempts: int = 3
 
     @property
     def is_production(self) -> bool:
@@ -90,6 +94,8 @@ def load_settings() -> Settings:
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         start_tools=os.environ.get("AIBT_START_TOOLS", "1").strip().lower() not in ("0", "false", "no", "off"),
         seed_prices=os.environ.get("AIBT_SEED_PRICES", "1").strip().lower() not in ("0", "false", "no", "off"),
+        run_stale_seconds=float(os.environ.get("AIBT_RUN_STALE_SECONDS", "60")),
+        max_run_attempts=int(os.environ.get("AIBT_MAX_RUN_ATTEMPTS", "3")),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from graphql_api.services import Services
 from graphql_api.view import AibtGraphQL
 from tasks.dispatch import Dispatcher
 from tasks.events import InProcessEventBus, RedisEventBus
+from tasks.reaper import reap_forever
 from tools.launcher import start_embedded_tool_servers
 
 logger = logging.getLogger("aibt.app")
@@ -37,9 +39,13 @@ def _start_services(settings: Settings, services: Services) -> None:
                     if settings.redis_url
                     else InProcessEventBus())
     services.dispatcher = Dispatcher(settings, services.bus)
+    if settings.is_embedded:  # the in-process worker resumes what a previous process left RUNNING
+        services.reaper = asyncio.create_task(reap_forever(settings, services.bus, services.dispatcher.enqueue_run))
 
 
 async def _stop_services(services: Services) -> None:
+    if services.reaper is not None:
+        services.reaper.cancel()
     if services.dispatcher is not None:
         await services.dispatcher.close()
     if services.bus is not None:

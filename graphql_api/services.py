@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from tasks.dispatch import Dispatcher
@@ -12,6 +13,7 @@ from tasks.events import EventBus
 class Services:
     bus: EventBus | None = None
     dispatcher: Dispatcher | None = None
+    reaper: asyncio.Task | None = None
 
     def require_bus(self) -> EventBus:
         if self.bus is None:

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 
 from agents.llm import load_chat_model
 from agents.trading.graph import run_trading_day
@@ -45,14 +45,32 @@ class RunFailure(Exception):
 
 async def execute_run(run_id: int, *, bus: EventBus, settings: Settings, worker_id: str) -> None:
     current_run_id.set(run_id)
-    run = await _claim(run_id, worker_id)
+    run = await _claim(run_id, worker_id, settings)
     if run is None:
         return
+    heartbeat = asyncio.create_task(_keep_alive(run.id, worker_id, settings.run_stale_seconds / 4))
+    try:
+        await _execute_claimed(run, bus, settings, worker_id)
+    finally:
+        heartbeat.cancel()
+
+
+async def _keep_alive(run_id: int, worker_id: str, every: float) -> None:
+    """Shows the reaper this worker still holds the run, even through a long LLM call."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await Run.filter(id=run_id, worker_id=worker_id).update(heartbeat_at=dt.datetime.now(dt.UTC))
+        except Exception as exc:  # a database blip: the next beat tries again
+            logger.warning("run %s heartbeat failed: %r", run_id, exc)
+
+
+async def _execute_claimed(run: Run, bus: EventBus, settings: Settings, worker_id: str) -> None:
     first_attempt = run.attempts == 1
     RUNS_STARTED.inc()
     logger.info("run %s started on %s (attempt %s)", run.id, worker_id, run.attempts)
     if run.cancel_requested:
-        await _finish(run, bus, RunStatus.CANCELLED, message="Cancelled before it started.")
+        await finish_run(run, bus, RunStatus.CANCELLED, message="Cancelled before it started.")
         return
     await publish_run_event(bus, run, "STARTED" if first_attempt else "PROGRESS",
                             message=None if first_attempt else f"Resumed (attempt {run.attempts}).")
@@ -61,12 +79,12 @@ async def execute_run(run_id: int, *, bus: EventBus, settings: Settings, worker_
     except Exception as raised:  # every failure ends the run with a reason rather than leaving it RUNNING
         exc = _unwrap(raised)
         if isinstance(exc, RunCancelled):
-            await _finish(run, bus, RunStatus.CANCELLED, message="Cancelled by the user.")
+            await finish_run(run, bus, RunStatus.CANCELLED, message="Cancelled by the user.")
             return
         logger.error("run %s failed: %s", run.id, _readable(exc), exc_info=raised)
-        await _finish(run, bus, RunStatus.FAILED, error=_readable(exc))
+        await finish_run(run, bus, RunStatus.FAILED, error=_readable(exc))
     else:
-        await _finish(run, bus, RunStatus.COMPLETED)
+        await finish_run(run, bus, RunStatus.COMPLETED)
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -83,10 +101,18 @@ def _readable(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:2000]
 
 
-async def _claim(run_id: int, worker_id: str) -> Run | None:
-    """QUEUED or RUNNING (being resumed) becomes RUNNING under this worker; anything else is left alone."""
+def claimable(settings: Settings, now: dt.datetime) -> Q:
+    """QUEUED, or RUNNING without a live holder: released by the reaper or silent for too long."""
+    stale = now - dt.timedelta(seconds=settings.run_stale_seconds)
+    orphaned = Q(status=RunStatus.RUNNING) & (Q(worker_id__isnull=True) | Q(heartbeat_at__lt=stale))
+    return Q(status=RunStatus.QUEUED) | orphaned
+
+
+async def _claim(run_id: int, worker_id: str, settings: Settings) -> Run | None:
+    """Takes the run for this worker, atomically: a redelivered message and a reaper's re-dispatch of the
+    same run cannot both win, and a live worker's run is never taken from it."""
     now = dt.datetime.now(dt.UTC)
-    claimed = await Run.filter(id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
+    claimed = await Run.filter(claimable(settings, now), id=run_id).update(
         status=RunStatus.RUNNING, worker_id=worker_id, heartbeat_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return None
@@ -219,7 +245,7 @@ async def _value_portfolio(run: Run, step: Step) -> None:
     await record_close(run, date=step.day, timestamp=step.valued_at, prices=prices)
 
 
-async def _finish(run: Run, bus: EventBus, status: RunStatus, *, error: str | None = None,
+async def finish_run(run: Run, bus: EventBus, status: RunStatus, *, error: str | None = None,
                   message: str | None = None) -> None:
     """Writes the final state, then announces it: a subscriber that sees the event can read the result."""
     figures = await run_performance(run)

@@ -21,7 +21,9 @@ from db_models.config import tortoise_config
 from db_models.log_context import configure_logging
 from db_models.settings import get_settings
 from tasks.events import EventBus, InProcessEventBus, RedisEventBus
+from tasks.dispatch import Dispatcher
 from tasks.metrics import serve_worker_metrics
+from tasks.reaper import reap_forever
 
 logger = logging.getLogger("aibt.worker")
 
@@ -29,6 +31,7 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 HEARTBEAT_SECONDS = 10
 _bus: EventBus | None = None
 _heartbeat: asyncio.Task | None = None
+_background: set[asyncio.Task] = set()
 
 
 def _worker_key(prefix: str, worker_id: str = "*") -> str:
@@ -76,9 +79,13 @@ async def _boot() -> None:
         else InProcessEventBus()
     if settings.redis_url:
         _heartbeat = asyncio.create_task(_beat(settings), name="aibt-worker-heartbeat")
+    dispatcher = Dispatcher(settings, _bus)
+    _background.add(asyncio.create_task(reap_forever(settings, _bus, dispatcher.enqueue_run), name="aibt-reaper"))
 
 
 async def _shutdown() -> None:
+    for task in _background:
+        task.cancel()
     if _heartbeat is not None:
         _heartbeat.cancel()
         settings = get_settings()

@@ -1,0 +1,53 @@
+"""Finds runs whose worker stopped showing life and gives them to another worker, or fails them.
+
+A run is resumable (the executor continues at its first unfinished step), so a worker killed in the
+middle of a run costs only the step it was on. After max_run_attempts the run fails with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from db_models.runs import Run, RunStatus
+from db_models.settings import Settings
+from tasks.events import EventBus
+from tasks.run_executor import finish_run
+
+logger = logging.getLogger("aibt.reaper")
+
+Enqueue = Callable[[int], Awaitable[None]]
+
+
+async def reap_orphaned_runs(settings: Settings, bus: EventBus, enqueue: Enqueue) -> list[int]:
+    """Releases and re-dispatches every orphaned run; returns the ids it acted on."""
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.run_stale_seconds)
+    orphans = await Run.filter(status=RunStatus.RUNNING, worker_id__isnull=False, heartbeat_at__lt=stale)
+    acted = []
+    for run in orphans:
+        # Only the reaper that changes the row acts on it: two reapers never both re-dispatch a run.
+        released = await Run.filter(id=run.id, status=RunStatus.RUNNING, worker_id=run.worker_id,
+                                    heartbeat_at__lt=stale).update(worker_id=None)
+        if not released:
+            continue
+        acted.append(run.id)
+        if run.attempts >= settings.max_run_attempts:
+            logger.error("run %s lost its worker %s times; failing it", run.id, run.attempts)
+            await finish_run(run, bus, RunStatus.FAILED,
+                             error=f"The run's worker stopped {run.attempts} times; it was given up.")
+        else:
+            logger.warning("run %s lost its worker %s; resuming it elsewhere", run.id, run.worker_id)
+            await enqueue(run.id)
+    return acted
+
+
+async def reap_forever(settings: Settings, bus: EventBus, enqueue: Enqueue) -> None:
+    every = max(settings.run_stale_seconds / 2, 0.5)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await reap_orphaned_runs(settings, bus, enqueue)
+        except Exception:  # a database or broker blip: the next round tries again
+            logger.exception("reaping orphaned runs failed")
