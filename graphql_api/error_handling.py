@@ -7,12 +7,10 @@ from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
-from tortoise.exceptions import DBConnectionError
 
+from db_models.availability import is_unavailable
 from graphql_api.errors import AibtError
 from graphql_api.request_ids import current_request_id
 from graphql_api.security.query_limits import is_too_complex
@@ -21,8 +19,6 @@ logger = logging.getLogger("aibt.errors")
 
 INTERNAL_MESSAGE = "Internal server error. Quote the request id when reporting it."
 UNAVAILABLE_MESSAGE = "A backing service is unavailable right now; try again shortly."
-_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (DBConnectionError, ConnectionError, OSError,
-                                                       RedisConnectionError, RedisTimeoutError)
 
 
 def _with_code(error: GraphQLError, message: str, code: str, extra: dict | None = None) -> GraphQLError:
@@ -42,7 +38,7 @@ def format_error(error: GraphQLError) -> GraphQLError:
         return _with_code(error, error.message, existing_code)
     if error.path is None and is_too_complex(error):
         return _with_code(error, error.message, "QUERY_TOO_COMPLEX")
-    if isinstance(original, _UNAVAILABLE_ERRORS):
+    if original is not None and is_unavailable(original):
         # Before the path checks: a subscription whose source fails (no path) is unavailable, not bad input.
         logger.warning("service unavailable at %s: %r", error.path, original)
         return _with_code(error, UNAVAILABLE_MESSAGE, "UNAVAILABLE")

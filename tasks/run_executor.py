@@ -16,6 +16,7 @@ from tortoise.expressions import F, Q
 from agents.llm import load_chat_model
 from agents.trading.graph import run_trading_day
 from agents.trading.state import DayContext, DayResult
+from db_models.availability import is_unavailable
 from db_models.ledger import current_portfolio, record_close, record_no_trade
 from db_models.log_context import current_run_id
 from db_models.market import PriceInterval
@@ -78,6 +79,11 @@ async def _execute_claimed(run: Run, bus: EventBus, settings: Settings, worker_i
         await _run_steps(run, bus, settings)
     except Exception as raised:  # every failure ends the run with a reason rather than leaving it RUNNING
         exc = _unwrap(raised)
+        if is_unavailable(exc):
+            # The database (or Redis) went away: nothing here can be recorded now. The heartbeat stops
+            # with this attempt, and the reaper resumes the run at its first unfinished step later.
+            logger.warning("run %s paused: a backing service is unavailable (%r)", run.id, exc)
+            return
         if isinstance(exc, RunCancelled):
             await finish_run(run, bus, RunStatus.CANCELLED, message="Cancelled by the user.")
             return
