@@ -14,7 +14,7 @@ from decimal import Decimal
 from tortoise.expressions import F, Q
 
 from agents.llm import load_chat_model
-from agents.trading.graph import run_trading_day
+from agents.trading.graph import build_trading_graph, run_trading_day
 from agents.trading.state import DayContext, DayResult
 from db_models.availability import is_unavailable
 from db_models.ledger import current_portfolio, record_close, record_no_trade
@@ -161,6 +161,8 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
     async with run_tools(issue_run_credential(settings, run.id)) as tools:
         for tool in tools:
             tool.callbacks = [latency]
+        # Built once per run: the model, tools and stop check stay the same from day to day.
+        graph = build_trading_graph(llm, tools, should_stop=lambda: _cancel_requested(run.id))
         for index, step in enumerate(steps):
             if step.valued_at in finished:
                 continue
@@ -168,12 +170,16 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
             with STEP_SECONDS.time():
                 await _discard_partial_step(run, step)
                 await _start_step(run, bus, step, index, len(steps))
-                result = await _trade_step(run, llm, tools, step, index, len(steps))
+                result = await _trade_step(run, llm, tools, graph, step, index, len(steps))
                 await _record_step(run, bus, step, result)
 
 
+async def _cancel_requested(run_id: int) -> bool:
+    return await Run.filter(id=run_id, cancel_requested=True).exists()
+
+
 async def _raise_if_cancelled(run: Run) -> None:
-    if await Run.filter(id=run.id, cancel_requested=True).exists():
+    if await _cancel_requested(run.id):
         raise RunCancelled
 
 
@@ -203,15 +209,13 @@ async def _day_context(run: Run, step: Step, index: int, total: int) -> DayConte
     )
 
 
-async def _trade_step(run: Run, llm, tools, step: Step, index: int, total: int) -> DayResult:
+async def _trade_step(run: Run, llm, tools, graph, step: Step, index: int, total: int) -> DayResult:
     """Runs the agent for one step, retrying a failed attempt from a clean slate a bounded number of times."""
     for attempt in range(1, DAY_ATTEMPTS + 1):
         context = await _day_context(run, step, index, total)
         try:
-            return await run_trading_day(
-                llm=llm, tools=tools, context=context, max_steps=run.max_steps,
-                should_stop=lambda: Run.filter(id=run.id, cancel_requested=True).exists(),
-            )
+            return await run_trading_day(llm=llm, tools=tools, context=context, max_steps=run.max_steps,
+                                         graph=graph)
         except Exception as exc:
             logger.warning("run %s step %s attempt %s failed: %r", run.id, step.day, attempt, exc)
             if attempt == DAY_ATTEMPTS:

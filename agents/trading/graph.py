@@ -76,17 +76,18 @@ def day_result(state: dict[str, Any], max_steps: int) -> DayResult:
 
 async def run_trading_day(*, llm: BaseChatModel, tools: Sequence[BaseTool], context: DayContext, max_steps: int,
                           should_stop: ShouldStop | None = None, checkpointer: BaseCheckpointSaver | None = None,
-                          thread_id: str | None = None) -> DayResult:
+                          thread_id: str | None = None, graph: CompiledStateGraph | None = None) -> DayResult:
     """Runs one trading day (or intraday decision bar) of a run and returns its conversation and usage.
 
     With a checkpointer, the day's state is kept under `thread_id` (default: run, date and day index):
     a day that already finished is returned as it was, without calling the LLM again, and a day
     interrupted mid-way resumes from its last completed step. `should_stop` is awaited at every step
-    boundary; when it answers True the day ends with what was done so far.
+    boundary; when it answers True the day ends with what was done so far. A caller running many days
+    with the same model and tools passes the `graph` it built once with build_trading_graph.
     """
     if max_steps < 1:
         raise ValueError("max_steps must be at least 1.")
-    graph = build_trading_graph(llm, tools, should_stop=should_stop, checkpointer=checkpointer)
+    graph = graph or build_trading_graph(llm, tools, should_stop=should_stop, checkpointer=checkpointer)
     config: RunnableConfig = {"recursion_limit": 2 * max_steps + 10}
     graph_input: dict[str, Any] | None = initial_state(context, max_steps)
     if checkpointer is not None:
