@@ -10,36 +10,21 @@ whitespace-separated words of the prompt and of the output.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
+from agents.scripted_model import ScriptedChatModel, count_words, message_text
 from agents.trading.prompts import read_run_facts
 
 SHORT_WINDOW = 5
 LONG_WINDOW = 20
-TOKEN = re.compile(r"\s*\S+")
 
 
-def message_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "\n".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content or []
-                     if isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text"))
 
-
-def count_words(text: str) -> int:
-    return len(text.split())
 
 
 def tool_result(text: str) -> dict[str, Any] | str:
@@ -137,66 +122,17 @@ def trade_outcome(call: Call | None) -> str:
     return call.result["result"] if isinstance(call.result, dict) else call.result
 
 
-class LocalStrategyModel(BaseChatModel):
+class LocalStrategyModel(ScriptedChatModel):
     """A deterministic strategy with the chat model interface; subclasses implement `decide`."""
 
     model_id: str = "local/strategy"
-    tool_names: tuple[str, ...] = ()
-
-    @property
-    def _llm_type(self) -> str:
-        return "aibt-local"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "tool_names": self.tool_names}
-
-    def bind_tools(self, tools: Sequence[dict[str, Any] | type | Callable | Any], *, tool_choice: str | None = None,
-                   **kwargs: Any) -> LocalStrategyModel:
-        names = tuple(convert_to_openai_tool(tool)["function"]["name"] for tool in tools)
-        return self.model_copy(update={"tool_names": names})
 
     def decide(self, conversation: Conversation) -> Reply:
         raise NotImplementedError
 
-    def _chunks(self, messages: list[BaseMessage]) -> Iterator[ChatGenerationChunk]:
-        conversation = Conversation(messages, self.tool_names)
-        reply = self.decide(conversation)
-        for token in TOKEN.findall(reply.text):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=token))
-        output_words = count_words(reply.text)
-        for index, (name, args) in enumerate(reply.tool_calls):
-            arguments = json.dumps(args, sort_keys=True)
-            output_words += 1 + count_words(arguments)
-            call = tool_call_chunk(name=name, args=arguments, id=f"call_{conversation.turn}_{index}", index=index)
-            yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[call]))
-        input_words = sum(count_words(message_text(m.content)) for m in messages)
-        input_words += sum(1 + count_words(json.dumps(c["args"], sort_keys=True))
-                           for m in messages if isinstance(m, AIMessage) for c in m.tool_calls)
-        usage = {"input_tokens": input_words, "output_tokens": output_words,
-                 "total_tokens": input_words + output_words}
-        yield ChatGenerationChunk(message=AIMessageChunk(
-            content="", usage_metadata=usage, chunk_position="last",
-            response_metadata={"model_name": self.model_id, "finish_reason": "tool_calls" if reply.tool_calls else "stop"},
-        ))
-
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        yield from self._chunks(messages)
-
-    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
-        for chunk in self._chunks(messages):
-            yield chunk
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+    def script(self, messages: list[BaseMessage]) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+        reply = self.decide(Conversation(messages, self.tool_names))
+        return reply.text, reply.tool_calls
 
 
 def _portfolio_or_reply(conversation: Conversation, *tools: str) -> dict[str, Any] | Reply:

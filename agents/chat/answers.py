@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agents.local_models import message_text
+from agents.scripted_model import message_text
 
 DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 RUN_LIST = re.compile(r"\bruns?\s*(?:number|no\.?|#)?\s*#?(\d+(?:\s*(?:,|and|&|or|vs\.?|versus|with|to|/)\s*"

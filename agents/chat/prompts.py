@@ -7,6 +7,8 @@ prompts open with a task heading the local analyst recognises.
 
 from __future__ import annotations
 
+from agents.scripted_model import read_facts as read_facts_under
+
 from collections.abc import Sequence
 
 FACTS_HEADING = "## Conversation facts"
@@ -83,16 +85,4 @@ def read_block(text: str, label: str) -> str | None:
 
 def read_facts(system_text: str) -> dict[str, str]:
     """The platform's `Label: value` facts from the system prompt."""
-    facts: dict[str, str] = {}
-    inside = False
-    for line in system_text.splitlines():
-        if line.strip() == FACTS_HEADING:
-            inside = True
-            continue
-        if inside:
-            if line.startswith("#"):
-                break
-            label, sep, value = line.partition(":")
-            if sep:
-                facts.setdefault(label.strip(), value.strip())
-    return facts
+    return read_facts_under(system_text, FACTS_HEADING)

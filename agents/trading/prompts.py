@@ -6,6 +6,8 @@ user's; local models read their facts from it with `read_run_facts`.
 
 from __future__ import annotations
 
+from agents.scripted_model import read_facts as read_facts_under
+
 from decimal import Decimal
 
 from agents.trading.state import DayContext
@@ -94,17 +96,5 @@ def day_message(context: DayContext) -> str:
 
 
 def read_run_facts(system_text: str) -> dict[str, str]:
-    """The platform's `Label: value` facts from a system prompt (the user's text comes after them)."""
-    facts: dict[str, str] = {}
-    inside = False
-    for line in system_text.splitlines():
-        if line.strip() == FACTS_HEADING:
-            inside = True
-            continue
-        if inside:
-            if line.startswith("#"):
-                break
-            label, sep, value = line.partition(":")
-            if sep:
-                facts.setdefault(label.strip(), value.strip())
-    return facts
+    """The platform's `Label: value` facts from the system prompt."""
+    return read_facts_under(system_text, FACTS_HEADING)
