@@ -17,7 +17,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agents.scripted_model import ScriptedChatModel, count_words, message_text
+from agents.scripted_model import ScriptedChatModel, message_text
 from agents.trading.prompts import read_run_facts
 
 SHORT_WINDOW = 5
