@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import time
 
-from agents.chat import ChatRequest, chat_model, make_title, stream_reply, summarise
+from agents.chat import ChatRequest, ReplyFailed, chat_model, make_title, stream_reply, summarise
 from db_models.chat import ChatMessage, Conversation, GlobalChatSettings, MessageRole
 from db_models.settings import Settings
 from db_models.trading import TradingModel
@@ -103,14 +103,26 @@ async def _reply(conversation: Conversation, message: ChatMessage, llm, instruct
     async def on_tool_end(name: str, output: str) -> None:
         await publish_chat_event(bus, conversation.id, "TOOL_END", tool=name, toolOutput=output)
 
-    result = await stream_reply(llm=llm, request=request, on_token=on_token, on_tool_start=on_tool_start,
-                                on_tool_end=on_tool_end, should_stop=_throttled_cancel_check(conversation.id))
+    try:
+        result = await stream_reply(llm=llm, request=request, on_token=on_token, on_tool_start=on_tool_start,
+                                    on_tool_end=on_tool_end, should_stop=_throttled_cancel_check(conversation.id))
+    except ReplyFailed as failure:
+        # What was streamed before the failure is kept, marked as cut short; the client hears why.
+        if failure.partial.content:
+            await _store_reply(conversation, failure.partial)
+        await publish_chat_event(bus, conversation.id, "ERROR", error=f"The reply failed: {failure}"[:500])
+        return
+    stored = await _store_reply(conversation, result)
+    await publish_chat_event(bus, conversation.id, "COMPLETE", message=message_payload(stored))
+
+
+async def _store_reply(conversation: Conversation, result) -> ChatMessage:
     stored = await ChatMessage.create(conversation_id=conversation.id, role=MessageRole.ASSISTANT,
                                       content=result.content, tool_calls=result.tool_calls or None,
                                       cut_short=result.cut_short)
     conversation.updated_at = dt.datetime.now(dt.UTC)
     await conversation.save(update_fields=["updated_at"])
-    await publish_chat_event(bus, conversation.id, "COMPLETE", message=message_payload(stored))
+    return stored
 
 
 async def _summarise_if_long(conversation: Conversation, llm) -> None:

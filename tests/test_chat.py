@@ -9,6 +9,7 @@ import pytest
 
 from db_models.chat import ChatMessage, Conversation
 from tests.support.chat_helpers import follow_chat
+from tests.support.fake_openai import Turn
 
 CREATE = "mutation($model: ID, $run: ID) { createConversation(modelId: $model, runId: $run) { id title isActive model { id } run { id } messageCount } }"
 SEND = "mutation($id: ID!, $c: String!) { sendMessage(conversationId: $id, content: $c) { id role content createdAt } }"
@@ -62,8 +63,7 @@ async def test_replay_after_a_disconnect_returns_what_was_missed(api, ws_url, us
 async def test_a_second_message_while_replying_is_a_conflict_and_cancel_keeps_the_partial_reply(
         api, ws_url, user, admin, remote_llm):
     remote_llm.delay_seconds = 0.5
-    remote_llm.policy = lambda messages, tools: __import__("tests.support.fake_openai", fromlist=["Turn"]).Turn(
-        "word " * 400)
+    remote_llm.policy = lambda messages, tools: Turn("word " * 400)
     await api.data(SETTINGS, {"i": {"chatModel": "openai/gpt-5"}}, token=admin.token)
     try:
         conversation = await new_conversation(api, user)
@@ -199,3 +199,34 @@ async def test_global_chat_settings_are_set_by_admins_only(api, user, admin):
                               token=admin.token))["updateGlobalChatSettings"]
     assert updated["instructions"] == "Be brief." and updated["parameters"]["temperature"] == 0.2 and updated["updatedAt"]
     await api.data(SETTINGS, {"i": {"instructions": None}}, token=admin.token)
+
+
+async def test_a_failing_remote_llm_ends_the_reply_with_a_readable_error(api, ws_url, user, admin, remote_llm):
+    await api.data(SETTINGS, {"i": {"chatModel": "openai/gpt-5"}}, token=admin.token)
+    try:
+        remote_llm.fail_status = 500
+        conversation = await new_conversation(api, user)
+        events = await ask(api, ws_url, user, conversation, "How did my runs do?")
+        assert events[-1]["kind"] == "ERROR" and "overloaded" in events[-1]["error"]
+        assert "Traceback" not in events[-1]["error"]
+        # The conversation is free again for the next message.
+        remote_llm.fail_status = None
+        remote_llm.policy = lambda messages, tools: Turn("Your runs did fine.")
+        events = await ask(api, ws_url, user, conversation, "Try again")
+        assert events[-1]["kind"] == "COMPLETE"
+    finally:
+        await api.data(SETTINGS, {"i": {"chatModel": None}}, token=admin.token)
+
+
+async def test_a_long_conversation_folds_older_messages_into_its_summary(api, ws_url, user):
+    conversation = await new_conversation(api, user)
+    row = await Conversation.get(user__email=user.email)
+    await ChatMessage.bulk_create([ChatMessage(conversation=row, role="USER" if i % 2 == 0 else "ASSISTANT",
+                                               content=f"Earlier point number {i} about AAPL momentum")
+                                   for i in range(44)])
+    await ask(api, ws_url, user, conversation, "list my models")
+    summary = (await api.data(CONVERSATION, {"id": conversation}, token=user.token))["conversation"]["summary"]
+    assert summary and summary.strip()
+    folded = await Conversation.get(id=row.id)
+    newest_kept = await ChatMessage.filter(conversation_id=row.id).order_by("-id").offset(29).first()
+    assert folded.summarized_through_id is not None and folded.summarized_through_id < newest_kept.id
