@@ -212,8 +212,10 @@ async def test_a_failing_remote_llm_ends_the_reply_with_a_readable_error(api, ws
         # The conversation is free again for the next message.
         remote_llm.fail_status = None
         remote_llm.policy = lambda messages, tools: Turn("Your runs did fine.")
-        events = await ask(api, ws_url, user, conversation, "Try again")
-        assert events[-1]["kind"] == "COMPLETE"
+        again, _ = await follow_chat(ws_url, user.token, conversation, after_seq=events[-1]["seq"],
+                                     on_open=lambda: api.data(SEND, {"id": conversation, "c": "Try again"},
+                                                              token=user.token))
+        assert again[-1]["kind"] == "COMPLETE" and again[-1]["message"]["content"] == "Your runs did fine."
     finally:
         await api.data(SETTINGS, {"i": {"chatModel": None}}, token=admin.token)
 
