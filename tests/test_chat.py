@@ -227,7 +227,12 @@ async def test_a_long_conversation_folds_older_messages_into_its_summary(api, ws
                                                content=f"Earlier point number {i} about AAPL momentum")
                                    for i in range(44)])
     await ask(api, ws_url, user, conversation, "list my models")
-    summary = (await api.data(CONVERSATION, {"id": conversation}, token=user.token))["conversation"]["summary"]
+    summary = None
+    for _ in range(50):  # the summary is written just after the reply completes
+        summary = (await api.data(CONVERSATION, {"id": conversation}, token=user.token))["conversation"]["summary"]
+        if summary:
+            break
+        await asyncio.sleep(0.1)
     assert summary and summary.strip()
     folded = await Conversation.get(id=row.id)
     newest_kept = await ChatMessage.filter(conversation_id=row.id).order_by("-id").offset(29).first()
