@@ -2,7 +2,9 @@
 
 from collections.abc import Sequence
 
-from db_models.runs import Position, Run
+from tortoise.expressions import RawSQL
+
+from db_models.runs import Position, Run, RunStatus
 from db_models.trading import TradingModel
 
 
@@ -11,24 +13,35 @@ async def models_by_id(ids: Sequence[int]) -> list[TradingModel | None]:
     return [rows.get(i) for i in ids]
 
 
+def _top(table: str, column: str, group: str, extra: str = "") -> RawSQL:
+    """The highest `column` among the rows of `table` sharing the outer row's `group`: a correlated
+    subquery, so one query returns one row per group on SQLite and PostgreSQL alike."""
+    return RawSQL(f'(SELECT MAX("top"."{column}") FROM "{table}" "top" '
+                  f'WHERE "top"."{group}"="{table}"."{group}"{extra})')
+
+
+def _top_run_number(status: RunStatus | None = None) -> RawSQL:
+    """Each model's highest run number (among its runs with `status`)."""
+    return _top("runs", "run_number", "model_id", "" if status is None else f' AND "top"."status"=\'{status.value}\'')
+
+
 async def latest_run_by_model(model_ids: Sequence[int]) -> list[Run | None]:
-    """Each model's run with the highest run number, in one query for the whole page."""
-    latest: dict[int, Run] = {}
-    for run in await Run.filter(model_id__in=list(set(model_ids))).order_by("model_id", "-run_number"):
-        latest.setdefault(run.model_id, run)
+    """Each model's run with the highest run number, in one query for the whole page (one row per model)."""
+    rows = await Run.filter(model_id__in=list(set(model_ids)), run_number=_top_run_number())
+    latest = {run.model_id: run for run in rows}
     return [latest.get(i) for i in model_ids]
 
 
 async def latest_completed_run_by_model(model_ids: Sequence[int]) -> list[Run | None]:
-    latest: dict[int, Run] = {}
-    runs = Run.filter(model_id__in=list(set(model_ids)), status="COMPLETED").order_by("model_id", "-run_number")
-    for run in await runs:
-        latest.setdefault(run.model_id, run)
+    """Each model's completed run with the highest run number, in one query (one row per model)."""
+    rows = await Run.filter(model_id__in=list(set(model_ids)), status=RunStatus.COMPLETED,
+                            run_number=_top_run_number(RunStatus.COMPLETED))
+    latest = {run.model_id: run for run in rows}
     return [latest.get(i) for i in model_ids]
 
 
 async def latest_position_by_run(run_ids: Sequence[int]) -> list[Position | None]:
-    latest: dict[int, Position] = {}
-    for position in await Position.filter(run_id__in=list(set(run_ids))).order_by("run_id", "-action_id"):
-        latest.setdefault(position.run_id, position)
+    """Each run's last action, in one query (one row per run)."""
+    rows = await Position.filter(run_id__in=list(set(run_ids)), action_id=_top("positions", "action_id", "run_id"))
+    latest = {position.run_id: position for position in rows}
     return [latest.get(i) for i in run_ids]
