@@ -1,0 +1,33 @@
+"""The full-size load: 500 websocket subscribers to one run plus 100 GraphQL requests a second for 60 s
+against one API process (tests/test_load.py holds the same load for 20 s in the default run)."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+from db_models.price_seed import seed_shipped_prices
+from tests.support.databases import backend
+from tests.support.load import run_load
+from tests.support.price_state import restored_price_bars
+
+pytestmark = pytest.mark.skipif(backend() != "postgres",
+                                reason="The load runs against the multi-process topology, on PostgreSQL.")
+
+
+@pytest_asyncio.fixture
+async def shipped_prices(server_url):
+    async with restored_price_bars():
+        await seed_shipped_prices()
+        yield
+
+
+async def test_500_subscribers_and_100_requests_a_second_for_60_s(settings, tmp_path, shipped_prices, remote_llm):
+    # About 3 s a trading day: the month's 22 days span the minute of load.
+    result = await run_load(settings, tmp_path, remote_llm, subscribers=500, rps=100, seconds=60,
+                            tickers=["AAPL"], start="2010-03-01", end="2010-03-31", llm_delay=1.0)
+    print("\nload (60 s):", result.summary())
+    assert result.request_errors == [], result.request_errors[:5]
+    assert result.achieved_rps >= 95
+    assert result.subscriber_failures == [], result.subscriber_failures[:5]
+    assert len(result.events_per_subscriber) == 500 and result.run_status == "COMPLETED"

@@ -1,0 +1,186 @@
+"""Many websocket subscribers to one run plus a steady rate of GraphQL requests, against one API process.
+
+The API runs as its own process (`aibt serve` in the production topology, with a worker and the tool
+servers beside it): with the app in the test's event loop, the clients' own work (hundreds of sockets,
+the request generator) would share the server's loop and distort what is measured. The clients here
+share one loop of their own, and the run's remote model answers from the session's fake OpenAI server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from db_models.settings import Settings
+from tests.conftest import PASSWORD, SIGNUP, unique_email
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.graphql_client import GraphQLClient, ws_connect
+from tests.support.run_helpers import RUN_EVENTS, START_DAILY
+from tests.support.topology import production_topology
+
+CREATE_MODEL = "mutation($i: CreateModelInput!) { createModel(input: $i) { id } }"
+REQUESTS = [
+    ("query($id: ID!) { run(id: $id) { status progress { current total } } }", True),
+    ("query { me { id email } }", False),
+    ("query { models(first: 10) { totalCount edges { node { id name } } } }", False),
+    ("query { symbols }", False),
+]
+
+
+@dataclass
+class LoadResult:
+    subscribers: int
+    events_per_subscriber: list[int]
+    subscriber_failures: list[str]
+    requests_sent: int
+    request_errors: list[str]
+    request_latencies: list[float]
+    seconds: float
+    run_status: str
+    kinds: list[str] = field(default_factory=list)
+
+    @property
+    def achieved_rps(self) -> float:
+        """Requests offered per second over the load window (each answered, with or without error)."""
+        return self.requests_sent / self.seconds
+
+    def latency(self, quantile: float) -> float:
+        ordered = sorted(self.request_latencies)
+        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] if ordered else 0.0
+
+    def summary(self) -> str:
+        return (f"{self.subscribers} subscribers, {min(self.events_per_subscriber, default=0)}-"
+                f"{max(self.events_per_subscriber, default=0)} events each, {len(self.subscriber_failures)} failed; "
+                f"{self.requests_sent} requests offered in {self.seconds:.1f}s ({self.achieved_rps:.1f}/s), all answered, "
+                f"{len(self.request_errors)} errors, latency p50 {self.latency(0.5) * 1000:.1f} ms, "
+                f"p99 {self.latency(0.99) * 1000:.1f} ms, mean {statistics.fmean(self.request_latencies or [0]) * 1000:.1f} ms; "
+                f"run {self.run_status}")
+
+
+async def _subscriber(ws_url: str, token: str, run_id: str, ready: asyncio.Event | None) -> list[dict]:
+    socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
+    events: list[dict] = []
+    try:
+        ack = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        assert ack["type"] == "connection_ack", ack
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": RUN_EVENTS, "variables": {"id": run_id, "after": 0}}}))
+        while True:
+            message = json.loads(await socket.recv())
+            if message["type"] == "next":
+                if message["payload"].get("errors"):
+                    raise AssertionError(f"error on the stream: {message['payload']['errors'][0]}")
+                events.append(message["payload"]["data"]["runEvents"])
+            elif message["type"] == "error":
+                raise AssertionError(f"subscription refused: {message['payload']}")
+            elif message["type"] == "complete":
+                return events
+    finally:
+        await socket.close()
+
+
+async def run_load(settings: Settings, tmp_path: Path, llm: FakeOpenAI, *, subscribers: int, rps: float,
+                   seconds: float, tickers: list[str], start: str, end: str, llm_delay: float) -> LoadResult:
+    llm.delay_seconds = llm_delay  # slow enough that the run outlasts the load; cut to 0 when the load ends
+    async with production_topology(settings, tmp_path) as topology, \
+            httpx.AsyncClient(base_url=topology.api_url, timeout=30,
+                              limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)) as http:
+        api = GraphQLClient(http)
+        token = (await api.data(SIGNUP, {"email": unique_email("load"), "password": PASSWORD}))["signup"]["token"]
+        model = (await api.data(CREATE_MODEL, {"i": {"name": "Load", "allowedTickers": tickers,
+                                                     "aiModel": "openai/gpt-5"}}, token=token))["createModel"]["id"]
+        run_id = (await api.data(START_DAILY, {"model": model, "input": {"startDate": start, "endDate": end}},
+                                 token=token))["startDailyRun"]["id"]
+
+        # The clients run in a process of their own: not in this loop, which serves the fake OpenAI endpoint.
+        job = json.dumps({"ws_url": topology.ws_url, "api_url": topology.api_url, "token": token, "run_id": run_id,
+                          "subscribers": subscribers, "rps": rps, "seconds": seconds})
+        clients = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.support.load", job,
+                                                       stdout=asyncio.subprocess.PIPE)
+        await asyncio.sleep(seconds + 2)
+        llm.delay_seconds = 0.0  # the load is over: let the run finish
+        out, _ = await asyncio.wait_for(clients.communicate(), 400)
+        assert clients.returncode == 0, f"the load clients exited with {clients.returncode}"
+        report = json.loads(out.decode().strip().splitlines()[-1])
+        results = [AssertionError(r["error"]) if "error" in r else r["events"] for r in report["streams"]]
+        sent, errors, latencies, elapsed = report["sent"], report["errors"], report["latencies"], report["elapsed"]
+        status = (await api.data("query($id: ID!) { run(id: $id) { status error } }", {"id": run_id},
+                                 token=token))["run"]
+        api_log = topology.log("api")
+
+    failures = [repr(r) for r in results if isinstance(r, BaseException)]
+    streams = [r for r in results if not isinstance(r, BaseException)]
+    for events in streams:
+        seqs = [e["seq"] for e in events]
+        if seqs != list(range(1, len(seqs) + 1)):
+            failures.append(f"seqs not 1..n in order: {seqs[:20]}...")
+        elif not events or events[-1]["kind"] not in ("COMPLETED", "FAILED", "CANCELLED"):
+            failures.append("stream ended before the run's final event")
+    if len({json.dumps(events, sort_keys=True) for events in streams}) > 1:
+        failures.append("subscribers did not all get the same events")
+    if "Traceback" in api_log:
+        failures.append("the API logged a traceback: " + api_log[api_log.index("Traceback"):][:2000])
+    return LoadResult(subscribers=subscribers, events_per_subscriber=[len(e) for e in streams],
+                      subscriber_failures=failures, requests_sent=sent, request_errors=errors,
+                      request_latencies=latencies, seconds=elapsed,
+                      run_status=f"{status['status']} {status['error'] or ''}".strip(),
+                      kinds=[e["kind"] for e in streams[0]] if streams else [])
+
+
+async def drive_clients(ws_url: str, api_url: str, token: str, run_id: str, subscribers: int, rps: float,
+                    seconds: float) -> dict:
+    """The client side: subscribers that follow the run to its end, and requests at a steady rate."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=60,
+                             limits=httpx.Limits(max_connections=400, max_keepalive_connections=200)) as http:
+        followers = []
+        for first in range(0, subscribers, 50):  # connect in waves, as clients arriving would
+            followers += [asyncio.create_task(_subscriber(ws_url, token, run_id, None))
+                          for _ in range(first, min(subscribers, first + 50))]
+            await asyncio.sleep(0.05)
+
+        latencies: list[float] = []
+        errors: list[str] = []
+        in_flight: set[asyncio.Task] = set()
+
+        async def one_request(n: int) -> None:
+            query, needs_run = REQUESTS[n % len(REQUESTS)]
+            began = time.perf_counter()
+            try:
+                response = await http.post("/graphql", json={"query": query,
+                                                             "variables": {"id": run_id} if needs_run else {}},
+                                           headers={"Authorization": f"Bearer {token}"})
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    errors.append(f"{response.status_code}: {str(body)[:200]}")
+            except Exception as exc:  # every failure counts as an error
+                errors.append(repr(exc))
+            latencies.append(time.perf_counter() - began)
+
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        sent = 0
+        while (now := loop.time()) - began < seconds:
+            due = int((now - began) * rps) + 1
+            while sent < due:
+                task = asyncio.create_task(one_request(sent))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                sent += 1
+            await asyncio.sleep(max(0.0, began + sent / rps - loop.time()))
+        elapsed = loop.time() - began  # the window in which requests were offered at the rate
+        await asyncio.gather(*in_flight)
+        results = await asyncio.wait_for(asyncio.gather(*followers, return_exceptions=True), 400)
+    streams = [{"error": repr(r)} if isinstance(r, BaseException) else {"events": r} for r in results]
+    return {"streams": streams, "sent": sent, "errors": errors, "latencies": latencies, "elapsed": elapsed}
+
+
+if __name__ == "__main__":
+    arguments = json.loads(sys.argv[1])
+    print(json.dumps(asyncio.run(drive_clients(**arguments))))
