@@ -6,13 +6,13 @@ from tortoise.functions import Count
 
 from db_models.accounts import User
 from db_models.chat import ChatMessage, Conversation
-from db_models.metrics import run_performance
 from db_models.runs import Run, RunStatus
 from db_models.settings import Settings
 from db_models.trading import TradingModel
 from graphql_api.admin.types import LeaderboardEntry, SystemStats, SystemStatus, ToolServerStatus
 from graphql_api.errors import BadUserInput
 from graphql_api.health import database_status
+from graphql_api.runs.loaders import curve_performance_by_run
 from graphql_api.runs.types import Run as RunType
 from graphql_api.accounts.types import User as UserType
 from graphql_api.trading_models.types import TradingModel as ModelType
@@ -35,10 +35,10 @@ async def leaderboard(limit: int | None) -> list[LeaderboardEntry]:
     runs = list(best.values())
     models = {m.id: m for m in await TradingModel.filter(id__in=[r.model_id for r in runs])}
     owners = {u.id: u for u in await User.filter(id__in=[m.owner_id for m in models.values()])}
+    all_figures = await curve_performance_by_run(runs)  # the Sharpe ratios, batched
     entries = []
-    for rank, run in enumerate(runs, start=1):
+    for rank, (run, figures) in enumerate(zip(runs, all_figures, strict=True), start=1):
         model = models[run.model_id]
-        figures = await run_performance(run)
         entries.append(LeaderboardEntry(
             rank=rank, model=ModelType.from_row(model), run=RunType.from_row(run),
             owner=UserType.from_row(owners[model.owner_id]), total_return=run.final_return,

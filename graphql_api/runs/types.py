@@ -11,10 +11,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db_models import runs as db
-from db_models.metrics import PerformanceFigures, run_performance
+from db_models.metrics import PerformanceFigures
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.pagination import Connection, paginate
+from graphql_api.runs.loaders import asks_for_trade_figures, curve_performance_by_run, performance_by_run
 
 if TYPE_CHECKING:
     from graphql_api.trading_models.types import TradingModel
@@ -123,6 +124,13 @@ class Performance:
         return cls(**{name: getattr(figures, name) for name in cls.__annotations__})
 
 
+async def performance_of(info: AppInfo, row: db.Run) -> Performance | None:
+    """A run's figures, batched across the request; actions are read only when a figure needs them."""
+    loader = performance_by_run if asks_for_trade_figures(info) else curve_performance_by_run
+    figures = await info.context.loader(loader).load(row)
+    return None if figures is None else Performance.from_figures(figures)
+
+
 def positions_query(run_id: int, start: dt.date | None = None, end: dt.date | None = None):
     query = db.Position.filter(run_id=run_id)
     if start is not None:
@@ -201,9 +209,8 @@ class Run:
         return await paginate(logs_query(self.row.id, date), to_node=ReasoningLog.from_row, first=first, after=after)
 
     @strawberry.field
-    async def performance(self) -> Performance | None:
-        figures = await run_performance(self.row)
-        return None if figures is None else Performance.from_figures(figures)
+    async def performance(self, info: AppInfo) -> Performance | None:
+        return await performance_of(info, self.row)
 
     @strawberry.field(description="Portfolio value at each day's close (daily) or each bar's close (intraday).")
     async def equity_curve(self) -> list[EquityPoint]:

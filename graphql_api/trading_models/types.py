@@ -20,8 +20,7 @@ from graphql_api.context import AppInfo
 from graphql_api.errors import not_found
 from graphql_api.ids import optional_global_id, to_global_id
 from graphql_api.pagination import Connection, paginate
-from graphql_api.runs.loaders import asks_for_trade_figures, curve_performance_by_run, performance_by_run
-from graphql_api.runs.types import (Performance, Position, ReasoningLog, Run, RunStatus, logs_query,
+from graphql_api.runs.types import (Performance, performance_of, Position, ReasoningLog, Run, RunStatus, logs_query,
                                     positions_query)
 from graphql_api.trading_models.loaders import (latest_completed_run_by_model, latest_position_by_run,
                                                 latest_run_by_model)
@@ -137,12 +136,7 @@ class TradingModel:
             row = await info.context.loader(latest_completed_run_by_model).load(self.pk)
         else:
             row = await db_runs.Run.get_or_none(id=await self._run_id(info, run_id))
-        if row is None:
-            return None
-        # Batched across the page; the actions are read only when a figure made from them is asked for.
-        loader = performance_by_run if asks_for_trade_figures(info) else curve_performance_by_run
-        figures = await info.context.loader(loader).load(row)
-        return None if figures is None else Performance.from_figures(figures)
+        return None if row is None else await performance_of(info, row)
 
     @classmethod
     def from_row(cls, row: db.TradingModel) -> TradingModel:
