@@ -76,21 +76,23 @@ async def test_logins_for_one_email_are_limited_and_other_emails_are_not(api, ap
 
 
 async def test_repeated_failed_logins_lock_the_email_out_for_longer_and_longer(api, app, signup, limits):
-    limits(login_free_failures=2, login_lockout_base_seconds=1.0, login_lockout_max_seconds=4.0)
+    # Lockouts of 2, 4 and 8 s: long enough that a slow, busy machine still checks each one while it holds.
+    limits(login_free_failures=2, login_lockout_base_seconds=2.0, login_lockout_max_seconds=8.0)
     victim, bystander = await signup("victim"), await signup("bystander")
     for _ in range(2):  # the free failures
         assert _code(await _login(api, victim.email, "wrong password!")) == "UNAUTHENTICATED"
-    assert _code(await _login(api, victim.email, "wrong password!")) == "UNAUTHENTICATED"  # locks for 1 s
-    # Locked: even the right password is not tried, so guessing during the lockout learns nothing.
-    assert _assert_limited(await _login(api, victim.email, PASSWORD), 1) == 1
-    assert (await _login(api, bystander.email, PASSWORD))["data"]["login"]["token"]
-    await asyncio.sleep(1.1)
     assert _code(await _login(api, victim.email, "wrong password!")) == "UNAUTHENTICATED"  # locks for 2 s
-    assert _assert_limited(await _login(api, victim.email, PASSWORD), 2) == 2
+    # Locked: even the right password is not tried, so guessing during the lockout learns nothing.
+    first = _assert_limited(await _login(api, victim.email, PASSWORD), 2)
+    assert (await _login(api, bystander.email, PASSWORD))["data"]["login"]["token"]
     await asyncio.sleep(2.1)
     assert _code(await _login(api, victim.email, "wrong password!")) == "UNAUTHENTICATED"  # locks for 4 s
-    assert _assert_limited(await _login(api, victim.email, PASSWORD), 4) >= 3
+    second = _assert_limited(await _login(api, victim.email, PASSWORD), 4)
     await asyncio.sleep(4.1)
+    assert _code(await _login(api, victim.email, "wrong password!")) == "UNAUTHENTICATED"  # locks for 8 s
+    third = _assert_limited(await _login(api, victim.email, PASSWORD), 8)
+    assert first < second < third  # each lockout longer than the last
+    await asyncio.sleep(8.1)
     # A success forgets the failures: the next failure is free again.
     assert (await _login(api, victim.email, PASSWORD))["data"]["login"]["token"]
     assert _code(await _login(api, victim.email, "wrong password!")) == "UNAUTHENTICATED"
