@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,9 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
     uvicorn.run(
         create_app(settings), host=host or settings.host, port=port or settings.port,
         log_level=log_level, log_config=None,
+        # Idle connections stay open longer than a load balancer's idle timeout (60 s is common), so the
+        # server never closes a connection just as a client or proxy sends on it.
+        timeout_keep_alive=int(os.environ.get("AIBT_KEEP_ALIVE_SECONDS", "75")),
     )
 
 
