@@ -6,11 +6,11 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-import pytest_asyncio
 
 from db_models.runs import EquityPoint, Position, ReasoningLog, Run, RunStatus
 from tests.support import price_fixtures as px
-from tests.support.run_helpers import START_DAILY, follow_run, tool_servers_for_runs
+from tests.support.run_helpers import START_DAILY, follow_run
+from tests.support.run_helpers import market  # noqa: F401  (fixture)
 
 DAYS = px.trading_days()
 CREATE = """mutation($input: CreateModelInput!) { createModel(input: $input) { id } }"""
@@ -22,16 +22,6 @@ RUN = """query($id: ID!) { run(id: $id) {
   equityCurve { date value cash }
   performance { initialValue finalValue totalReturn maxDrawdown totalTrades tradingDays sharpeRatio }
   model { id name } } }"""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def market(server_url):
-    await px.insert_test_bars()
-    try:
-        async with tool_servers_for_runs() as urls:
-            yield urls
-    finally:
-        await px.delete_test_bars()
 
 
 async def make_model(api, account, ai_model="local/buy-and-hold", tickers=(px.SYMBOL, px.OTHER)) -> str:

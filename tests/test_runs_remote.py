@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest_asyncio
 
 from db_models.runs import Position, Run
 from tests.support import price_fixtures as px
-from tests.support.run_helpers import follow_run, tool_servers_for_runs
+from tests.support.run_helpers import follow_run
+from tests.support.run_helpers import market  # noqa: F401  (fixture)
 from tests.test_runs import DAYS, RUN, make_model, start, wait_finished
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def market(server_url):
-    await px.insert_test_bars()
-    try:
-        async with tool_servers_for_runs() as urls:
-            yield urls
-    finally:
-        await px.delete_test_bars()
 
 
 async def test_a_remote_model_trades_through_the_tools_and_its_usage_is_counted(api, ws_url, user, market, remote_llm):

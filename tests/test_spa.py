@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from tests.support import price_fixtures as px
-from tests.support.run_helpers import tool_servers_for_runs
+from tests.support.run_helpers import market  # noqa: F401  (fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -39,16 +39,6 @@ STORED_REPLY = """query($id: ID!) { conversation(id: $id) { title messages(last:
 LATEST_RUN = """{ models(first: 5) { edges { node { name latestRun { id status totalTrades
   positions(first: 100) { edges { node { action symbol amount price } } } } } } } }"""
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def market(server_url):
-    await px.insert_test_bars()
-    try:
-        async with tool_servers_for_runs() as urls:
-            yield urls
-    finally:
-        await px.delete_test_bars()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -8,6 +8,9 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest_asyncio
+
+from tests.support import price_fixtures as px
 from tests.support.graphql_client import ws_connect
 from tests.support.tool_servers import running_tool_servers
 
@@ -33,6 +36,17 @@ async def tool_servers_for_runs() -> AsyncIterator[dict[str, str]]:
                     os.environ.pop(f"AIBT_{name.upper()}_URL", None)
                 else:
                     os.environ[f"AIBT_{name.upper()}_URL"] = value
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def market(server_url):
+    """The test bars in the database and all four tool servers running, for one test module."""
+    await px.insert_test_bars()
+    try:
+        async with tool_servers_for_runs() as urls:
+            yield urls
+    finally:
+        await px.delete_test_bars()
 
 
 async def follow_run(ws_url: str, token: str, run_id: str, after_seq: int | None = None,
