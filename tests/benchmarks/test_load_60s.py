@@ -22,6 +22,7 @@ async def shipped_prices(server_url):
         yield
 
 
+@pytest.mark.timeout(900)
 async def test_500_subscribers_and_100_requests_a_second_for_60_s(settings, tmp_path, shipped_prices, remote_llm):
     # About 3 s a trading day: the month's 22 days span the minute of load.
     result = await run_load(settings, tmp_path, remote_llm, subscribers=500, rps=100, seconds=60,
