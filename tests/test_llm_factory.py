@@ -40,12 +40,9 @@ async def fake_openai():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def tool_urls(server_url):
-    await px.insert_test_bars()
-    try:
+    async with px.test_bars():
         async with running_tool_servers("price", "trade") as urls:
             yield urls
-    finally:
-        await px.delete_test_bars()
 
 
 def day_context(run_id: int, tickers: list[str]) -> DayContext:

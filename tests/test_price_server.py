@@ -20,12 +20,9 @@ assert DAYS[TODAY] == px.HOURLY_DATE
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def price_url(server_url):
-    await px.insert_test_bars()
-    try:
+    async with px.test_bars():
         async with running_tool_servers("price") as urls:
             yield urls["price"]
-    finally:
-        await px.delete_test_bars()
 
 
 @pytest_asyncio.fixture

@@ -213,7 +213,7 @@ async def test_redis_killed_mid_run_and_mid_reply_then_everything_resumes(settin
             assert not await ChatMessage.filter(content="hello?").exists()
             assert (await api.data(SEND, {"id": idle_conversation, "c": "hello again"}, token=token))["sendMessage"]["id"]
 
-            worker_log, api_log = topology.log("worker"), topology.log("api")
+            api_log = topology.log("api")
 
     assert result["status"] == "COMPLETED", result["error"]
     assert seen_before[0] < len(run_stays.events) and seen_before[1] < len(chat_stays.events)
@@ -234,11 +234,8 @@ async def test_redis_killed_mid_run_and_mid_reply_then_everything_resumes(settin
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def test_bars(server_url):
-    await px.insert_test_bars()
-    try:
+    async with px.test_bars():
         yield
-    finally:
-        await px.delete_test_bars()
 
 
 async def test_a_start_or_send_that_cannot_reach_the_queue_is_unavailable_and_leaves_nothing_half_done(

@@ -21,12 +21,9 @@ OPEN_TODAY = px.daily_open(TODAY)  # 109
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def trade_url(server_url):
-    await px.insert_test_bars()
-    try:
+    async with px.test_bars():
         async with running_tool_servers("trade") as urls:
             yield urls["trade"]
-    finally:
-        await px.delete_test_bars()
 
 
 @pytest_asyncio.fixture

@@ -34,6 +34,7 @@ import pytest
 from db_models.accounts import User
 from tests.support.databases import backend
 from tests.support.model_pages import PAGE_QUERY, seed_model_page
+from tests.support.processes import wait_until_healthy
 from tests.support.queries import count_sql
 
 PAGE = 50
@@ -146,17 +147,7 @@ def _process(command: list[str], port: int, log: Path) -> Iterator[str]:
         process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise AssertionError(f"{command} exited with {process.returncode}:\n{log.read_text()}")
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"{command} did not start:\n{log.read_text()}"
-                time.sleep(0.1)
+            wait_until_healthy(process, url, log, what=" ".join(command))
             yield url
         finally:
             process.terminate()

@@ -10,6 +10,8 @@ The bars are labelled source="test" and removed after use.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -89,3 +91,13 @@ async def insert_test_bars() -> None:
 
 async def delete_test_bars() -> None:
     await PriceBar.filter(symbol__in=[SYMBOL, OTHER], source="test").delete()
+
+
+@asynccontextmanager
+async def test_bars() -> AsyncIterator[None]:
+    """The series in the database for the length of the block."""
+    await insert_test_bars()
+    try:
+        yield
+    finally:
+        await delete_test_bars()

@@ -38,7 +38,7 @@ def aibt_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
     process = subprocess.Popen([AIBT, "serve"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(process, url, cwd / f"serve-{port}.log")
+        wait_until_healthy(process, url, cwd / f"serve-{port}.log")
         yield url
     finally:
         process.terminate()
@@ -46,15 +46,17 @@ def aibt_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
         log.close()
 
 
-def _wait_until_healthy(process: subprocess.Popen, url: str, log_path: Path, timeout: float = 60) -> None:
+def wait_until_healthy(process: subprocess.Popen, url: str, log_path: Path, timeout: float = 60,
+                       what: str = "aibt serve") -> None:
+    """Returns once url/healthz answers 200; fails with the process's log if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"aibt serve exited with {process.returncode}:\n{log_path.read_text()}")
+            raise AssertionError(f"{what} exited with {process.returncode}:\n{log_path.read_text()}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"aibt serve did not become healthy:\n{log_path.read_text()}")
+    raise AssertionError(f"{what} did not become healthy:\n{log_path.read_text()}")

@@ -41,12 +41,9 @@ async def tool_servers_for_runs() -> AsyncIterator[dict[str, str]]:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def market(server_url):
     """The test bars in the database and all four tool servers running, for one test module."""
-    await px.insert_test_bars()
-    try:
+    async with px.test_bars():
         async with tool_servers_for_runs() as urls:
             yield urls
-    finally:
-        await px.delete_test_bars()
 
 
 async def follow_run(ws_url: str, token: str, run_id: str, after_seq: int | None = None,
