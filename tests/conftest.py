@@ -52,6 +52,7 @@ async def fake_llm() -> AsyncIterator[FakeOpenAI]:
 def remote_llm(fake_llm: FakeOpenAI) -> FakeOpenAI:
     """The session's fake endpoint, reset to its default behaviour for one test."""
     fake_llm.policy, fake_llm.fail_status, fake_llm.delay_seconds = trade_one_share, None, 0.0
+    fake_llm.token_delay_seconds = 0.0
     fake_llm.requests.clear()
     fake_llm.usage_reports.clear()
     return fake_llm

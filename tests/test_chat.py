@@ -63,6 +63,7 @@ async def test_replay_after_a_disconnect_returns_what_was_missed(api, ws_url, us
 async def test_a_second_message_while_replying_is_a_conflict_and_cancel_keeps_the_partial_reply(
         api, ws_url, user, admin, remote_llm):
     remote_llm.delay_seconds = 0.5
+    remote_llm.token_delay_seconds = 0.02  # 400 words take 8 s: the cancel lands mid-reply on a loaded machine too
     remote_llm.policy = lambda messages, tools: Turn("word " * 400)
     await api.data(SETTINGS, {"i": {"chatModel": "openai/gpt-5"}}, token=admin.token)
     try:

@@ -68,10 +68,11 @@ def trade_one_share(messages: list[dict[str, Any]], tools: list[dict[str, Any]])
 
 class FakeOpenAI:
     def __init__(self, policy: Policy = trade_one_share, *, fail_status: int | None = None,
-                 delay_seconds: float = 0.0) -> None:
+                 delay_seconds: float = 0.0, token_delay_seconds: float = 0.0) -> None:
         self.policy = policy
         self.fail_status = fail_status
-        self.delay_seconds = delay_seconds
+        self.delay_seconds = delay_seconds  # before answering
+        self.token_delay_seconds = token_delay_seconds  # between streamed text tokens, like a real model
         self.requests: list[dict[str, Any]] = []
         self.usage_reports: list[dict[str, int]] = []
         self.url = ""
@@ -123,6 +124,8 @@ class FakeOpenAI:
 
         yield delta({"role": "assistant", "content": ""})
         for token in TOKEN.findall(text):
+            if self.token_delay_seconds:
+                await asyncio.sleep(self.token_delay_seconds)
             yield delta({"content": token})
         for index, (call_id, name, arguments) in enumerate(calls):
             yield delta({"tool_calls": [{"index": index, "id": call_id, "type": "function",
