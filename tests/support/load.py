@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -41,9 +42,10 @@ class LoadResult:
     subscriber_failures: list[str]
     requests_sent: int
     request_errors: list[str]
-    request_latencies: list[float]
+    request_latencies: list[float]  # in the order the requests fell due
     seconds: float
     run_status: str
+    api_cpu_share: float = 0.0  # the API process's CPU time over the load's wall-clock time (1.0 = one core)
     kinds: list[str] = field(default_factory=list)
 
     @property
@@ -51,17 +53,31 @@ class LoadResult:
         """Requests offered per second over the load window (each answered, with or without error)."""
         return self.requests_sent / self.seconds
 
-    def latency(self, quantile: float) -> float:
-        ordered = sorted(self.request_latencies)
+    def latency(self, quantile: float, latencies: list[float] | None = None) -> float:
+        ordered = sorted(self.request_latencies if latencies is None else latencies)
         return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] if ordered else 0.0
+
+    def latency_by_window(self, windows: int = 6) -> str:
+        """p50/p99 in ms for each slice of the load window, to tell a warm-up from a steady state."""
+        size = max(1, len(self.request_latencies) // windows)
+        slices = [self.request_latencies[i:i + size] for i in range(0, len(self.request_latencies), size)]
+        return ", ".join(f"{self.latency(0.5, part) * 1000:.0f}/{self.latency(0.99, part) * 1000:.0f}"
+                         for part in slices[:windows])
 
     def summary(self) -> str:
         return (f"{self.subscribers} subscribers, {min(self.events_per_subscriber, default=0)}-"
                 f"{max(self.events_per_subscriber, default=0)} events each, {len(self.subscriber_failures)} failed; "
                 f"{self.requests_sent} requests offered in {self.seconds:.1f}s ({self.achieved_rps:.1f}/s), all answered, "
                 f"{len(self.request_errors)} errors, latency p50 {self.latency(0.5) * 1000:.1f} ms, "
-                f"p99 {self.latency(0.99) * 1000:.1f} ms, mean {statistics.fmean(self.request_latencies or [0]) * 1000:.1f} ms; "
-                f"run {self.run_status}")
+                f"p99 {self.latency(0.99) * 1000:.1f} ms, mean {statistics.fmean(self.request_latencies or [0]) * 1000:.1f} ms "
+                f"(p50/p99 ms by sixth of the window: {self.latency_by_window()}); "
+                f"API process CPU {self.api_cpu_share * 100:.0f}% of one core; run {self.run_status}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _subscriber(ws_url: str, token: str, run_id: str, ready: asyncio.Event | None) -> list[dict]:
@@ -102,9 +118,12 @@ async def run_load(settings: Settings, tmp_path: Path, llm: FakeOpenAI, *, subsc
         # The clients run in a process of their own: not in this loop, which serves the fake OpenAI endpoint.
         job = json.dumps({"ws_url": topology.ws_url, "api_url": topology.api_url, "token": token, "run_id": run_id,
                           "subscribers": subscribers, "rps": rps, "seconds": seconds})
+        api_pid = topology.processes["api"].pid
+        cpu_before, wall_before = cpu_seconds(api_pid), time.perf_counter()
         clients = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.support.load", job,
                                                        stdout=asyncio.subprocess.PIPE)
         await asyncio.sleep(seconds + 2)
+        api_cpu = (cpu_seconds(api_pid) - cpu_before) / (time.perf_counter() - wall_before)
         llm.delay_seconds = 0.0  # the load is over: let the run finish
         out, _ = await asyncio.wait_for(clients.communicate(), 400)
         assert clients.returncode == 0, f"the load clients exited with {clients.returncode}"
@@ -130,55 +149,75 @@ async def run_load(settings: Settings, tmp_path: Path, llm: FakeOpenAI, *, subsc
     return LoadResult(subscribers=subscribers, events_per_subscriber=[len(e) for e in streams],
                       subscriber_failures=failures, requests_sent=sent, request_errors=errors,
                       request_latencies=latencies, seconds=elapsed,
-                      run_status=f"{status['status']} {status['error'] or ''}".strip(),
+                      run_status=f"{status['status']} {status['error'] or ''}".strip(), api_cpu_share=api_cpu,
                       kinds=[e["kind"] for e in streams[0]] if streams else [])
 
 
+class RequestSender:
+    """GraphQL requests over a fixed set of keep-alive connections, one request per connection at a time.
+
+    One httpx client per connection: a single pooled client with hundreds of requests waiting spends its
+    time matching requests to connections (quadratic in httpcore's pool), and the load generator, not the
+    API, becomes what is measured. A request's latency counts from the moment it was due, so time spent
+    waiting for a free connection (a slow API) is in the figures, not hidden."""
+
+    def __init__(self, api_url: str, token: str, run_id: str, connections: int) -> None:
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.run_id = run_id
+        self.clients = [httpx.AsyncClient(base_url=api_url, timeout=60, limits=httpx.Limits(max_connections=1))
+                        for _ in range(connections)]
+        self.free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for client in self.clients:
+            self.free.put_nowait(client)
+        self.latencies: dict[int, float] = {}
+        self.errors: list[str] = []
+
+    async def send(self, n: int, due: float) -> None:
+        query, needs_run = REQUESTS[n % len(REQUESTS)]
+        client = await self.free.get()
+        try:
+            response = await client.post("/graphql", headers=self.headers, json={
+                "query": query, "variables": {"id": self.run_id} if needs_run else {}})
+            body = response.json()
+            if response.status_code != 200 or body.get("errors"):
+                self.errors.append(f"{response.status_code}: {str(body)[:200]}")
+        except Exception as exc:  # every failure counts as an error
+            self.errors.append(repr(exc))
+        finally:
+            self.free.put_nowait(client)
+        self.latencies[n] = time.perf_counter() - due
+
+    async def close(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self.clients))
+
+
 async def drive_clients(ws_url: str, api_url: str, token: str, run_id: str, subscribers: int, rps: float,
-                    seconds: float) -> dict:
+                        seconds: float) -> dict:
     """The client side: subscribers that follow the run to its end, and requests at a steady rate."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=60,
-                             limits=httpx.Limits(max_connections=400, max_keepalive_connections=200)) as http:
-        followers = []
-        for first in range(0, subscribers, 50):  # connect in waves, as clients arriving would
-            followers += [asyncio.create_task(_subscriber(ws_url, token, run_id, None))
-                          for _ in range(first, min(subscribers, first + 50))]
-            await asyncio.sleep(0.05)
+    followers = []
+    for first in range(0, subscribers, 50):  # connect in waves, as clients arriving would
+        followers += [asyncio.create_task(_subscriber(ws_url, token, run_id, None))
+                      for _ in range(first, min(subscribers, first + 50))]
+        await asyncio.sleep(0.05)
 
-        latencies: list[float] = []
-        errors: list[str] = []
-        in_flight: set[asyncio.Task] = set()
-
-        async def one_request(n: int) -> None:
-            query, needs_run = REQUESTS[n % len(REQUESTS)]
-            began = time.perf_counter()
-            try:
-                response = await http.post("/graphql", json={"query": query,
-                                                             "variables": {"id": run_id} if needs_run else {}},
-                                           headers={"Authorization": f"Bearer {token}"})
-                body = response.json()
-                if response.status_code != 200 or body.get("errors"):
-                    errors.append(f"{response.status_code}: {str(body)[:200]}")
-            except Exception as exc:  # every failure counts as an error
-                errors.append(repr(exc))
-            latencies.append(time.perf_counter() - began)
-
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        sent = 0
-        while (now := loop.time()) - began < seconds:
-            due = int((now - began) * rps) + 1
-            while sent < due:
-                task = asyncio.create_task(one_request(sent))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-                sent += 1
-            await asyncio.sleep(max(0.0, began + sent / rps - loop.time()))
-        elapsed = loop.time() - began  # the window in which requests were offered at the rate
-        await asyncio.gather(*in_flight)
-        results = await asyncio.wait_for(asyncio.gather(*followers, return_exceptions=True), 400)
+    sender = RequestSender(api_url, token, run_id, connections=64)
+    in_flight: set[asyncio.Task] = set()
+    began = time.perf_counter()
+    sent = 0
+    while (now := time.perf_counter()) - began < seconds:
+        while sent < int((now - began) * rps) + 1:  # open loop: requests fall due whatever the answers do
+            task = asyncio.create_task(sender.send(sent, began + sent / rps))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            sent += 1
+        await asyncio.sleep(max(0.0, began + sent / rps - time.perf_counter()))
+    elapsed = time.perf_counter() - began  # the window in which requests were offered at the rate
+    await asyncio.gather(*in_flight)
+    await sender.close()
+    results = await asyncio.wait_for(asyncio.gather(*followers, return_exceptions=True), 400)
     streams = [{"error": repr(r)} if isinstance(r, BaseException) else {"events": r} for r in results]
-    return {"streams": streams, "sent": sent, "errors": errors, "latencies": latencies, "elapsed": elapsed}
+    return {"streams": streams, "sent": sent, "errors": sender.errors, "latencies": [sender.latencies[n] for n in range(sent)],
+            "elapsed": elapsed}
 
 
 if __name__ == "__main__":
