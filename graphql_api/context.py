@@ -59,23 +59,6 @@ class RequestContext:
                 self._auth = exc
         return self._auth
 
-    def forget_auth(self) -> None:
-        """Re-read the caller on next use (a websocket re-checks before each event)."""
-        self._auth_checked = False
-        self._auth = None
-
-    async def recheck_auth(self) -> tuple[User, TokenClaims]:
-        """Reads the token again (expiry, revocation, user) and remembers the answer; safe while other
-        subscriptions of the same connection read the cached one."""
-        try:
-            token = self._token()
-            auth: tuple[User, TokenClaims] | AibtError | None = (
-                None if token is None else await authenticate(self.settings, token))
-        except Unauthenticated as exc:
-            auth = exc
-        self._auth, self._auth_checked = auth, True
-        return await self.require_auth()
-
     async def optional_user(self) -> User | None:
         auth = await self._resolve_auth()
         return auth[0] if isinstance(auth, tuple) else None

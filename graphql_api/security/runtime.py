@@ -1,18 +1,23 @@
-"""The security state of one running app: its limits and its rate limiter."""
+"""The security state of one running app: its limits, its rate limiter and its watch over streamed tokens."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from db_models.settings import Settings
 from graphql_api.security.config import SecurityConfig, load_security_config
 from graphql_api.security.rate_limits import CounterStore, MemoryCounters, RateLimiter, RedisCounters
+from graphql_api.security.token_watch import TokenWatch
 
 
 @dataclass
 class Security:
     config: SecurityConfig
     limiter: RateLimiter
+    token_watch: TokenWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.token_watch = TokenWatch(lambda: max(0.05, self.config.ws_auth_recheck_seconds))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Security:
@@ -22,4 +27,5 @@ class Security:
         return cls(config=config, limiter=RateLimiter(config, store))
 
     async def close(self) -> None:
+        await self.token_watch.close()
         await self.limiter.store.close()

@@ -4,7 +4,6 @@ that end when the caller's token stops being valid."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -58,52 +57,39 @@ class AibtTransportWSHandler(BaseGraphQLTransportWSHandler):
         await super().handle_subscribe(message)
 
 
-async def _check_caller(context: RequestContext, full: bool) -> None:
-    """Ends the stream (raises Unauthenticated) once the token has expired or, on a full check, has been
-    revoked or its user deleted."""
-    if full:
-        await context.recheck_auth()
-        return
-    _, claims = await context.require_auth()
-    if claims.expires_at <= datetime.now(UTC):
-        raise Unauthenticated("The token has expired; log in again.")
-
-
 async def while_authorised(context: RequestContext, events: AsyncIterator[T]) -> AsyncIterator[T]:
-    """Passes events through while the caller's token stays valid: its expiry is checked before every event,
-    and when it falls due even if no event comes; the token is re-read from the database (revocation, deleted
-    user) every ws_auth_recheck_seconds, whether events come or not."""
-    interval = max(0.05, _config(context).ws_auth_recheck_seconds)
+    """Passes events through while the caller's token stays valid: the stream ends (Unauthenticated) when
+    the token expires, even if no event comes, and when the app's token watch finds it revoked or its user
+    deleted (see token_watch.py: one database read per interval for all streams)."""
+    _, claims = await context.require_auth()
     iterator = aiter(events)
     pending: asyncio.Future | None = None
-    last_full = time.monotonic()
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(iterator))
-            _, claims = await context.require_auth()
-            expires_in = (claims.expires_at - datetime.now(UTC)).total_seconds()
-            wait = max(0.0, min(last_full + interval - time.monotonic(), expires_in))
-            done, _ = await asyncio.wait({pending}, timeout=wait)
-            full = time.monotonic() - last_full >= interval
-            if full:
-                last_full = time.monotonic()
-            if not done:
-                await _check_caller(context, full=full)
-                continue
-            future, pending = pending, None
-            try:
-                item = future.result()
-            except StopAsyncIteration:
-                return
-            await _check_caller(context, full=full)
-            yield item
-    finally:
-        if pending is not None:
-            pending.cancel()
-            with suppress(BaseException):
-                await pending
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            with suppress(Exception):
-                await aclose()
+    with context.security.token_watch.watching(claims) as token:
+        ended = asyncio.ensure_future(token.ended.wait())
+        try:
+            while True:
+                expires_in = (claims.expires_at - datetime.now(UTC)).total_seconds()
+                if expires_in <= 0:
+                    raise Unauthenticated("The token has expired; log in again.")
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(iterator))
+                await asyncio.wait({pending, ended}, timeout=expires_in, return_when=asyncio.FIRST_COMPLETED)
+                token.raise_if_ended()  # an event that arrives with the revocation is not delivered
+                if not pending.done():
+                    continue  # expired: said at the top of the loop
+                future, pending = pending, None
+                try:
+                    item = future.result()
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            ended.cancel()
+            if pending is not None:
+                pending.cancel()
+                with suppress(BaseException):
+                    await pending
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                with suppress(Exception):
+                    await aclose()

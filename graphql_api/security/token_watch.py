@@ -1,0 +1,101 @@
+"""Ends websocket streams whose token is revoked or whose user is deleted, with one database read per
+interval for the whole process rather than one per subscription.
+
+Every stream registers its token while it runs. Every ws_auth_recheck_seconds the watch asks the database,
+in two queries whatever the number of streams, which of the registered tokens have been revoked and which
+of their users are gone, and ends those streams. When the database cannot be reached the streams go on and
+the next check decides: a logout is written to that same database, so nothing can be revoked unseen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+from db_models.accounts import RevokedToken, User
+from graphql_api.auth import TokenClaims
+from graphql_api.errors import Unauthenticated
+
+logger = logging.getLogger("aibt.security")
+
+POLL_SECONDS = 0.25  # how often the watch looks at the (live, changeable) interval
+
+
+@dataclass
+class WatchedToken:
+    """One token in use by one or more streams; `ended` is set once it may no longer be used."""
+
+    user_id: int
+    streams: int = 0
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    reason: Unauthenticated | None = None
+
+    def end(self, reason: Unauthenticated) -> None:
+        self.reason = reason
+        self.ended.set()
+
+    def raise_if_ended(self) -> None:
+        if self.reason is not None:
+            raise self.reason
+
+
+class TokenWatch:
+    def __init__(self, interval: Callable[[], float]) -> None:
+        self._interval = interval  # read on every poll: the security config can change while running
+        self._tokens: dict[str, WatchedToken] = {}
+        self._task: asyncio.Task | None = None
+
+    @contextmanager
+    def watching(self, claims: TokenClaims) -> Iterator[WatchedToken]:
+        """Registers a stream's token for as long as the block runs."""
+        token = self._tokens.get(claims.jti)
+        if token is None:
+            token = self._tokens[claims.jti] = WatchedToken(user_id=claims.user_id)
+        token.streams += 1
+        self._ensure_running()
+        try:
+            yield token
+        finally:
+            token.streams -= 1
+            if token.streams == 0 and self._tokens.get(claims.jti) is token:
+                del self._tokens[claims.jti]
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="token-watch")
+
+    async def _run(self) -> None:
+        last_check = time.monotonic()
+        while self._tokens:
+            await asyncio.sleep(min(POLL_SECONDS, self._interval()))
+            if time.monotonic() - last_check < self._interval():
+                continue
+            last_check = time.monotonic()
+            try:
+                await self.check()
+            except Exception as exc:  # the database is down or failing: keep the streams, try next time
+                logger.warning("could not re-check the tokens of %d streams: %r", len(self._tokens), exc)
+
+    async def check(self) -> None:
+        """Ends the streams of every revoked token and of every deleted user, in two queries."""
+        tokens = dict(self._tokens)
+        if not tokens:
+            return
+        revoked = set(await RevokedToken.filter(jti__in=list(tokens)).values_list("jti", flat=True))
+        user_ids = {token.user_id for token in tokens.values()}
+        existing = set(await User.filter(id__in=list(user_ids)).values_list("id", flat=True))
+        for jti, token in tokens.items():
+            if jti in revoked:
+                token.end(Unauthenticated("The token has been revoked; log in again."))
+            elif token.user_id not in existing:
+                token.end(Unauthenticated("The token's user no longer exists."))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
