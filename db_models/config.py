@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MODEL_MODULES = [
     "db_models.accounts",
@@ -13,9 +14,23 @@ MODEL_MODULES = [
 ]
 
 
+# asyncpg's pool in Tortoise defaults to 5 connections: a busy API process then queues its requests for a
+# connection while PostgreSQL idles. DATABASE_URL's own ?maxsize=N (and minsize) still win.
+POSTGRES_POOL_MAXSIZE = 20
+
+
+def with_pool_size(database_url: str) -> str:
+    parts = urlsplit(database_url)
+    if not parts.scheme.startswith(("postgres", "asyncpg", "psycopg")):
+        return database_url
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("maxsize", str(POSTGRES_POOL_MAXSIZE))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": with_pool_size(database_url)},
         "apps": {
             "aibt": {
                 "models": MODEL_MODULES,
