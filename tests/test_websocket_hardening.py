@@ -17,13 +17,12 @@ from tortoise import connections
 from websockets.exceptions import ConnectionClosed
 
 from db_models.accounts import User
-from db_models.runs import Run, RunStatus, TradingMode
-from db_models.trading import TradingModel
 from graphql_api.ids import parse_global_id, to_global_id
 from tasks.chat_events import publish_chat_event
 from tasks.run_events import publish_run_event
 from tests.support.graphql_client import ws_connect
 from tests.support.security import limits  # noqa: F401  (fixture)
+from tests.support.ws_session import acked, active_run, event_bus, next_message, quiet, subscribe
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,46 +39,6 @@ async def _closed_with(socket, timeout: float = 5) -> tuple[int, float]:
     return closed.value.rcvd.code, time.monotonic() - started
 
 
-async def _acked(ws_url: str, token: str, headers: dict | None = None):
-    socket = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"], additional_headers=headers)
-    await socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
-    assert json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] == "connection_ack"
-    return socket
-
-
-async def _subscribe(socket, operation_id: str, query: str, variables: dict | None = None) -> None:
-    await socket.send(json.dumps({"id": operation_id, "type": "subscribe",
-                                  "payload": {"query": query, "variables": variables or {}}}))
-
-
-async def _next_message(socket, timeout: float = 5) -> dict:
-    return json.loads(await asyncio.wait_for(socket.recv(), timeout))
-
-
-async def _quiet(socket, seconds: float = 0.3) -> bool:
-    """True when nothing arrives for a while (the subscription is open and idle)."""
-    try:
-        message = await asyncio.wait_for(socket.recv(), seconds)
-    except TimeoutError:
-        return True
-    raise AssertionError(f"unexpected message {message}")
-
-
-async def _active_run(account) -> tuple[Run, str]:
-    """A RUNNING run of the account's, with no events yet: its stream stays open."""
-    owner = await User.get(email=account.email)
-    model = await TradingModel.create(owner=owner, name=f"ws {uuid.uuid4().hex[:6]}", signature=uuid.uuid4().hex[:12],
-                                      allowed_tickers=["AAPL"], initial_cash=10000, ai_model="local/momentum",
-                                      parameters={})
-    run = await Run.create(model=model, run_number=1, mode=TradingMode.DAILY, status=RunStatus.RUNNING)
-    return run, to_global_id("Run", run.id)
-
-
-def _bus(app):
-    graphql = next(route.endpoint for route in app.routes if getattr(route, "path", None) == "/graphql")
-    return graphql.services.require_bus()
-
-
 # --- the protocol ------------------------------------------------------------------------------------------
 
 async def test_a_connection_without_connection_init_is_closed_with_4408(ws_url, limits):
@@ -92,7 +51,7 @@ async def test_a_connection_without_connection_init_is_closed_with_4408(ws_url, 
 
 async def test_subscribe_before_the_ack_is_closed_with_4401(ws_url, user):
     socket = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"])
-    await _subscribe(socket, "1", "subscription { runEvents(runId: \"x\") { seq } }")
+    await subscribe(socket, "1", "subscription { runEvents(runId: \"x\") { seq } }")
     assert (await _closed_with(socket))[0] == 4401
 
 
@@ -108,17 +67,17 @@ async def test_connection_init_with_a_bad_token_is_closed_with_4403(ws_url, user
 
 
 async def test_a_second_connection_init_is_closed_with_4429(ws_url, user):
-    socket = await _acked(ws_url, user.token)
+    socket = await acked(ws_url, user.token)
     await socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {user.token}"}}))
     assert (await _closed_with(socket))[0] == 4429
 
 
 async def test_a_duplicate_subscription_id_is_closed_with_4409(ws_url, user):
-    _, run_id = await _active_run(user)
-    socket = await _acked(ws_url, user.token)
-    await _subscribe(socket, "same", RUN_EVENTS, {"id": run_id})
-    assert await _quiet(socket)
-    await _subscribe(socket, "same", RUN_EVENTS, {"id": run_id})
+    _, run_id = await active_run(user)
+    socket = await acked(ws_url, user.token)
+    await subscribe(socket, "same", RUN_EVENTS, {"id": run_id})
+    assert await quiet(socket)
+    await subscribe(socket, "same", RUN_EVENTS, {"id": run_id})
     assert (await _closed_with(socket))[0] == 4409
 
 
@@ -133,20 +92,20 @@ async def test_a_browser_on_another_origin_cannot_open_a_websocket(ws_url, user,
     assert refused.value.response.status_code == 403
     socket = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"], origin=server_url)  # same origin
     await socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {user.token}"}}))
-    assert (await _next_message(socket))["type"] == "connection_ack"
+    assert (await next_message(socket))["type"] == "connection_ack"
     await socket.close()
 
 
 async def test_subscriptions_over_the_per_connection_cap_are_refused_until_one_ends(ws_url, user, limits):
     limits(ws_max_subscriptions=2)
-    _, run_id = await _active_run(user)
-    socket = await _acked(ws_url, user.token)
+    _, run_id = await active_run(user)
+    socket = await acked(ws_url, user.token)
     try:
-        await _subscribe(socket, "a", RUN_EVENTS, {"id": run_id})
-        await _subscribe(socket, "b", RUN_EVENTS, {"id": run_id})
-        assert await _quiet(socket)
-        await _subscribe(socket, "c", RUN_EVENTS, {"id": run_id})
-        refusal = await _next_message(socket)
+        await subscribe(socket, "a", RUN_EVENTS, {"id": run_id})
+        await subscribe(socket, "b", RUN_EVENTS, {"id": run_id})
+        assert await quiet(socket)
+        await subscribe(socket, "c", RUN_EVENTS, {"id": run_id})
+        refusal = await next_message(socket)
         assert refusal["type"] == "error" and refusal["id"] == "c"
         error = refusal["payload"][0]
         assert error["extensions"]["code"] == "RATE_LIMITED"
@@ -155,17 +114,17 @@ async def test_subscriptions_over_the_per_connection_cap_are_refused_until_one_e
         # The connection stays usable: completing one makes room for another.
         await socket.send(json.dumps({"id": "a", "type": "complete"}))
         await asyncio.sleep(0.2)
-        await _subscribe(socket, "c", RUN_EVENTS, {"id": run_id})
-        assert await _quiet(socket)
+        await subscribe(socket, "c", RUN_EVENTS, {"id": run_id})
+        assert await quiet(socket)
     finally:
         await socket.close()
 
 
 async def test_an_oversized_document_over_a_websocket_is_too_complex(ws_url, user, app):
-    socket = await _acked(ws_url, user.token)
+    socket = await acked(ws_url, user.token)
     try:
-        await _subscribe(socket, "big", "{ me { " + "id " * (app.state.security.config.max_query_bytes // 3 + 1) + "} }")
-        message = await _next_message(socket)
+        await subscribe(socket, "big", "{ me { " + "id " * (app.state.security.config.max_query_bytes // 3 + 1) + "} }")
+        message = await next_message(socket)
         assert message["type"] == "error"
         assert message["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     finally:
@@ -178,34 +137,34 @@ async def _ended_unauthenticated(socket, operation_id: str, within: float) -> di
     """Reads until the operation's error; returns it after checking the operation then completes."""
     started = time.monotonic()
     while True:
-        message = await _next_message(socket, timeout=within)
+        message = await next_message(socket, timeout=within)
         if message["type"] == "next" and message["payload"].get("errors"):
             break
     assert message["id"] == operation_id
     error = message["payload"]["errors"][0]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert time.monotonic() - started < within
-    assert (await _next_message(socket)) == {"id": operation_id, "type": "complete"}
+    assert (await next_message(socket)) == {"id": operation_id, "type": "complete"}
     return error
 
 
 async def test_a_run_stream_ends_when_its_token_is_revoked(api, app, ws_url, signup, limits):
     limits(ws_auth_recheck_seconds=0.3)
     account = await signup("revoked")
-    run, run_id = await _active_run(account)
-    socket = await _acked(ws_url, account.token)
+    run, run_id = await active_run(account)
+    socket = await acked(ws_url, account.token)
     try:
-        await _subscribe(socket, "run", RUN_EVENTS, {"id": run_id})
+        await subscribe(socket, "run", RUN_EVENTS, {"id": run_id})
         await asyncio.sleep(0.3)
-        await publish_run_event(_bus(app), run, "PROGRESS", message="still allowed")
-        event = await _next_message(socket)
+        await publish_run_event(event_bus(app), run, "PROGRESS", message="still allowed")
+        event = await next_message(socket)
         assert event["payload"]["data"]["runEvents"]["kind"] == "PROGRESS"
         assert await api.data("mutation { logout }", token=account.token)
         error = await _ended_unauthenticated(socket, "run", within=3)
         assert "revoked" in error["message"]
         # Nothing published afterwards reaches the socket.
-        await publish_run_event(_bus(app), run, "PROGRESS", message="too late")
-        assert await _quiet(socket, 0.5)
+        await publish_run_event(event_bus(app), run, "PROGRESS", message="too late")
+        assert await quiet(socket, 0.5)
     finally:
         await socket.close()
 
@@ -214,10 +173,10 @@ async def test_a_chat_stream_ends_when_its_token_is_revoked(api, app, ws_url, si
     limits(ws_auth_recheck_seconds=0.3)
     account = await signup("chatter")
     conversation = (await api.data("mutation { createConversation { id } }", token=account.token))["createConversation"]["id"]
-    socket = await _acked(ws_url, account.token)
+    socket = await acked(ws_url, account.token)
     try:
-        await _subscribe(socket, "chat", CHAT_EVENTS, {"id": conversation})
-        assert await _quiet(socket)
+        await subscribe(socket, "chat", CHAT_EVENTS, {"id": conversation})
+        assert await quiet(socket)
         assert await api.data("mutation { logout }", token=account.token)
         await _ended_unauthenticated(socket, "chat", within=3)
     finally:
@@ -226,13 +185,13 @@ async def test_a_chat_stream_ends_when_its_token_is_revoked(api, app, ws_url, si
 
 async def test_a_stream_ends_when_its_token_expires_even_with_no_events(app, ws_url, user, settings, limits):
     limits(ws_auth_recheck_seconds=60)  # expiry needs no database re-read to be noticed
-    _, run_id = await _active_run(user)
+    _, run_id = await active_run(user)
     user_id = (await User.get(email=user.email)).id
     now = int(time.time())
     claims = {"sub": str(user_id), "iat": now, "exp": now + 2, "jti": uuid.uuid4().hex, "iss": settings.jwt_issuer}
-    socket = await _acked(ws_url, jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))
+    socket = await acked(ws_url, jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))
     try:
-        await _subscribe(socket, "run", RUN_EVENTS, {"id": run_id})
+        await subscribe(socket, "run", RUN_EVENTS, {"id": run_id})
         error = await _ended_unauthenticated(socket, "run", within=5)
         assert "expired" in error["message"]
     finally:
@@ -242,11 +201,11 @@ async def test_a_stream_ends_when_its_token_expires_even_with_no_events(app, ws_
 async def test_a_stream_ends_when_its_user_is_deleted(app, ws_url, signup, limits):
     limits(ws_auth_recheck_seconds=0.3)
     account = await signup("deleted")
-    _, run_id = await _active_run(account)
-    socket = await _acked(ws_url, account.token)
+    _, run_id = await active_run(account)
+    socket = await acked(ws_url, account.token)
     try:
-        await _subscribe(socket, "run", RUN_EVENTS, {"id": run_id})
-        assert await _quiet(socket)
+        await subscribe(socket, "run", RUN_EVENTS, {"id": run_id})
+        assert await quiet(socket)
         await User.filter(email=account.email).delete()
         await _ended_unauthenticated(socket, "run", within=3)
     finally:
@@ -256,16 +215,16 @@ async def test_a_stream_ends_when_its_user_is_deleted(app, ws_url, signup, limit
 async def test_one_revoked_stream_does_not_disturb_another_connections_stream(api, app, ws_url, signup, limits):
     limits(ws_auth_recheck_seconds=0.2)
     leaving, staying = await signup("leaving"), await signup("staying")
-    run, run_id = await _active_run(staying)
-    _, leaving_run = await _active_run(leaving)
-    gone, kept = await _acked(ws_url, leaving.token), await _acked(ws_url, staying.token)
+    run, run_id = await active_run(staying)
+    _, leaving_run = await active_run(leaving)
+    gone, kept = await acked(ws_url, leaving.token), await acked(ws_url, staying.token)
     try:
-        await _subscribe(gone, "1", RUN_EVENTS, {"id": leaving_run})
-        await _subscribe(kept, "1", RUN_EVENTS, {"id": run_id})
+        await subscribe(gone, "1", RUN_EVENTS, {"id": leaving_run})
+        await subscribe(kept, "1", RUN_EVENTS, {"id": run_id})
         await api.data("mutation { logout }", token=leaving.token)
         await _ended_unauthenticated(gone, "1", within=3)
-        await publish_run_event(_bus(app), run, "PROGRESS", message="still here")
-        assert (await _next_message(kept))["payload"]["data"]["runEvents"]["kind"] == "PROGRESS"
+        await publish_run_event(event_bus(app), run, "PROGRESS", message="still here")
+        assert (await next_message(kept))["payload"]["data"]["runEvents"]["kind"] == "PROGRESS"
     finally:
         await gone.close()
         await kept.close()
@@ -275,14 +234,14 @@ async def test_chat_events_are_delivered_while_the_token_is_valid(api, app, ws_u
     limits(ws_auth_recheck_seconds=0.1)
     conversation = (await api.data("mutation { createConversation { id } }", token=user.token))["createConversation"]["id"]
     pk = parse_global_id("Conversation", conversation, kind="conversation")
-    socket = await _acked(ws_url, user.token)
+    socket = await acked(ws_url, user.token)
     try:
-        await _subscribe(socket, "chat", CHAT_EVENTS, {"id": conversation})
+        await subscribe(socket, "chat", CHAT_EVENTS, {"id": conversation})
         await asyncio.sleep(0.3)
         for i in range(3):
-            await publish_chat_event(_bus(app), pk, "TOKEN", token=f"t{i}")
+            await publish_chat_event(event_bus(app), pk, "TOKEN", token=f"t{i}")
             await asyncio.sleep(0.15)  # spans several re-checks
-        tokens = [(await _next_message(socket))["payload"]["data"]["chatEvents"]["token"] for _ in range(3)]
+        tokens = [(await next_message(socket))["payload"]["data"]["chatEvents"]["token"] for _ in range(3)]
         assert tokens == ["t0", "t1", "t2"]
     finally:
         await socket.close()
@@ -292,14 +251,14 @@ async def test_chat_events_are_delivered_while_the_token_is_valid(api, app, ws_u
 
 async def test_errors_over_a_websocket_carry_a_code_and_the_connections_request_id(ws_url, user):
     request_id = f"ws-{uuid.uuid4().hex[:12]}"
-    socket = await _acked(ws_url, user.token, headers={"X-Request-ID": request_id})
+    socket = await acked(ws_url, user.token, headers={"X-Request-ID": request_id})
     try:
-        await _subscribe(socket, "bad", "subscription { nosuchfield }")
-        message = await _next_message(socket)
+        await subscribe(socket, "bad", "subscription { nosuchfield }")
+        message = await next_message(socket)
         assert message["type"] == "error"
         assert message["payload"][0]["extensions"] == {"code": "BAD_USER_INPUT", "requestId": request_id}
-        await _subscribe(socket, "other", RUN_EVENTS, {"id": to_global_id("Run", 987654321)})
-        message = await _next_message(socket)
+        await subscribe(socket, "other", RUN_EVENTS, {"id": to_global_id("Run", 987654321)})
+        message = await next_message(socket)
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert errors[0]["extensions"] == {"code": "NOT_FOUND", "requestId": request_id}
     finally:
@@ -309,12 +268,12 @@ async def test_errors_over_a_websocket_carry_a_code_and_the_connections_request_
 async def test_an_unexpected_failure_over_a_websocket_reveals_nothing_and_is_logged_with_its_request_id(
         ws_url, user, caplog):
     request_id = f"ws-{uuid.uuid4().hex[:12]}"
-    socket = await _acked(ws_url, user.token, headers={"X-Request-ID": request_id})
+    socket = await acked(ws_url, user.token, headers={"X-Request-ID": request_id})
     connection = connections.get("default")
     await connection.execute_script("ALTER TABLE trading_models RENAME TO trading_models_hidden")
     try:
         with caplog.at_level(logging.ERROR, logger="aibt.errors"):
-            await _subscribe(socket, "q", "{ models { totalCount } }")
+            await subscribe(socket, "q", "{ models { totalCount } }")
             raw = await asyncio.wait_for(socket.recv(), 5)
     finally:
         await connection.execute_script("ALTER TABLE trading_models_hidden RENAME TO trading_models")

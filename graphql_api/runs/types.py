@@ -228,6 +228,8 @@ class RunEvent:
     message: str | None
     position: Position | None
     at: dt.datetime
+    # The same for every subscriber: its selection is executed once per process (graphql_api/shared_events.py).
+    event_key: strawberry.Private[tuple[str, int, int] | None] = None
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> RunEvent:
@@ -240,7 +242,7 @@ class RunEvent:
                 current_date=dt.date.fromisoformat(progress["currentDate"]) if progress["currentDate"] else None),
             message=event.get("message"),
             position=None if event.get("position") is None else Position.from_event(event["position"]),
-            at=dt.datetime.fromisoformat(event["at"]),
+            at=dt.datetime.fromisoformat(event["at"]), event_key=("run", event["runId"], event["seq"]),
         )
 
 
