@@ -40,7 +40,7 @@ def _start_services(settings: Settings, services: Services) -> None:
                     else InProcessEventBus())
     services.dispatcher = Dispatcher(settings, services.bus)
     if settings.is_embedded:  # the in-process worker resumes what a previous process left RUNNING
-        services.reaper = asyncio.create_task(reap_forever(settings, services.bus, services.dispatcher.enqueue_run))
+        services.reaper = asyncio.create_task(reap_forever(settings, services.bus, services.dispatcher))
 
 
 async def _stop_services(services: Services) -> None:

@@ -7,7 +7,9 @@ Without it (embedded mode) runs never reach Dramatiq: tasks.dispatch runs them i
 from __future__ import annotations
 
 import dramatiq
+from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import dq_name
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
 
@@ -29,3 +31,13 @@ def build_broker() -> dramatiq.Broker:
 
 broker = build_broker()
 dramatiq.set_broker(broker)
+
+
+def held_first_arguments(redis_broker: RedisBroker, queue_name: str) -> set[int]:
+    """The first argument of every message the Redis broker holds for a queue, waiting, delayed or being
+    worked on: it keeps a message (in `<namespace>:<queue>.msgs`) from enqueue until acknowledgement."""
+    held: set[int] = set()
+    for name in (queue_name, dq_name(queue_name)):
+        for raw in redis_broker.client.hvals(f"{redis_broker.namespace}:{name}.msgs"):
+            held.add(int(Message.decode(raw).args[0]))
+    return held

@@ -11,6 +11,8 @@ from tasks.events import EventBus
 
 logger = logging.getLogger("aibt.dispatch")
 
+RUN_TASK_PREFIX = "aibt-run-"
+
 
 class Dispatcher:
     def __init__(self, settings: Settings, bus: EventBus) -> None:
@@ -27,7 +29,17 @@ class Dispatcher:
         from tasks.run_executor import execute_run
 
         self._spawn(execute_run(run_id, bus=self.bus, settings=self.settings, worker_id="embedded"),
-                    f"aibt-run-{run_id}")
+                    f"{RUN_TASK_PREFIX}{run_id}")
+
+    async def pending_run_ids(self) -> set[int]:
+        """The runs a worker will still be handed: messages the broker holds, or live in-process tasks."""
+        if self.settings.redis_url:
+            from tasks.actors import run_trading
+            from tasks.broker import held_first_arguments
+
+            return await asyncio.to_thread(held_first_arguments, run_trading.broker, run_trading.queue_name)
+        return {int(task.get_name().removeprefix(RUN_TASK_PREFIX)) for task in self._local_tasks
+                if task.get_name().startswith(RUN_TASK_PREFIX) and not task.done()}
 
     async def enqueue_reply(self, conversation_id: int, message_id: int) -> None:
         if self.settings.redis_url:

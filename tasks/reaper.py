@@ -1,7 +1,10 @@
-"""Finds runs whose worker stopped showing life and gives them to another worker, or fails them.
+"""Finds runs whose worker stopped showing life and gives them to another worker, or fails them; and
+queued runs that no worker will ever be handed (their message was lost, e.g. with an emptied Redis, or
+the embedded server restarted), which it dispatches again.
 
 A run is resumable (the executor continues at its first unfinished step), so a worker killed in the
 middle of a run costs only the step it was on. After max_run_attempts the run fails with a reason.
+A run dispatched twice is harmless: only one worker can claim it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from db_models.runs import Run, RunStatus
 from db_models.settings import Settings
+from tasks.dispatch import Dispatcher
 from tasks.events import EventBus
 from tasks.run_executor import finish_run
 
@@ -43,11 +47,27 @@ async def reap_orphaned_runs(settings: Settings, bus: EventBus, enqueue: Enqueue
     return acted
 
 
-async def reap_forever(settings: Settings, bus: EventBus, enqueue: Enqueue) -> None:
+async def redispatch_lost_queued_runs(settings: Settings, dispatcher: Dispatcher) -> list[int]:
+    """Dispatches again every run queued for longer than run_stale_seconds that the dispatcher no longer
+    holds; returns their ids."""
+    waited = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.run_stale_seconds)
+    queued = await Run.filter(status=RunStatus.QUEUED, created_at__lt=waited).values_list("id", flat=True)
+    if not queued:
+        return []
+    pending = await dispatcher.pending_run_ids()
+    lost = [run_id for run_id in queued if run_id not in pending]
+    for run_id in lost:
+        logger.warning("run %s is queued but no worker will be handed it; dispatching it again", run_id)
+        await dispatcher.enqueue_run(run_id)
+    return lost
+
+
+async def reap_forever(settings: Settings, bus: EventBus, dispatcher: Dispatcher) -> None:
     every = max(settings.run_stale_seconds / 2, 0.5)
     while True:
         await asyncio.sleep(every)
         try:
-            await reap_orphaned_runs(settings, bus, enqueue)
+            await reap_orphaned_runs(settings, bus, dispatcher.enqueue_run)
+            await redispatch_lost_queued_runs(settings, dispatcher)
         except Exception:  # a database or broker blip: the next round tries again
             logger.exception("reaping orphaned runs failed")

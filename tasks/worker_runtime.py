@@ -80,7 +80,7 @@ async def _boot() -> None:
     if settings.redis_url:
         _heartbeat = asyncio.create_task(_beat(settings), name="aibt-worker-heartbeat")
     dispatcher = Dispatcher(settings, _bus)
-    _background.add(asyncio.create_task(reap_forever(settings, _bus, dispatcher.enqueue_run), name="aibt-reaper"))
+    _background.add(asyncio.create_task(reap_forever(settings, _bus, dispatcher), name="aibt-reaper"))
 
 
 async def _shutdown() -> None:
