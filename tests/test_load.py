@@ -1,9 +1,9 @@
-"""Load on one API process: websocket subscribers to one run plus a steady rate of GraphQL requests.
+"""Load on one API process, at the issue's size: 500 websocket subscribers to one run plus 100 GraphQL
+requests a second for 60 s, with zero errors and every event to every subscriber, in order.
 
-The default run holds half the issue's load (250 subscribers, 50 requests a second) for 15 s, so that it
-passes on a shared two-core machine in well under a minute and a half; the full size (500 subscribers,
-100 a second, 60 s) is tests/benchmarks/test_load_60s.py. Both use tests/support/load.py, which says why
-the API is its own process.
+Uses tests/support/load.py, which says why the API is its own process and how requests are offered
+(open loop, latency counted from when a request fell due). The figures it prints (latency by slice of
+the window, the API's CPU) are the load's benchmark.
 """
 
 from __future__ import annotations
@@ -29,14 +29,16 @@ async def shipped_prices(server_url):
         yield
 
 
-async def test_250_subscribers_and_50_requests_a_second_lose_nothing(settings, tmp_path, shipped_prices, remote_llm):
-    # About 3 s a trading day (three model calls of 1 s): the run's six days span the load.
-    result = await run_load(settings, tmp_path, remote_llm, subscribers=250, rps=50, seconds=15,
-                            tickers=["AAPL"], start="2010-03-01", end="2010-03-08", llm_delay=1.0)
-    print("\nload:", result.summary())
+@pytest.mark.timeout(900)
+async def test_500_subscribers_and_100_requests_a_second_for_60_s_lose_nothing(settings, tmp_path, shipped_prices,
+                                                                                remote_llm):
+    # About 3 s a trading day (three model calls of 1 s): the month's 22 days span the minute of load.
+    result = await run_load(settings, tmp_path, remote_llm, subscribers=500, rps=100, seconds=60,
+                            tickers=["AAPL"], start="2010-03-01", end="2010-03-31", llm_delay=1.0)
+    print("\nload (60 s):", result.summary())
     assert result.request_errors == [], result.request_errors[:5]
-    assert result.achieved_rps >= 45
+    assert result.achieved_rps >= 95
     assert result.subscriber_failures == [], result.subscriber_failures[:5]
-    assert len(result.events_per_subscriber) == 250
+    assert len(result.events_per_subscriber) == 500
     assert result.run_status == "COMPLETED"
     assert result.kinds[0] == "QUEUED" and result.kinds[-1] == "COMPLETED" and "TRADE" in result.kinds
