@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any, TypeVar
+
+from tortoise.models import Model
 
 from graphql_api.errors import not_found
+
+RowT = TypeVar("RowT", bound=Model)
 
 
 def _encode(text: str) -> str:
@@ -39,6 +44,15 @@ def parse_global_id(type_name: str, value: str, *, kind: str) -> int:
     if pk is None:
         raise not_found(kind, value)
     return pk
+
+
+async def find_by_global_id(model: type[RowT], type_name: str, value: str, *, kind: str, **scope: Any) -> RowT:
+    """The row an ID names, within `scope` (its owner, its model): a row outside the scope is as missing
+    as one that never existed."""
+    row = await model.get_or_none(id=parse_global_id(type_name, value, kind=kind), **scope)
+    if row is None:
+        raise not_found(kind, value)
+    return row
 
 
 def optional_global_id(type_name: str, value: str | None, *, kind: str) -> int | None:

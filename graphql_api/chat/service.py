@@ -11,8 +11,8 @@ from tortoise.transactions import in_transaction
 from db_models.accounts import User
 from db_models.chat import ChatMessage, Conversation, MessageRole
 from db_models.runs import Run
-from graphql_api.errors import BadUserInput, Conflict, Unavailable, not_found
-from graphql_api.ids import parse_global_id
+from graphql_api.errors import BadUserInput, Conflict, Unavailable
+from graphql_api.ids import find_by_global_id
 from graphql_api.services import Services
 from graphql_api.trading_models.service import get_owned_model
 from tasks.chat_events import conversation_stream
@@ -24,22 +24,15 @@ REPLY_TIMEOUT = dt.timedelta(minutes=10)  # a reply older than this lost its wor
 
 
 async def get_owned_conversation(user: User, conversation_id: str) -> Conversation:
-    pk = parse_global_id("Conversation", conversation_id, kind="conversation")
-    conversation = await Conversation.get_or_none(id=pk, user_id=user.id)
-    if conversation is None:
-        raise not_found("conversation", conversation_id)
-    return conversation
+    return await find_by_global_id(Conversation, "Conversation", conversation_id, kind="conversation",
+                                   user_id=user.id)
 
 
 async def create_conversation(user: User, model_id: str | None, run_id: str | None) -> Conversation:
     if run_id is not None and model_id is None:
         raise BadUserInput("runId needs the modelId of its model.", field="runId")
     model = None if model_id is None else await get_owned_model(user, model_id)
-    run = None
-    if run_id is not None:
-        run = await Run.get_or_none(id=parse_global_id("Run", run_id, kind="run"), model_id=model.id)
-        if run is None:
-            raise not_found("run", run_id)
+    run = None if run_id is None else await find_by_global_id(Run, "Run", run_id, kind="run", model_id=model.id)
     return await Conversation.create(user_id=user.id, model=model, run=run, title=DEFAULT_TITLE)
 
 

@@ -13,8 +13,8 @@ from db_models.accounts import User
 from db_models.market import PriceInterval
 from db_models.runs import ACTIVE_STATUSES, IntradaySession, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
-from graphql_api.errors import BadUserInput, Conflict, Unavailable, not_found
-from graphql_api.ids import parse_global_id
+from graphql_api.errors import BadUserInput, Conflict, Unavailable
+from graphql_api.ids import find_by_global_id
 from graphql_api.runs.types import DailyRunInput, IntradayRunInput
 from graphql_api.services import Services
 from tasks.run_events import publish_run_event
@@ -24,11 +24,7 @@ MAX_STEPS_LIMIT = 100
 
 
 async def get_owned_run(user: User, run_id: str) -> Run:
-    pk = parse_global_id("Run", run_id, kind="run")
-    run = await Run.get_or_none(id=pk, model__owner_id=user.id)
-    if run is None:
-        raise not_found("run", run_id)
-    return run
+    return await find_by_global_id(Run, "Run", run_id, kind="run", model__owner_id=user.id)
 
 
 def _check_max_steps(value: int | None) -> int:

@@ -11,8 +11,8 @@ from tortoise.transactions import in_transaction
 from db_models.accounts import User
 from db_models.runs import ACTIVE_STATUSES, Run
 from db_models.trading import TradingModel
-from graphql_api.errors import BadUserInput, Conflict, not_found
-from graphql_api.ids import parse_global_id
+from graphql_api.errors import BadUserInput, Conflict
+from graphql_api.ids import find_by_global_id
 from graphql_api.trading_models import validation as check
 from graphql_api.trading_models.types import CreateModelInput, UpdateModelInput
 
@@ -21,11 +21,7 @@ _SIGNATURE_ATTEMPTS = 5
 
 async def get_owned_model(user: User, model_id: str) -> TradingModel:
     """The caller's model; another user's model is as missing as a model that never existed."""
-    pk = parse_global_id("TradingModel", model_id, kind="trading model")
-    model = await TradingModel.get_or_none(id=pk, owner_id=user.id)
-    if model is None:
-        raise not_found("trading model", model_id)
-    return model
+    return await find_by_global_id(TradingModel, "TradingModel", model_id, kind="trading model", owner_id=user.id)
 
 
 async def _free_signature(owner_id: int, name: str, exclude_id: int | None = None) -> str:
