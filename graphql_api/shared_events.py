@@ -50,19 +50,23 @@ shared_results = SharedResults()
 
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     shared_key: tuple | None = None
+    _operation_key: tuple | None = None  # the subscription's document, operation and variables, made once
 
     def build_per_event_executor(self, payload: Any) -> SharedEventExecutor:
         executor = super().build_per_event_executor(payload)
-        executor.shared_key = self._key_for(payload)
+        event_key = getattr(payload, "event_key", None)
+        operation_key = self._operation_key_once()
+        executor.shared_key = None if event_key is None or operation_key is None else (event_key, *operation_key)
         return executor
 
-    def _key_for(self, payload: Any) -> tuple | None:
-        event_key = getattr(payload, "event_key", None)
-        location = self.operation.loc
-        if event_key is None or location is None:
-            return None
-        variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
-        return (event_key, location.source.body, self.operation.name and self.operation.name.value, variables)
+    def _operation_key_once(self) -> tuple | None:
+        if self._operation_key is None:
+            location = self.operation.loc
+            if location is None:
+                return None
+            variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
+            self._operation_key = (location.source.body, self.operation.name and self.operation.name.value, variables)
+        return self._operation_key
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         key = self.shared_key
