@@ -15,12 +15,24 @@ class AiModelInfo:
 
 
 LOCAL_MODELS = (
-    AiModelInfo("local/buy-and-hold", "local", True,
-                "Buys as many whole shares of the allowed tickers as cash allows, split evenly, on the first day, then holds."),
-    AiModelInfo("local/momentum", "local", True,
-                "Moving-average crossover on closes fetched through the price tool: buys on a golden cross, sells on a death cross."),
-    AiModelInfo("local/analyst", "local", True,
-                "Deterministic analyst for chat: answers from tool results about performance, trades and comparisons."),
+    AiModelInfo(
+        "local/buy-and-hold",
+        "local",
+        True,
+        "Buys as many whole shares of the allowed tickers as cash allows, split evenly, on the first day, then holds.",
+    ),
+    AiModelInfo(
+        "local/momentum",
+        "local",
+        True,
+        "Moving-average crossover on closes fetched through the price tool: buys on a golden cross, sells on a death cross.",
+    ),
+    AiModelInfo(
+        "local/analyst",
+        "local",
+        True,
+        "Deterministic analyst for chat: answers from tool results about performance, trades and comparisons.",
+    ),
 )
 
 REMOTE_MODELS = (

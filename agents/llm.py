@@ -40,9 +40,15 @@ def _number(parameters: Mapping[str, Any], key: str, kind: type) -> Any:
         raise ModelUnavailable(f"Model parameter {key} must be a number; got {value!r}.") from None
 
 
-def load_chat_model(model_id: str, parameters: Mapping[str, Any] | None, settings: Settings, *,
-                    timeout: float = DEFAULT_TIMEOUT_SECONDS, max_retries: int = DEFAULT_MAX_RETRIES,
-                    purpose: Literal["trading", "chat"] = "trading") -> BaseChatModel:
+def load_chat_model(
+    model_id: str,
+    parameters: Mapping[str, Any] | None,
+    settings: Settings,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    purpose: Literal["trading", "chat"] = "trading",
+) -> BaseChatModel:
     """The chat model for an aiModels id, with the trading model's stored parameters.
 
     Local ids give deterministic models (parameters do not change them): strategies for trading, the
@@ -58,8 +64,10 @@ def load_chat_model(model_id: str, parameters: Mapping[str, Any] | None, setting
             raise ModelUnavailable(f"{model_id} is not a {purpose} model.")
         return make()
     if not settings.openai_api_key:
-        raise ModelUnavailable(f"{model_id} is a remote model and needs an API key: set OPENAI_API_KEY for "
-                               f"{settings.openai_api_base}, or choose a local model.")
+        raise ModelUnavailable(
+            f"{model_id} is a remote model and needs an API key: set OPENAI_API_KEY for "
+            f"{settings.openai_api_base}, or choose a local model."
+        )
     from langchain_openai import ChatOpenAI
 
     parameters = parameters or {}
@@ -71,6 +79,14 @@ def load_chat_model(model_id: str, parameters: Mapping[str, Any] | None, setting
     top_k = _number(parameters, "top_k", int)
     if top_k is not None:
         options["extra_body"] = {"top_k": top_k}
-    return ChatOpenAI(model=model_id, base_url=settings.openai_api_base, api_key=settings.openai_api_key,
-                      streaming=True, use_responses_api=False, stream_usage=True, timeout=timeout,
-                      max_retries=max_retries, **options)
+    return ChatOpenAI(
+        model=model_id,
+        base_url=settings.openai_api_base,
+        api_key=settings.openai_api_key,
+        streaming=True,
+        use_responses_api=False,
+        stream_usage=True,
+        timeout=timeout,
+        max_retries=max_retries,
+        **options,
+    )

@@ -24,9 +24,6 @@ SHORT_WINDOW = 5
 LONG_WINDOW = 20
 
 
-
-
-
 def tool_result(text: str) -> dict[str, Any] | str:
     """A tool's JSON answer as a dict (numbers as Decimal), or its refusal or error as text."""
     try:
@@ -68,8 +65,12 @@ class Conversation:
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1) + 1
         day = list(messages[start:])
         answers = {m.tool_call_id: message_text(m.content) for m in day if isinstance(m, ToolMessage)}
-        self.calls = [Call(c["name"], dict(c["args"]), tool_result(answers[c["id"]]) if c["id"] in answers else None)
-                      for m in day if isinstance(m, AIMessage) for c in m.tool_calls]
+        self.calls = [
+            Call(c["name"], dict(c["args"]), tool_result(answers[c["id"]]) if c["id"] in answers else None)
+            for m in day
+            if isinstance(m, AIMessage)
+            for c in m.tool_calls
+        ]
         self.turn = sum(1 for m in messages if isinstance(m, AIMessage))
 
     @property
@@ -159,8 +160,10 @@ class BuyAndHoldModel(LocalStrategyModel):
         cash, held = Decimal(portfolio["cash"]), held_shares(portfolio)
         if held:
             positions = ", ".join(f"{n} {s}" for s, n in sorted(held.items()))
-            return Reply(f"Holding {positions} with {money(cash)} cash: buy-and-hold keeps what it bought on the "
-                         "first day and trades no more.")
+            return Reply(
+                f"Holding {positions} with {money(cash)} cash: buy-and-hold keeps what it bought on the "
+                "first day and trades no more."
+            )
         if not conversation.first_day:
             return Reply(f"Holding {money(cash)} cash: buy-and-hold buys only on the run's first trading day.")
         tickers = conversation.tickers(portfolio)
@@ -168,8 +171,11 @@ class BuyAndHoldModel(LocalStrategyModel):
             return Reply("No allowed tickers to buy, so I hold the cash.")
         missing = [t for t in tickers if conversation.last("quote", t) is None]
         if missing:
-            return Reply(f"First trading day: splitting {money(cash)} evenly over {', '.join(tickers)}. "
-                         "Getting the opening prices.", [("quote", {"symbol": t}) for t in missing])
+            return Reply(
+                f"First trading day: splitting {money(cash)} evenly over {', '.join(tickers)}. "
+                "Getting the opening prices.",
+                [("quote", {"symbol": t}) for t in missing],
+            )
         plan: list[str] = []
         orders: list[tuple[str, dict[str, Any]]] = []
         for ticker in tickers:
@@ -188,8 +194,10 @@ class BuyAndHoldModel(LocalStrategyModel):
         if orders:
             wanted = ", ".join(f"{o['amount']} {o['symbol']}" for _, o in orders)
             return Reply(f"Buying {wanted} at the open.", orders)
-        return Reply(f"First trading day: split {money(cash)} evenly over {len(tickers)} "
-                     f"ticker{'s' if len(tickers) > 1 else ''}. " + " ".join(plan) + " From now on I hold.")
+        return Reply(
+            f"First trading day: split {money(cash)} evenly over {len(tickers)} "
+            f"ticker{'s' if len(tickers) > 1 else ''}. " + " ".join(plan) + " From now on I hold."
+        )
 
 
 class MomentumModel(LocalStrategyModel):
@@ -210,8 +218,10 @@ class MomentumModel(LocalStrategyModel):
         windows = {"short_window": self.short_window, "long_window": self.long_window}
         missing = [t for t in tickers if conversation.last("indicators", t) is None]
         if missing:
-            return Reply(f"Reading the {self.short_window}- and {self.long_window}-bar moving averages.",
-                         [("indicators", {"symbol": t, **windows}) for t in missing])
+            return Reply(
+                f"Reading the {self.short_window}- and {self.long_window}-bar moving averages.",
+                [("indicators", {"symbol": t, **windows}) for t in missing],
+            )
 
         calls: list[tuple[str, dict[str, Any]]] = []
         notes: list[str] = []
@@ -224,17 +234,20 @@ class MomentumModel(LocalStrategyModel):
             return Reply("Acting on the crossover signals.", calls)
         return Reply(" ".join(notes))
 
-    def _step(self, conversation: Conversation, ticker: str, cash: Decimal, tickers: int,
-              held: int) -> tuple[tuple[str, dict[str, Any]] | None, str]:
+    def _step(
+        self, conversation: Conversation, ticker: str, cash: Decimal, tickers: int, held: int
+    ) -> tuple[tuple[str, dict[str, Any]] | None, str]:
         """The next call for this ticker (or None) and the decision so far, in words."""
         signal = conversation.last("indicators", ticker).result
         if not isinstance(signal, dict):
             return None, f"{ticker}: hold, no signal yet ({signal})."
         short = Decimal(signal[f"sma_{self.short_window}"])
         long = Decimal(signal[f"sma_{self.long_window}"])
-        averages = (f"the {self.short_window}-bar average {money(short)} is "
-                    f"{'above' if short > long else 'below' if short < long else 'equal to'} "
-                    f"the {self.long_window}-bar average {money(long)}")
+        averages = (
+            f"the {self.short_window}-bar average {money(short)} is "
+            f"{'above' if short > long else 'below' if short < long else 'equal to'} "
+            f"the {self.long_window}-bar average {money(long)}"
+        )
         if short < long and held:
             sold = conversation.last("sell", ticker)
             if sold is None:
@@ -249,8 +262,9 @@ class MomentumModel(LocalStrategyModel):
                 return None, f"{ticker}: hold, {averages} but there is no price ({quote.result})."
             shares = even_split(cash, tickers, price)
             if shares == 0:
-                return None, (f"{ticker}: hold, {averages} but {money(cash / tickers)} buys no whole share "
-                              f"at {money(price)}.")
+                return None, (
+                    f"{ticker}: hold, {averages} but {money(cash / tickers)} buys no whole share at {money(price)}."
+                )
             bought = conversation.last("buy", ticker)
             if bought is None:
                 return ("buy", {"symbol": ticker, "amount": shares}), ""

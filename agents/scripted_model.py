@@ -27,8 +27,11 @@ ToolCalls = list[tuple[str, dict[str, Any]]]
 def message_text(content: Any) -> str:
     if isinstance(content, str):
         return content
-    return "\n".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content or []
-                     if isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text"))
+    return "\n".join(
+        b if isinstance(b, str) else str(b.get("text", ""))
+        for b in content or []
+        if isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text")
+    )
 
 
 def count_words(text: str) -> int:
@@ -54,8 +57,12 @@ def read_facts(system_text: str, heading: str) -> dict[str, str]:
 
 def _usage(messages: list[BaseMessage], output_words: int) -> dict[str, int]:
     input_words = sum(count_words(message_text(m.content)) for m in messages)
-    input_words += sum(1 + count_words(json.dumps(c["args"], sort_keys=True))
-                       for m in messages if isinstance(m, AIMessage) for c in m.tool_calls)
+    input_words += sum(
+        1 + count_words(json.dumps(c["args"], sort_keys=True))
+        for m in messages
+        if isinstance(m, AIMessage)
+        for c in m.tool_calls
+    )
     return {"input_tokens": input_words, "output_tokens": output_words, "total_tokens": input_words + output_words}
 
 
@@ -73,8 +80,9 @@ class ScriptedChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_id": self.model_id, "tool_names": self.tool_names}
 
-    def bind_tools(self, tools: Sequence[dict[str, Any] | type | Callable | Any], *, tool_choice: str | None = None,
-                   **kwargs: Any) -> ScriptedChatModel:
+    def bind_tools(
+        self, tools: Sequence[dict[str, Any] | type | Callable | Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> ScriptedChatModel:
         names = tuple(convert_to_openai_tool(tool)["function"]["name"] for tool in tools)
         return self.model_copy(update={"tool_names": names})
 
@@ -92,25 +100,51 @@ class ScriptedChatModel(BaseChatModel):
             output_words += 1 + count_words(arguments)
             call = tool_call_chunk(name=name, args=arguments, id=f"call_{turn}_{index}", index=index)
             yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[call]))
-        yield ChatGenerationChunk(message=AIMessageChunk(
-            content="", usage_metadata=_usage(messages, output_words), chunk_position="last",
-            response_metadata={"model_name": self.model_id, "finish_reason": "tool_calls" if tool_calls else "stop"},
-        ))
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                usage_metadata=_usage(messages, output_words),
+                chunk_position="last",
+                response_metadata={
+                    "model_name": self.model_id,
+                    "finish_reason": "tool_calls" if tool_calls else "stop",
+                },
+            )
+        )
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         yield from self._chunks(messages)
 
-    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
         for chunk in self._chunks(messages):
             yield chunk
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))

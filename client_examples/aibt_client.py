@@ -38,13 +38,22 @@ def operation(name: str) -> str:
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """--url, and either a token (--token or $AIBT_TOKEN) or --email/--password (or $AIBT_EMAIL/$AIBT_PASSWORD)."""
     group = parser.add_argument_group("server and credentials")
-    group.add_argument("--url", default=os.environ.get("AIBT_URL", DEFAULT_URL),
-                       help=f"the API's base URL (default $AIBT_URL or {DEFAULT_URL})")
-    group.add_argument("--token", default=os.environ.get("AIBT_TOKEN"),
-                       help="a bearer token (default $AIBT_TOKEN); otherwise log in with --email/--password")
+    group.add_argument(
+        "--url",
+        default=os.environ.get("AIBT_URL", DEFAULT_URL),
+        help=f"the API's base URL (default $AIBT_URL or {DEFAULT_URL})",
+    )
+    group.add_argument(
+        "--token",
+        default=os.environ.get("AIBT_TOKEN"),
+        help="a bearer token (default $AIBT_TOKEN); otherwise log in with --email/--password",
+    )
     group.add_argument("--email", default=os.environ.get("AIBT_EMAIL"), help="default $AIBT_EMAIL")
-    group.add_argument("--password", default=os.environ.get("AIBT_PASSWORD"),
-                       help="default $AIBT_PASSWORD (prefer the variable: arguments show in process lists)")
+    group.add_argument(
+        "--password",
+        default=os.environ.get("AIBT_PASSWORD"),
+        help="default $AIBT_PASSWORD (prefer the variable: arguments show in process lists)",
+    )
 
 
 def graphql_endpoint(base_url: str) -> str:
@@ -76,8 +85,9 @@ class Client:
     def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """The response's data; raises GraphQLError when the response has errors."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        response = self.http.post(graphql_endpoint(self.base_url), headers=headers,
-                                  json={"query": document, "variables": variables or {}})
+        response = self.http.post(
+            graphql_endpoint(self.base_url), headers=headers, json={"query": document, "variables": variables or {}}
+        )
         try:
             body = response.json()
         except json.JSONDecodeError:

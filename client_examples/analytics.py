@@ -29,15 +29,25 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
 from aibt_client import Client, GraphQLError, add_connection_arguments, connect, operation  # noqa: E402
 
 TRADING_DAYS_PER_YEAR = 252
 SESSION_MINUTES = {"REGULAR": 390, "PRE": 330, "AFTER": 240}
 ZERO_STD = 1e-12  # a standard deviation this small is float noise around zero
 PAGE_SIZE = 100
-METRICS = ("initialValue", "finalValue", "totalReturn", "annualizedReturn", "volatility", "sharpeRatio",
-           "sortinoRatio", "maxDrawdown", "winRate", "totalTrades", "tradingDays")
+METRICS = (
+    "initialValue",
+    "finalValue",
+    "totalReturn",
+    "annualizedReturn",
+    "volatility",
+    "sharpeRatio",
+    "sortinoRatio",
+    "maxDrawdown",
+    "winRate",
+    "totalTrades",
+    "tradingDays",
+)
 
 
 def fetch_run(client: Client, run_id: str) -> dict[str, Any]:
@@ -135,9 +145,15 @@ def compute_metrics(v0: float, curve: pd.DataFrame, positions: pd.DataFrame, per
             downside = math.sqrt(float((returns.clip(upper=0) ** 2).mean()))
             sortino = mean * periods / (downside * math.sqrt(periods)) if downside else None
     return {
-        "initialValue": v0, "finalValue": vn, "totalReturn": vn / v0 - 1, "annualizedReturn": annualized,
-        "volatility": volatility, "sharpeRatio": sharpe, "sortinoRatio": sortino,
-        "maxDrawdown": max(0.0, float(drawdown.max())), "winRate": win_rate(positions),
+        "initialValue": v0,
+        "finalValue": vn,
+        "totalReturn": vn / v0 - 1,
+        "annualizedReturn": annualized,
+        "volatility": volatility,
+        "sharpeRatio": sharpe,
+        "sortinoRatio": sortino,
+        "maxDrawdown": max(0.0, float(drawdown.max())),
+        "winRate": win_rate(positions),
         "totalTrades": int(positions["action"].isin(["BUY", "SELL"]).sum()),
         "tradingDays": int(curve["date"].nunique()),
     }
@@ -156,8 +172,7 @@ def comparison_table(ours: dict[str, Any], theirs: dict[str, Any] | None, tolera
         api_value = None if theirs is None else theirs.get(name)
         same = theirs is not None and agrees(ours[name], api_value, tolerance)
         all_agree &= same
-        rows.append((name, repr(ours[name]), "-" if theirs is None else repr(api_value),
-                     "ok" if same else "DIFFERS"))
+        rows.append((name, repr(ours[name]), "-" if theirs is None else repr(api_value), "ok" if same else "DIFFERS"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     return "\n".join(lines), all_agree
@@ -190,24 +205,41 @@ def draw_chart(run: dict[str, Any], curve: pd.DataFrame, positions: pd.DataFrame
     value = curve["value"]
     peak = np.maximum.accumulate(np.concatenate([[v0], value.to_numpy()]))[1:]
     drawdown = 1 - value / peak
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True,
-                                         gridspec_kw={"height_ratios": [3, 1]}, constrained_layout=True)
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}, constrained_layout=True
+    )
     top.plot(x, value, color="#1f4e79", linewidth=1.8, label="portfolio value")
     top.axhline(v0, color="#bbbbbb", linewidth=0.8, linestyle=":", label=f"initial {v0:,.0f}")
-    top.fill_between(x, value, peak, where=value < peak, interpolate=True, color="#d62728", alpha=0.25,
-                     label="drawdown")
+    top.fill_between(
+        x, value, peak, where=value < peak, interpolate=True, color="#d62728", alpha=0.25, label="drawdown"
+    )
     trades = trade_points(curve, positions)
     for action, marker, color in (("BUY", "^", "#2ca02c"), ("SELL", "v", "#d62728")):
         chosen = trades[trades["action"] == action]
         if not chosen.empty:
-            top.scatter(chosen["at"].dt.tz_convert(None), chosen["value"], marker=marker, s=80, color=color,
-                        edgecolor="black", linewidth=0.6, zorder=5, label=action.lower())
+            top.scatter(
+                chosen["at"].dt.tz_convert(None),
+                chosen["value"],
+                marker=marker,
+                s=80,
+                color=color,
+                edgecolor="black",
+                linewidth=0.6,
+                zorder=5,
+                label=action.lower(),
+            )
     if len(trades) <= 12:  # label the trades when there are few enough to read; one label per point and side
         for (at, action), group in trades.groupby(["at", "action"], sort=False):
             label = "\n".join(f"{t.action} {t.amount} {t.symbol}" for t in group.itertuples())
-            top.annotate(label, (at.tz_convert(None), group["value"].iloc[0]), textcoords="offset points",
-                         xytext=(0, 10) if action == "BUY" else (0, -12), ha="center", fontsize=7,
-                         va="bottom" if action == "BUY" else "top")
+            top.annotate(
+                label,
+                (at.tz_convert(None), group["value"].iloc[0]),
+                textcoords="offset points",
+                xytext=(0, 10) if action == "BUY" else (0, -12),
+                ha="center",
+                fontsize=7,
+                va="bottom" if action == "BUY" else "top",
+            )
     top.set_title(f"Run #{run['runNumber']} of {run['model']['name']} ({run['mode'].lower()}, {run['status'].lower()})")
     top.set_ylabel("value")
     top.grid(alpha=0.3)
@@ -226,8 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     add_connection_arguments(parser)
     parser.add_argument("run_id", metavar="RUN_ID")
     parser.add_argument("--out-dir", type=Path, help="where to write the CSVs and the chart (default ./run-RUN_ID)")
-    parser.add_argument("--tolerance", type=float, default=1e-9,
-                        help="largest difference from the API's figure that counts as agreeing (default 1e-9)")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-9,
+        help="largest difference from the API's figure that counts as agreeing (default 1e-9)",
+    )
     args = parser.parse_args(argv)
     try:
         with connect(args) as client:
@@ -243,8 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     v0 = initial_value(run)
     ours = compute_metrics(v0, curve, positions, periods_per_year(run, curve))
     table, all_agree = comparison_table(ours, run["performance"], args.tolerance)
-    print(f"Run #{run['runNumber']} of {run['model']['name']}: {run['status']}, {run['mode'].lower()}, "
-          f"{len(curve)} equity points, {ours['totalTrades']} trades")
+    print(
+        f"Run #{run['runNumber']} of {run['model']['name']}: {run['status']}, {run['mode'].lower()}, "
+        f"{len(curve)} equity points, {ours['totalTrades']} trades"
+    )
     print(table)
 
     out_dir = args.out_dir or Path(f"run-{args.run_id}")

@@ -1,7 +1,7 @@
 """Lists your trading models with their latest run and its performance, as a plain-text table.
 
-    python client_examples/query_models.py --url http://127.0.0.1:8080 --email me@example.com
-    AIBT_TOKEN=... python client_examples/query_models.py
+python client_examples/query_models.py --url http://127.0.0.1:8080 --email me@example.com
+AIBT_TOKEN=... python client_examples/query_models.py
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-
 from aibt_client import Client, GraphQLError, add_connection_arguments, connect, operation
 
 PAGE_SIZE = 100
@@ -48,8 +47,13 @@ def row(model: dict[str, Any]) -> tuple[str, ...]:
     period = f"{run['startDate']}..{run['endDate']}" if run["startDate"] else "-"
     drawdown = performance.get("maxDrawdown")
     return (
-        model["name"], model["aiModel"], f"#{run['runNumber']}", run["status"], period,
-        percent(performance.get("totalReturn")), number(performance.get("sharpeRatio")),
+        model["name"],
+        model["aiModel"],
+        f"#{run['runNumber']}",
+        run["status"],
+        period,
+        percent(performance.get("totalReturn")),
+        number(performance.get("sharpeRatio")),
         "-" if drawdown is None else f"{drawdown * 100:.2f}%",
         str(performance["totalTrades"]) if performance else "-",
     )
@@ -59,8 +63,10 @@ def table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in (COLUMNS, *rows)) for i in range(len(COLUMNS))]
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(cell.rjust(width) if column in RIGHT_ALIGNED else cell.ljust(width)
-                         for cell, width, column in zip(cells, widths, COLUMNS)).rstrip()
+        return "  ".join(
+            cell.rjust(width) if column in RIGHT_ALIGNED else cell.ljust(width)
+            for cell, width, column in zip(cells, widths, COLUMNS)
+        ).rstrip()
 
     return "\n".join([line(COLUMNS), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 

@@ -19,10 +19,9 @@ from typing import Any
 
 import httpx
 import websockets
+from aibt_client import Client, GraphQLError, add_connection_arguments, connect, operation, websocket_endpoint
 from tqdm import tqdm
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-
-from aibt_client import Client, GraphQLError, add_connection_arguments, connect, operation, websocket_endpoint
 
 EXIT_CODES = {"COMPLETED": 0, "FAILED": 1, "CANCELLED": 3}
 EXIT_ERROR = 4
@@ -46,8 +45,10 @@ def describe(event: dict[str, Any]) -> str:
     """One line for an event: its seq, its kind and what it says."""
     kind, position, progress = event["kind"], event.get("position"), event.get("progress")
     if kind == "TRADE" and position:
-        detail = (f"{position['date']} {position['action']} {position['amount']} {position['symbol']} "
-                  f"@ {position['price']:.2f}  cash {position['cash']:.2f}")
+        detail = (
+            f"{position['date']} {position['action']} {position['amount']} {position['symbol']} "
+            f"@ {position['price']:.2f}  cash {position['cash']:.2f}"
+        )
     elif kind == "PROGRESS" and progress:
         detail = f"{progress['current']}/{progress['total']} {progress.get('currentDate') or ''}".rstrip()
     else:
@@ -61,16 +62,34 @@ def describe(event: dict[str, Any]) -> str:
 class RunWatcher:
     """Follows one run's events over graphql-transport-ws, resuming after the last seq on reconnect."""
 
-    def __init__(self, ws_url: str, token: str, run_id: str, *, verbose: bool = False, drop_after: int | None = None,
-                 max_retries: int = 8, backoff: float = 0.5, max_backoff: float = 10.0, show_progress: bool = True):
+    def __init__(
+        self,
+        ws_url: str,
+        token: str,
+        run_id: str,
+        *,
+        verbose: bool = False,
+        drop_after: int | None = None,
+        max_retries: int = 8,
+        backoff: float = 0.5,
+        max_backoff: float = 10.0,
+        show_progress: bool = True,
+    ):
         self.ws_url, self.token, self.run_id = ws_url, token, run_id
         self.verbose, self.drop_after = verbose, drop_after
         self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
         self.last_seq = 0
         self.failures = 0  # reconnects in a row; a connection that is acknowledged resets it
         self.final_event: dict[str, Any] | None = None
-        self.bar = tqdm(total=None, unit="step", desc=f"run {run_id}", file=sys.stderr, dynamic_ncols=True,
-                        disable=not show_progress, leave=True)
+        self.bar = tqdm(
+            total=None,
+            unit="step",
+            desc=f"run {run_id}",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            disable=not show_progress,
+            leave=True,
+        )
 
     async def follow(self) -> None:
         """Returns once the stream completes; raises GraphQLError, or ConnectionDropped after max_retries."""
@@ -81,17 +100,23 @@ class RunWatcher:
                     return
                 except (ConnectionDropped, ConnectionClosed, InvalidHandshake, OSError) as error:
                     if isinstance(error, ConnectionClosed) and close_code(error) in FATAL_CLOSE_CODES:
-                        raise ConnectionDropped(f"the server closed the connection: {close_code(error)} "
-                                                f"{error.rcvd.reason if error.rcvd else ''}".rstrip()) from error
+                        raise ConnectionDropped(
+                            f"the server closed the connection: {close_code(error)} "
+                            f"{error.rcvd.reason if error.rcvd else ''}".rstrip()
+                        ) from error
                     if isinstance(error, InvalidHandshake) and not (
-                            isinstance(error, InvalidStatus) and error.response.status_code >= 500):
+                        isinstance(error, InvalidStatus) and error.response.status_code >= 500
+                    ):
                         raise ConnectionDropped(f"the server refused the websocket: {error}") from error
                     self.failures += 1
                     if self.failures > self.max_retries:
                         raise ConnectionDropped(f"gave up after {self.max_retries} reconnects: {error}") from error
                     delay = min(self.backoff * 2 ** (self.failures - 1), self.max_backoff)
-                    tqdm.write(f"connection lost ({error or type(error).__name__}); reconnecting in {delay:.1f}s, "
-                               f"resuming after seq {self.last_seq}", file=sys.stderr)
+                    tqdm.write(
+                        f"connection lost ({error or type(error).__name__}); reconnecting in {delay:.1f}s, "
+                        f"resuming after seq {self.last_seq}",
+                        file=sys.stderr,
+                    )
                     await asyncio.sleep(delay)
         finally:
             self.bar.close()
@@ -99,14 +124,23 @@ class RunWatcher:
     async def _session(self) -> None:
         """One connection: init, subscribe after last_seq, handle events until complete."""
         async with websockets.connect(self.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
-            await ws.send(json.dumps({"type": "connection_init",
-                                      "payload": {"authorization": f"Bearer {self.token}"}}))
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {self.token}"}}))
             while (message := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "connection_ack":
                 if message["type"] == "ping":
                     await ws.send(json.dumps({"type": "pong"}))
             self.failures = 0
-            await ws.send(json.dumps({"id": SUBSCRIPTION_ID, "type": "subscribe", "payload": {
-                "query": operation("run_events"), "variables": {"runId": self.run_id, "afterSeq": self.last_seq}}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": SUBSCRIPTION_ID,
+                        "type": "subscribe",
+                        "payload": {
+                            "query": operation("run_events"),
+                            "variables": {"runId": self.run_id, "afterSeq": self.last_seq},
+                        },
+                    }
+                )
+            )
             received = 0
             async for raw in ws:
                 message = json.loads(raw)
@@ -153,14 +187,29 @@ def start_run(client: Client, args: argparse.Namespace) -> str:
     if args.symbol:
         if not args.date:
             sys.exit("An intraday session needs --date.")
-        data = client.execute(operation("start_intraday_run"), {"modelId": args.model_id, "input": {
-            "symbol": args.symbol, "date": args.date, "session": args.session, "maxSteps": args.max_steps}})
+        data = client.execute(
+            operation("start_intraday_run"),
+            {
+                "modelId": args.model_id,
+                "input": {
+                    "symbol": args.symbol,
+                    "date": args.date,
+                    "session": args.session,
+                    "maxSteps": args.max_steps,
+                },
+            },
+        )
         run = data["startIntradayRun"]
     else:
         if not (args.start and args.end):
             sys.exit("A daily run needs --start and --end (or --symbol and --date for an intraday session).")
-        data = client.execute(operation("start_daily_run"), {"modelId": args.model_id, "input": {
-            "startDate": args.start, "endDate": args.end, "maxSteps": args.max_steps}})
+        data = client.execute(
+            operation("start_daily_run"),
+            {
+                "modelId": args.model_id,
+                "input": {"startDate": args.start, "endDate": args.end, "maxSteps": args.max_steps},
+            },
+        )
         run = data["startDailyRun"]
     print(f"Started run #{run['runNumber']} ({run['id']}): {run['status']}", flush=True)
     return run["id"]
@@ -180,14 +229,23 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     intraday.add_argument("--date", help="the session's date, YYYY-MM-DD")
     intraday.add_argument("--session", default="REGULAR", choices=["REGULAR", "PRE", "AFTER"])
     parser.add_argument("--max-steps", type=int, default=30, help="most agent steps per day or bar (default 30)")
-    parser.add_argument("--after-seq", type=int, default=0,
-                        help="when attaching, show only events after this seq (default 0: from the start)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="print every event, not only trades and milestones")
+    parser.add_argument(
+        "--after-seq",
+        type=int,
+        default=0,
+        help="when attaching, show only events after this seq (default 0: from the start)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print every event, not only trades and milestones"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--max-retries", type=int, default=8, help="reconnects in a row before giving up (default 8)")
-    parser.add_argument("--drop-after", type=int, metavar="N",
-                        help="debugging: close the connection once after N events, to exercise resuming")
+    parser.add_argument(
+        "--drop-after",
+        type=int,
+        metavar="N",
+        help="debugging: close the connection once after N events, to exercise resuming",
+    )
     return parser.parse_args(argv)
 
 
@@ -196,9 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with connect(args) as client:
             run_id = args.run_id or start_run(client, args)
-            watcher = RunWatcher(websocket_endpoint(args.url), client.token, run_id, verbose=args.verbose,
-                                 drop_after=args.drop_after, max_retries=args.max_retries,
-                                 show_progress=not args.no_progress)
+            watcher = RunWatcher(
+                websocket_endpoint(args.url),
+                client.token,
+                run_id,
+                verbose=args.verbose,
+                drop_after=args.drop_after,
+                max_retries=args.max_retries,
+                show_progress=not args.no_progress,
+            )
             watcher.last_seq = args.after_seq
             asyncio.run(watcher.follow())
             run = client.execute(operation("run_status"), {"id": run_id})["run"]

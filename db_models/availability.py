@@ -8,10 +8,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.exceptions import DBConnectionError
 
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
-    DBConnectionError, ConnectionError, OSError,
-    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+    DBConnectionError,
+    ConnectionError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
-    RedisConnectionError, RedisTimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
 )
 
 

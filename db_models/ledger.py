@@ -93,8 +93,9 @@ async def current_portfolio(run: Run) -> Portfolio:
     return (await _latest(run, None))[0]
 
 
-def _check_order(action: ActionType | str, symbol: str, amount: int, price: Decimal,
-                 allowed_tickers: Sequence[str]) -> tuple[ActionType, str, Decimal]:
+def _check_order(
+    action: ActionType | str, symbol: str, amount: int, price: Decimal, allowed_tickers: Sequence[str]
+) -> tuple[ActionType, str, Decimal]:
     """Checks what does not depend on the portfolio; returns (action, symbol, price) normalised."""
     if str(action).upper() not in (ActionType.BUY, ActionType.SELL):
         raise TradeRefused(f"A trade must be a BUY or a SELL, not {action!s}.")
@@ -117,9 +118,17 @@ def _check_order(action: ActionType | str, symbol: str, amount: int, price: Deci
     return action, symbol, fill
 
 
-async def apply_trade(run: Run, *, action: ActionType, symbol: str, amount: int, price: Decimal,
-                      date: datetime.date, timestamp: datetime.datetime,
-                      allowed_tickers: Sequence[str]) -> Position:
+async def apply_trade(
+    run: Run,
+    *,
+    action: ActionType,
+    symbol: str,
+    amount: int,
+    price: Decimal,
+    date: datetime.date,
+    timestamp: datetime.datetime,
+    allowed_tickers: Sequence[str],
+) -> Position:
     """Fills a whole-share buy or sell at `price` and records the position after it.
 
     Raises TradeRefused, writing nothing, when the rules forbid the trade."""
@@ -134,18 +143,29 @@ async def apply_trade(run: Run, *, action: ActionType, symbol: str, amount: int,
             if cost > portfolio.cash:
                 raise TradeRefused(
                     f"Not enough cash: buying {amount} {symbol} at {_money(price)} costs {_money(cost)} "
-                    f"but cash is {_money(portfolio.cash)}.")
+                    f"but cash is {_money(portfolio.cash)}."
+                )
             cash, holdings[symbol] = portfolio.cash - cost, held + amount
         else:
             if amount > held:
                 raise TradeRefused(
-                    f"Not enough shares: selling {amount} {symbol} but only {held} "
-                    f"{'is' if held == 1 else 'are'} held.")
+                    f"Not enough shares: selling {amount} {symbol} but only {held} {'is' if held == 1 else 'are'} held."
+                )
             cash, holdings[symbol] = portfolio.cash + cost, held - amount
         holdings = {s: n for s, n in sorted(holdings.items()) if n > 0}
         position = await Position.create(
-            run_id=run.id, action_id=last_id + 1, date=date, timestamp=timestamp, action=action,
-            symbol=symbol, amount=amount, price=price, holdings=holdings, cash=cash, using_db=connection)
+            run_id=run.id,
+            action_id=last_id + 1,
+            date=date,
+            timestamp=timestamp,
+            action=action,
+            symbol=symbol,
+            amount=amount,
+            price=price,
+            holdings=holdings,
+            cash=cash,
+            using_db=connection,
+        )
         await Run.filter(id=run.id).using_db(connection).update(total_trades=F("total_trades") + 1)
     return position
 
@@ -156,13 +176,20 @@ async def record_no_trade(run: Run, *, date: datetime.date, timestamp: datetime.
         locked = await _lock_run(run, connection)
         portfolio, last_id = await _latest(locked, connection)
         return await Position.create(
-            run_id=run.id, action_id=last_id + 1, date=date, timestamp=timestamp,
-            action=ActionType.NO_TRADE, holdings=dict(portfolio.holdings), cash=portfolio.cash,
-            using_db=connection)
+            run_id=run.id,
+            action_id=last_id + 1,
+            date=date,
+            timestamp=timestamp,
+            action=ActionType.NO_TRADE,
+            holdings=dict(portfolio.holdings),
+            cash=portfolio.cash,
+            using_db=connection,
+        )
 
 
-async def record_close(run: Run, *, date: datetime.date, timestamp: datetime.datetime,
-                       prices: Mapping[str, Decimal]) -> EquityPoint:
+async def record_close(
+    run: Run, *, date: datetime.date, timestamp: datetime.datetime, prices: Mapping[str, Decimal]
+) -> EquityPoint:
     """Values the portfolio at a close; recording the same timestamp again updates that point."""
     async with in_transaction() as connection:
         locked = await _lock_run(run, connection)
@@ -170,8 +197,9 @@ async def record_close(run: Run, *, date: datetime.date, timestamp: datetime.dat
         value = portfolio.value(prices).quantize(QUANTUM)
         point = await EquityPoint.filter(run_id=run.id, timestamp=timestamp).using_db(connection).first()
         if point is None:
-            return await EquityPoint.create(run_id=run.id, date=date, timestamp=timestamp, value=value,
-                                            cash=portfolio.cash, using_db=connection)
+            return await EquityPoint.create(
+                run_id=run.id, date=date, timestamp=timestamp, value=value, cash=portfolio.cash, using_db=connection
+            )
         point.date, point.value, point.cash = date, value, portfolio.cash
         await point.save(using_db=connection, update_fields=["date", "value", "cash"])
         return point

@@ -16,7 +16,9 @@ current_request_id: ContextVar[str] = ContextVar("current_request_id", default="
 current_user_id: ContextVar[int | None] = ContextVar("current_user_id", default=None)
 current_run_id: ContextVar[int | None] = ContextVar("current_run_id", default=None)
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s user_id=%(user_id)s run_id=%(run_id)s] %(message)s"
+TEXT_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s user_id=%(user_id)s run_id=%(run_id)s] %(message)s"
+)
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(run_id)s"
 
 
@@ -30,8 +32,11 @@ class LogContextFilter(logging.Filter):
 
 def configure_logging(level: str = "INFO", log_format: str | None = None) -> None:
     """Structured JSON lines (AIBT_LOG_FORMAT=json, the default in production) or readable text."""
-    log_format = log_format or os.environ.get("AIBT_LOG_FORMAT") or (
-        "json" if os.environ.get("AIBT_ENV") == "production" else "text")
+    log_format = (
+        log_format
+        or os.environ.get("AIBT_LOG_FORMAT")
+        or ("json" if os.environ.get("AIBT_ENV") == "production" else "text")
+    )
     handler = logging.StreamHandler()
     handler.addFilter(LogContextFilter())
     if log_format == "json":

@@ -113,8 +113,12 @@ def _annualized(growth: float, periods: int, n: int) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def compute_performance(initial_value: Decimal | float, curve: Sequence[tuple[datetime.date, float]],
-                        trades: Sequence[TradeRecord], periods_per_year: int) -> PerformanceFigures:
+def compute_performance(
+    initial_value: Decimal | float,
+    curve: Sequence[tuple[datetime.date, float]],
+    trades: Sequence[TradeRecord],
+    periods_per_year: int,
+) -> PerformanceFigures:
     """The figures for a curve V1..Vn of (date, value) at each close, in order, starting from V0."""
     v0 = float(initial_value)
     if not v0 > 0:
@@ -160,10 +164,10 @@ async def run_performance(run: Run, *, bars_per_session: int | None = None) -> P
     points = await EquityPoint.filter(run_id=run.id).order_by("timestamp").values_list("date", "value")
     if not points:
         return None
-    positions = await Position.filter(run_id=run.id).order_by("action_id").values_list(
-        "action", "symbol", "amount", "price")
+    positions = (
+        await Position.filter(run_id=run.id).order_by("action_id").values_list("action", "symbol", "amount", "price")
+    )
     trades = [TradeRecord(action, symbol, amount, price) for action, symbol, amount, price in positions]
     if str(run.mode) == "INTRADAY" and bars_per_session is None:
         bars_per_session = session_bars(run.session or "REGULAR", run.bar_interval)
-    return compute_performance(await initial_cash(run), points, trades,
-                               periods_per_year(run.mode, bars_per_session))
+    return compute_performance(await initial_cash(run), points, trades, periods_per_year(run.mode, bars_per_session))

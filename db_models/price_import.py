@@ -86,9 +86,17 @@ class Bar:
 
     def row(self) -> PriceBar:
         return PriceBar(
-            symbol=self.symbol, interval=self.interval, timestamp=self.timestamp, trade_date=self.trade_date,
-            timezone=self.timezone, open=self.open, high=self.high, low=self.low, close=self.close,
-            volume=self.volume, source=self.source,
+            symbol=self.symbol,
+            interval=self.interval,
+            timestamp=self.timestamp,
+            trade_date=self.trade_date,
+            timezone=self.timezone,
+            open=self.open,
+            high=self.high,
+            low=self.low,
+            close=self.close,
+            volume=self.volume,
+            source=self.source,
         )
 
 
@@ -191,8 +199,19 @@ def _show(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def make_bar(symbol: str, interval: PriceInterval, when: date | datetime, zone: ZoneInfo, *, open: Any,
-             high: Any = None, low: Any = None, close: Any = None, volume: Any = None, source: str) -> Bar:
+def make_bar(
+    symbol: str,
+    interval: PriceInterval,
+    when: date | datetime,
+    zone: ZoneInfo,
+    *,
+    open: Any,
+    high: Any = None,
+    low: Any = None,
+    close: Any = None,
+    volume: Any = None,
+    source: str,
+) -> Bar:
     """One validated bar; raises _Invalid naming the rule it breaks."""
     timestamp, trade_date = _placed(when, interval, zone)
     o = _price(open, "open", required=True)
@@ -211,8 +230,19 @@ def make_bar(symbol: str, interval: PriceInterval, when: date | datetime, zone: 
         raise _Invalid(f"low {_show(lo)} is above min(open, close) {_show(min(known))}")
     if lo is not None and lo <= 0:
         raise _Invalid(f"low must be > 0, got {_show(lo)}")
-    return Bar(symbol=symbol, interval=interval, timestamp=timestamp, trade_date=trade_date,
-               timezone=_zone_name(zone), open=o, high=h, low=lo, close=c, volume=_volume(volume), source=source)
+    return Bar(
+        symbol=symbol,
+        interval=interval,
+        timestamp=timestamp,
+        trade_date=trade_date,
+        timezone=_zone_name(zone),
+        open=o,
+        high=h,
+        low=lo,
+        close=c,
+        volume=_volume(volume),
+        source=source,
+    )
 
 
 def parse_interval(value: str | PriceInterval | None) -> PriceInterval | None:
@@ -228,9 +258,11 @@ def parse_interval(value: str | PriceInterval | None) -> PriceInterval | None:
 
 
 def _series_interval(key: str) -> PriceInterval:
-    name = key[len("Time Series ("):].rstrip(")").strip()
+    name = key[len("Time Series (") :].rstrip(")").strip()
     if name not in _SERIES_INTERVALS:
-        raise _Invalid(f"unknown interval {key!r}; known: " + ", ".join(f"Time Series ({k})" for k in _SERIES_INTERVALS))
+        raise _Invalid(
+            f"unknown interval {key!r}; known: " + ", ".join(f"Time Series ({k})" for k in _SERIES_INTERVALS)
+        )
     return _SERIES_INTERVALS[name]
 
 
@@ -266,18 +298,28 @@ def _jsonl_line(text: str, source: str, zone_default: ZoneInfo, interval: PriceI
         if not isinstance(fields, dict):
             raise _Invalid(f"bar {stamp!r} is not an object")
         try:
-            bars.append(make_bar(
-                symbol, found, _parse_time(stamp), zone, open=_av_value(fields, "open"),
-                high=_av_value(fields, "high"), low=_av_value(fields, "low"), close=_av_value(fields, "close"),
-                volume=_av_value(fields, "volume"), source=source,
-            ))
+            bars.append(
+                make_bar(
+                    symbol,
+                    found,
+                    _parse_time(stamp),
+                    zone,
+                    open=_av_value(fields, "open"),
+                    high=_av_value(fields, "high"),
+                    low=_av_value(fields, "low"),
+                    close=_av_value(fields, "close"),
+                    volume=_av_value(fields, "volume"),
+                    source=source,
+                )
+            )
         except _Invalid as exc:
             raise _Invalid(f"{symbol} {stamp}: {exc}") from None
     return bars
 
 
-def parse_jsonl(path: Path, *, interval: PriceInterval | None = None, timezone: str = EXCHANGE_TIMEZONE,
-                source: str | None = None) -> ParsedFile:
+def parse_jsonl(
+    path: Path, *, interval: PriceInterval | None = None, timezone: str = EXCHANGE_TIMEZONE, source: str | None = None
+) -> ParsedFile:
     source = source or f"import: {path.name}"
     zone = _zone(timezone)
     bars: list[Bar] = []
@@ -312,11 +354,14 @@ def _infer_interval(rows: list[tuple[int, str, date | datetime]], path: Path) ->
         return PriceInterval.HOUR
     if gaps and min(gaps) == timedelta(minutes=1):
         return PriceInterval.MINUTE
-    raise PriceImportError(path, None, "cannot infer the bar interval from the timestamps; pass --interval DAY|HOUR|MINUTE")
+    raise PriceImportError(
+        path, None, "cannot infer the bar interval from the timestamps; pass --interval DAY|HOUR|MINUTE"
+    )
 
 
-def parse_csv(path: Path, *, interval: PriceInterval | None = None, timezone: str = EXCHANGE_TIMEZONE,
-              source: str | None = None) -> ParsedFile:
+def parse_csv(
+    path: Path, *, interval: PriceInterval | None = None, timezone: str = EXCHANGE_TIMEZONE, source: str | None = None
+) -> ParsedFile:
     source = source or f"import: {path.name}"
     try:
         zone = _zone(timezone)
@@ -350,15 +395,28 @@ def parse_csv(path: Path, *, interval: PriceInterval | None = None, timezone: st
     bars = []
     for (number, row), (_, symbol, when) in zip(raw_rows, parsed):
         try:
-            bars.append(make_bar(symbol, interval, when, zone, open=row["open"], high=row["high"], low=row["low"],
-                                 close=row["close"], volume=row["volume"], source=source))
+            bars.append(
+                make_bar(
+                    symbol,
+                    interval,
+                    when,
+                    zone,
+                    open=row["open"],
+                    high=row["high"],
+                    low=row["low"],
+                    close=row["close"],
+                    volume=row["volume"],
+                    source=source,
+                )
+            )
         except _Invalid as exc:
             raise PriceImportError(path, number, str(exc)) from None
     return ParsedFile(path, bars)
 
 
-def parse_file(path: Path | str, *, interval: PriceInterval | str | None = None,
-               timezone: str = EXCHANGE_TIMEZONE) -> ParsedFile:
+def parse_file(
+    path: Path | str, *, interval: PriceInterval | str | None = None, timezone: str = EXCHANGE_TIMEZONE
+) -> ParsedFile:
     """Reads and validates a whole file; raises PriceImportError naming the file and line."""
     path = Path(path)
     try:
@@ -404,16 +462,27 @@ async def _complete_keys(partial: list[Bar], connection: Any) -> set[tuple]:
         groups.setdefault((bar.symbol, bar.interval), []).append(bar.timestamp)
     for (symbol, interval), stamps in groups.items():
         for chunk_start in range(0, len(stamps), 500):
-            rows = await PriceBar.filter(
-                symbol=symbol, interval=interval, timestamp__in=stamps[chunk_start : chunk_start + 500],
-                close__isnull=False,
-            ).using_db(connection).values_list("timestamp", flat=True)
+            rows = (
+                await PriceBar.filter(
+                    symbol=symbol,
+                    interval=interval,
+                    timestamp__in=stamps[chunk_start : chunk_start + 500],
+                    close__isnull=False,
+                )
+                .using_db(connection)
+                .values_list("timestamp", flat=True)
+            )
             found.update((symbol, interval, stamp.astimezone(UTC)) for stamp in rows)
     return found
 
 
-async def write_bars(bars: Iterable[Bar], *, overwrite: bool = True, chunk_size: int = CHUNK_SIZE,
-                     progress: Callable[[int], Any] | None = None) -> WriteResult:
+async def write_bars(
+    bars: Iterable[Bar],
+    *,
+    overwrite: bool = True,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int], Any] | None = None,
+) -> WriteResult:
     """Upserts (or, with overwrite=False, inserts only the missing) bars in one transaction.
 
     An open-only bar never replaces a complete bar already stored under the same key.
@@ -432,22 +501,32 @@ async def write_bars(bars: Iterable[Bar], *, overwrite: bool = True, chunk_size:
         for chunk in _chunks(unique, chunk_size):
             rows = [bar.row() for bar in chunk]
             if overwrite:
-                await PriceBar.bulk_create(rows, on_conflict=_KEY_FIELDS, update_fields=_VALUE_FIELDS,
-                                           using_db=connection)
+                await PriceBar.bulk_create(
+                    rows, on_conflict=_KEY_FIELDS, update_fields=_VALUE_FIELDS, using_db=connection
+                )
             else:
                 await PriceBar.bulk_create(rows, ignore_conflicts=True, using_db=connection)
             if progress is not None:
                 progress(len(chunk))
         after = await PriceBar.all().using_db(connection).count()
     inserted = after - before
-    return WriteResult(bars=len(unique) + kept, inserted=inserted,
-                       updated=(len(unique) - inserted) if overwrite else 0, kept=kept,
-                       symbols=len({b.symbol for b in unique}))
+    return WriteResult(
+        bars=len(unique) + kept,
+        inserted=inserted,
+        updated=(len(unique) - inserted) if overwrite else 0,
+        kept=kept,
+        symbols=len({b.symbol for b in unique}),
+    )
 
 
-async def import_files(paths: Iterable[Path | str], *, interval: PriceInterval | str | None = None,
-                       timezone: str = EXCHANGE_TIMEZONE, progress: Callable[[int], Any] | None = None,
-                       on_parsed: Callable[[list[ParsedFile]], Any] | None = None) -> WriteResult:
+async def import_files(
+    paths: Iterable[Path | str],
+    *,
+    interval: PriceInterval | str | None = None,
+    timezone: str = EXCHANGE_TIMEZONE,
+    progress: Callable[[int], Any] | None = None,
+    on_parsed: Callable[[list[ParsedFile]], Any] | None = None,
+) -> WriteResult:
     """Parses and validates every file, then writes all their bars in one transaction (or nothing)."""
     parsed = [parse_file(p, interval=interval, timezone=timezone) for p in paths]
     if on_parsed is not None:

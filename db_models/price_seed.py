@@ -89,8 +89,15 @@ def read_bokeh_stocks(path: Path) -> Iterator[Bar]:
     with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             yield make_bar(
-                row["Ticker"], PriceInterval.DAY, datetime.strptime(row["Date"], "%Y-%m-%d").date(), zone,
-                open=row["Open"], high=row["High"], low=row["Low"], close=row["Close"], volume=row["Volume"],
+                row["Ticker"],
+                PriceInterval.DAY,
+                datetime.strptime(row["Date"], "%Y-%m-%d").date(),
+                zone,
+                open=row["Open"],
+                high=row["High"],
+                low=row["Low"],
+                close=row["Close"],
+                volume=row["Volume"],
                 source=BOKEH_SOURCE,
             )
 
@@ -101,8 +108,15 @@ def read_eurusd_hourly(path: Path) -> Iterator[Bar]:
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             yield make_bar(
-                "EURUSD", PriceInterval.HOUR, datetime.strptime(row["Time"], "%d.%m.%Y %H:%M:%S.%f"), zone,
-                open=row["Open"], high=row["High"], low=row["Low"], close=row["Close"], volume=row["Volume"],
+                "EURUSD",
+                PriceInterval.HOUR,
+                datetime.strptime(row["Time"], "%d.%m.%Y %H:%M:%S.%f"),
+                zone,
+                open=row["Open"],
+                high=row["High"],
+                low=row["Low"],
+                close=row["Close"],
+                volume=row["Volume"],
                 source=EURUSD_SOURCE,
             )
 
@@ -123,8 +137,9 @@ async def seed_source(source: ShippedSource, *, force: bool = False) -> SeedOutc
     started = clock.perf_counter()
     bars = list(source.read(path))
     result = await write_bars(bars, overwrite=False)
-    return SeedOutcome(source.label, source.description, "loaded", bars=result.inserted,
-                       seconds=clock.perf_counter() - started)
+    return SeedOutcome(
+        source.label, source.description, "loaded", bars=result.inserted, seconds=clock.perf_counter() - started
+    )
 
 
 async def seed_shipped_prices(*, force: bool = False) -> list[SeedOutcome]:
@@ -133,7 +148,9 @@ async def seed_shipped_prices(*, force: bool = False) -> list[SeedOutcome]:
     for source in SHIPPED_SOURCES:
         outcome = await seed_source(source, force=force)
         if outcome.status == "loaded":
-            logger.info("loaded %d shipped price bars (%s) in %.2f s", outcome.bars, outcome.description, outcome.seconds)
+            logger.info(
+                "loaded %d shipped price bars (%s) in %.2f s", outcome.bars, outcome.description, outcome.seconds
+            )
         elif outcome.status == "unavailable":
             logger.info(outcome.message)
         outcomes.append(outcome)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import asyncio
+import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,9 +35,11 @@ logger = logging.getLogger("aibt.app")
 
 def _start_services(settings: Settings, services: Services) -> None:
     # A request that publishes fails fast (UNAVAILABLE) while Redis is down rather than hanging.
-    services.bus = (RedisEventBus(settings.redis_url, prefix=settings.redis_prefix, publish_retry_seconds=1.0)
-                    if settings.redis_url
-                    else InProcessEventBus())
+    services.bus = (
+        RedisEventBus(settings.redis_url, prefix=settings.redis_prefix, publish_retry_seconds=1.0)
+        if settings.redis_url
+        else InProcessEventBus()
+    )
     services.dispatcher = Dispatcher(settings, services.bus)
     if settings.is_embedded:  # the in-process worker resumes what a previous process left RUNNING
         services.reaper = asyncio.create_task(reap_forever(settings, services.bus, services.dispatcher))
@@ -95,7 +97,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/app", StaticFiles(directory=_spa_directory(), html=True), name="app"),
     ]
     app = Starlette(
-        routes=routes, middleware=[Middleware(RequestIdMiddleware), Middleware(WebsocketGaugeMiddleware)],
+        routes=routes,
+        middleware=[Middleware(RequestIdMiddleware), Middleware(WebsocketGaugeMiddleware)],
         lifespan=_lifespan(settings, services),
     )
     app.state.settings = settings

@@ -25,14 +25,17 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
     """Run the API server (embedded mode applies migrations on start)."""
     import uvicorn
 
-    from graphql_api.app import create_app
     from db_models.log_context import configure_logging
+    from graphql_api.app import create_app
 
     settings = get_settings()
     configure_logging(log_level.upper())
     uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port,
-        log_level=log_level, log_config=None,
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=log_level,
+        log_config=None,
         # Idle connections stay open longer than a load balancer's idle timeout (60 s is common), so the
         # server never closes a connection just as a client or proxy sends on it.
         timeout_keep_alive=int(os.environ.get("AIBT_KEEP_ALIVE_SECONDS", "75")),
@@ -53,7 +56,9 @@ def tools(names: tuple[str, ...], host: str | None, log_level: str) -> None:
 
     unknown = [name for name in names if name not in DEFAULT_PORTS]
     if unknown:
-        raise click.BadParameter(f"unknown tool server(s) {', '.join(unknown)}; choose from {', '.join(DEFAULT_PORTS)}.")
+        raise click.BadParameter(
+            f"unknown tool server(s) {', '.join(unknown)}; choose from {', '.join(DEFAULT_PORTS)}."
+        )
     configure_logging(log_level.upper())
     try:
         asyncio.run(serve_tool_servers(get_settings(), names or None, host=host))
@@ -63,8 +68,12 @@ def tools(names: tuple[str, ...], host: str | None, log_level: str) -> None:
 
 @main.command()
 @click.option("--processes", default=1, show_default=True, help="Worker processes.")
-@click.option("--threads", default=64, show_default=True,
-              help="Runs each process holds at once (async runs share one event loop per process).")
+@click.option(
+    "--threads",
+    default=64,
+    show_default=True,
+    help="Runs each process holds at once (async runs share one event loop per process).",
+)
 def worker(processes: int, threads: int) -> None:
     """Take runs from the Redis broker (needs REDIS_URL). Same as `dramatiq tasks.actors`."""
     if not get_settings().redis_url:
@@ -114,10 +123,18 @@ def data() -> None:
 
 @data.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--interval", type=click.Choice(["DAY", "HOUR", "MINUTE"], case_sensitive=False), default=None,
-              help="Bar interval of CSV files whose timestamps do not tell it.")
-@click.option("--timezone", default="America/New_York", show_default=True,
-              help="Exchange time zone of timestamps without an offset.")
+@click.option(
+    "--interval",
+    type=click.Choice(["DAY", "HOUR", "MINUTE"], case_sensitive=False),
+    default=None,
+    help="Bar interval of CSV files whose timestamps do not tell it.",
+)
+@click.option(
+    "--timezone",
+    default="America/New_York",
+    show_default=True,
+    help="Exchange time zone of timestamps without an offset.",
+)
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
 def import_prices(paths: tuple[Path, ...], interval: str | None, timezone: str, no_progress: bool) -> None:
     """Import Alpha Vantage-style JSON Lines or CSV (symbol,timestamp,open,high,low,close,volume) files.
@@ -129,8 +146,16 @@ def import_prices(paths: tuple[Path, ...], interval: str | None, timezone: str, 
     from graphql_api.market.commands import import_price_files
 
     try:
-        asyncio.run(import_price_files(get_settings(), list(paths), interval=interval, timezone=timezone,
-                                       echo=click.echo, show_progress=not no_progress))
+        asyncio.run(
+            import_price_files(
+                get_settings(),
+                list(paths),
+                interval=interval,
+                timezone=timezone,
+                echo=click.echo,
+                show_progress=not no_progress,
+            )
+        )
     except PriceImportError as exc:
         raise click.ClickException(f"{exc} (nothing was imported)") from None
 
@@ -145,8 +170,13 @@ def seed_prices(force: bool) -> None:
 
 
 @main.command("export-schema")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
 def export_schema(output: Path | None) -> None:
     """Print the served GraphQL schema in SDL."""
     from graphql_api.schema import schema

@@ -23,8 +23,14 @@ UNAVAILABLE_MESSAGE = "A backing service is unavailable right now; try again sho
 
 def _with_code(error: GraphQLError, message: str, code: str, extra: dict | None = None) -> GraphQLError:
     extensions = {**(extra or {}), "code": code, "requestId": current_request_id.get()}
-    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
-                        path=error.path, extensions=extensions)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
 
 
 def format_error(error: GraphQLError) -> GraphQLError:
@@ -45,7 +51,9 @@ def format_error(error: GraphQLError) -> GraphQLError:
     if error.path is None:
         # Syntax, validation and variable errors: the document or its variables are at fault.
         return _with_code(error, error.message, "BAD_USER_INPUT")
-    logger.error("unexpected error (request %s) at %s", current_request_id.get(), error.path, exc_info=original or error)
+    logger.error(
+        "unexpected error (request %s) at %s", current_request_id.get(), error.path, exc_info=original or error
+    )
     return _with_code(error, INTERNAL_MESSAGE, "INTERNAL")
 
 

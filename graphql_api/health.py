@@ -48,4 +48,6 @@ async def readyz(request: Request) -> JSONResponse:
     if settings.redis_url:
         checks["redis"] = await redis_status(settings.redis_url)
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

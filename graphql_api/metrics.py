@@ -14,10 +14,15 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 REQUESTS = Counter("aibt_graphql_requests_total", "GraphQL operations executed.", ["operation", "type"])
-ERRORS = Counter("aibt_graphql_errors_total", "Errors returned, by operation and extensions.code.",
-                 ["operation", "code"])
-LATENCY = Histogram("aibt_graphql_request_seconds", "Time to execute a query or mutation.", ["operation"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+ERRORS = Counter(
+    "aibt_graphql_errors_total", "Errors returned, by operation and extensions.code.", ["operation", "code"]
+)
+LATENCY = Histogram(
+    "aibt_graphql_request_seconds",
+    "Time to execute a query or mutation.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 OPEN_WEBSOCKETS = Gauge("aibt_open_websockets", "Websocket connections open now.")
 ACTIVE_SUBSCRIPTIONS = Gauge("aibt_active_subscriptions", "Subscriptions streaming now.")
 

@@ -75,7 +75,9 @@ async def paginate(
     if after_key is not None:
         page = page.filter(**{f"{key}__lt" if descending else f"{key}__gt": after_key})
     rows = await page.order_by(f"-{key}" if descending else key).limit(first + 1)
-    return _connection(rows[:first], to_node, key, total, has_next=len(rows) > first, has_previous=after_key is not None)
+    return _connection(
+        rows[:first], to_node, key, total, has_next=len(rows) > first, has_previous=after_key is not None
+    )
 
 
 async def paginate_backward(
@@ -110,5 +112,3 @@ def _connection(
         ),
         total_count=total,
     )
-
-

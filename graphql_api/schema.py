@@ -15,8 +15,8 @@ from graphql_api.chat.queries import ChatQueries
 from graphql_api.chat.subscriptions import ChatSubscriptions
 from graphql_api.document_cache import DOCUMENT_CACHES
 from graphql_api.error_handling import ErrorFormatter
-from graphql_api.metrics import MetricsExtension
 from graphql_api.market.queries import MarketQueries
+from graphql_api.metrics import MetricsExtension
 from graphql_api.runs.mutations import RunMutations
 from graphql_api.runs.queries import RunQueries
 from graphql_api.runs.subscriptions import RunSubscriptions
@@ -25,8 +25,9 @@ from graphql_api.shared_events import SharedEventExecutor
 from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
-Query = merge_types("Query", (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries,
-                                AdminQueries))
+Query = merge_types(
+    "Query", (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries, AdminQueries)
+)
 Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations, RunMutations, ChatMutations))
 Subscription = merge_types("Subscription", (RunSubscriptions, ChatSubscriptions))
 
@@ -38,8 +39,13 @@ class AibtSchema(Schema):
 
 def build_schema() -> Schema:
     extensions = [QueryLimits, *DOCUMENT_CACHES, MetricsExtension, ErrorFormatter]
-    return AibtSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                      execution_context_class=SharedEventExecutor)
+    return AibtSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=SharedEventExecutor,
+    )
 
 
 schema = build_schema()

@@ -27,8 +27,9 @@ from graphql_api.services import Services
 class AibtGraphQL(GraphQL):
     graphql_transport_ws_handler_class = AibtTransportWSHandler
 
-    def __init__(self, schema: Any, settings: Settings, services: Services, security: Security | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, schema: Any, settings: Settings, services: Services, security: Security | None = None, **options: Any
+    ) -> None:
         options.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         # Browsers on other origins may open websockets only when listed in AIBT_CORS_ORIGINS.
         options.setdefault("allowed_origins", settings.cors_origins)
@@ -39,8 +40,12 @@ class AibtGraphQL(GraphQL):
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> RequestContext:
         return RequestContext(
-            request=request, response=response, settings=self.settings, services=self.services,
-            request_id=current_request_id.get(), security=self.security,
+            request=request,
+            response=response,
+            settings=self.settings,
+            services=self.services,
+            request_id=current_request_id.get(),
+            security=self.security,
         )
 
     async def run(self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> Any:

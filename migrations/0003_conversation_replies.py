@@ -1,21 +1,21 @@
-from tortoise import migrations
+from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
-from tortoise import fields
+
 
 class Migration(migrations.Migration):
-    dependencies = [('aibt', '0002_run_clock')]
+    dependencies = [("aibt", "0002_run_clock")]
 
     initial = False
 
     operations = [
         ops.AddField(
-            model_name='Conversation',
-            name='cancel_reply_requested',
+            model_name="Conversation",
+            name="cancel_reply_requested",
             field=fields.BooleanField(default=False),
         ),
         ops.AddField(
-            model_name='Conversation',
-            name='reply_started_at',
+            model_name="Conversation",
+            name="reply_started_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
     ]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from tasks.broker import broker  # noqa: F401  (the broker must be set before actors are declared)
-
 import dramatiq  # noqa: E402
 
 from db_models.log_context import current_request_id  # noqa: E402
 from db_models.settings import get_settings  # noqa: E402
 from tasks import worker_runtime  # noqa: E402
+from tasks.broker import broker  # noqa: F401  (the broker must be set before actors are declared)
 from tasks.chat_replies import reply_to_message  # noqa: E402
 from tasks.run_executor import execute_run  # noqa: E402
 
@@ -19,8 +18,9 @@ RUN_TIME_LIMIT_MS = 24 * 60 * 60 * 1000
 @dramatiq.actor(queue_name="runs", time_limit=RUN_TIME_LIMIT_MS, max_retries=0)
 async def run_trading(run_id: int, request_id: str = "-") -> None:
     current_request_id.set(request_id)  # log lines of the run name the request that started it
-    await execute_run(run_id, bus=worker_runtime.event_bus(), settings=get_settings(),
-                      worker_id=worker_runtime.WORKER_ID)
+    await execute_run(
+        run_id, bus=worker_runtime.event_bus(), settings=get_settings(), worker_id=worker_runtime.WORKER_ID
+    )
 
 
 @dramatiq.actor(queue_name="chat", time_limit=15 * 60 * 1000, max_retries=0)

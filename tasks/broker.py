@@ -9,8 +9,8 @@ from __future__ import annotations
 import dramatiq
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import dq_name
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import dq_name
 from dramatiq.middleware import AsyncIO
 
 from db_models.settings import get_settings

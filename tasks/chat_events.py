@@ -19,5 +19,11 @@ async def publish_chat_event(bus: EventBus, conversation_id: int, kind: str, **f
 
 
 def message_payload(row: ChatMessage) -> dict[str, Any]:
-    return {"pk": row.id, "role": str(row.role), "content": row.content, "toolCalls": row.tool_calls,
-            "createdAt": row.created_at.isoformat(), "cutShort": row.cut_short}
+    return {
+        "pk": row.id,
+        "role": str(row.role),
+        "content": row.content,
+        "toolCalls": row.tool_calls,
+        "createdAt": row.created_at.isoformat(),
+        "cutShort": row.cut_short,
+    }

@@ -53,10 +53,10 @@ def _throttled_cancel_check(conversation_id: int):
 
 
 async def _history(conversation: Conversation, message: ChatMessage) -> list[dict]:
-    rows = await (ChatMessage.filter(conversation_id=conversation.id, id__lt=message.id)
-                  .order_by("-id").limit(HISTORY))
-    return [{"role": "user" if r.role == MessageRole.USER else "assistant", "content": r.content}
-            for r in reversed(rows)]
+    rows = await ChatMessage.filter(conversation_id=conversation.id, id__lt=message.id).order_by("-id").limit(HISTORY)
+    return [
+        {"role": "user" if r.role == MessageRole.USER else "assistant", "content": r.content} for r in reversed(rows)
+    ]
 
 
 async def reply_to_message(conversation_id: int, message_id: int, *, bus: EventBus, settings: Settings) -> None:
@@ -87,12 +87,19 @@ async def _title_after_first_message(conversation: Conversation, message: ChatMe
     await publish_chat_event(bus, conversation.id, "TITLE", title=conversation.title)
 
 
-async def _reply(conversation: Conversation, message: ChatMessage, llm, instructions: str | None,
-                 bus: EventBus) -> None:
-    request = ChatRequest(user_id=conversation.user_id, conversation_id=conversation.id,
-                          model_id=conversation.model_id, run_id=conversation.run_id, summary=conversation.summary,
-                          history=await _history(conversation, message), message=message.content,
-                          instructions=instructions)
+async def _reply(
+    conversation: Conversation, message: ChatMessage, llm, instructions: str | None, bus: EventBus
+) -> None:
+    request = ChatRequest(
+        user_id=conversation.user_id,
+        conversation_id=conversation.id,
+        model_id=conversation.model_id,
+        run_id=conversation.run_id,
+        summary=conversation.summary,
+        history=await _history(conversation, message),
+        message=message.content,
+        instructions=instructions,
+    )
 
     async def on_token(text: str) -> None:
         await publish_chat_event(bus, conversation.id, "TOKEN", token=text)
@@ -104,8 +111,14 @@ async def _reply(conversation: Conversation, message: ChatMessage, llm, instruct
         await publish_chat_event(bus, conversation.id, "TOOL_END", tool=name, toolOutput=output)
 
     try:
-        result = await stream_reply(llm=llm, request=request, on_token=on_token, on_tool_start=on_tool_start,
-                                    on_tool_end=on_tool_end, should_stop=_throttled_cancel_check(conversation.id))
+        result = await stream_reply(
+            llm=llm,
+            request=request,
+            on_token=on_token,
+            on_tool_start=on_tool_start,
+            on_tool_end=on_tool_end,
+            should_stop=_throttled_cancel_check(conversation.id),
+        )
     except ReplyFailed as failure:
         # What was streamed before the failure is kept, marked as cut short; the client hears why.
         if failure.partial.content:
@@ -117,9 +130,13 @@ async def _reply(conversation: Conversation, message: ChatMessage, llm, instruct
 
 
 async def _store_reply(conversation: Conversation, result) -> ChatMessage:
-    stored = await ChatMessage.create(conversation_id=conversation.id, role=MessageRole.ASSISTANT,
-                                      content=result.content, tool_calls=result.tool_calls or None,
-                                      cut_short=result.cut_short)
+    stored = await ChatMessage.create(
+        conversation_id=conversation.id,
+        role=MessageRole.ASSISTANT,
+        content=result.content,
+        tool_calls=result.tool_calls or None,
+        cut_short=result.cut_short,
+    )
     conversation.updated_at = dt.datetime.now(dt.UTC)
     await conversation.save(update_fields=["updated_at"])
     return stored

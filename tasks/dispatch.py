@@ -28,8 +28,10 @@ class Dispatcher:
             return
         from tasks.run_executor import execute_run
 
-        self._spawn(execute_run(run_id, bus=self.bus, settings=self.settings, worker_id="embedded"),
-                    f"{RUN_TASK_PREFIX}{run_id}")
+        self._spawn(
+            execute_run(run_id, bus=self.bus, settings=self.settings, worker_id="embedded"),
+            f"{RUN_TASK_PREFIX}{run_id}",
+        )
 
     async def pending_run_ids(self) -> set[int]:
         """The runs a worker will still be handed: messages the broker holds, or live in-process tasks."""
@@ -38,8 +40,11 @@ class Dispatcher:
             from tasks.broker import held_first_arguments
 
             return await asyncio.to_thread(held_first_arguments, run_trading.broker, run_trading.queue_name)
-        return {int(task.get_name().removeprefix(RUN_TASK_PREFIX)) for task in self._local_tasks
-                if task.get_name().startswith(RUN_TASK_PREFIX) and not task.done()}
+        return {
+            int(task.get_name().removeprefix(RUN_TASK_PREFIX))
+            for task in self._local_tasks
+            if task.get_name().startswith(RUN_TASK_PREFIX) and not task.done()
+        }
 
     async def enqueue_reply(self, conversation_id: int, message_id: int) -> None:
         if self.settings.redis_url:
@@ -49,8 +54,10 @@ class Dispatcher:
             return
         from tasks.chat_replies import reply_to_message
 
-        self._spawn(reply_to_message(conversation_id, message_id, bus=self.bus, settings=self.settings),
-                    f"aibt-reply-{conversation_id}")
+        self._spawn(
+            reply_to_message(conversation_id, message_id, bus=self.bus, settings=self.settings),
+            f"aibt-reply-{conversation_id}",
+        )
 
     def _spawn(self, coroutine, name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)

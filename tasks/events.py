@@ -178,12 +178,23 @@ class RedisEventBus:
     subscribers wait for it; once it is back, every subscriber re-reads the log, so none misses an event.
     """
 
-    def __init__(self, url: str, *, prefix: str = "aibt:", replay_limit: int = REPLAY_LIMIT,
-                 publish_retry_seconds: float = PUBLISH_RETRY_SECONDS,
-                 outage_grace_seconds: float = OUTAGE_GRACE_SECONDS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "aibt:",
+        replay_limit: int = REPLAY_LIMIT,
+        publish_retry_seconds: float = PUBLISH_RETRY_SECONDS,
+        outage_grace_seconds: float = OUTAGE_GRACE_SECONDS,
+    ) -> None:
         # A few quick reconnection attempts per command; longer outages are handled here, not in the client.
-        self._redis = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10,
-                                        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 3))
+        self._redis = aioredis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 3),
+        )
         self._prefix = prefix
         self._replay_limit = replay_limit
         self._publish_retry_seconds = publish_retry_seconds
@@ -214,8 +225,11 @@ class RedisEventBus:
         delay = 0.1
         while True:
             try:
-                seq = int(await self._publish_script(
-                    keys=keys, args=[payload, self._replay_limit, publish_id, self._known_seqs.get(stream, 0)]))
+                seq = int(
+                    await self._publish_script(
+                        keys=keys, args=[payload, self._replay_limit, publish_id, self._known_seqs.get(stream, 0)]
+                    )
+                )
             except REDIS_DOWN as exc:
                 if loop.time() + delay > deadline:
                     raise
@@ -337,8 +351,11 @@ class RedisEventBus:
             pass
 
     def _fail_all(self, error: BaseException) -> None:
-        logger.error("Redis stayed unreachable for over %.0fs; ending %s live subscriptions",
-                     self._outage_grace_seconds, sum(len(v) for v in self._listeners.values()))
+        logger.error(
+            "Redis stayed unreachable for over %.0fs; ending %s live subscriptions",
+            self._outage_grace_seconds,
+            sum(len(v) for v in self._listeners.values()),
+        )
         for listeners in self._listeners.values():
             for listener in listeners:
                 listener.fail(error)

@@ -14,12 +14,23 @@ logger = logging.getLogger("aibt.metrics")
 
 RUNS_STARTED = Counter("aibt_runs_started_total", "Runs a worker began (resumed attempts included).")
 RUNS_FINISHED = Counter("aibt_runs_finished_total", "Runs that ended, by final status.", ["status"])
-STEP_SECONDS = Histogram("aibt_run_step_seconds", "Time of one trading day or decision bar, end to end.",
-                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
-LLM_SECONDS = Histogram("aibt_llm_call_seconds", "Time of one LLM call.", ["model"],
-                        buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-TOOL_SECONDS = Histogram("aibt_tool_call_seconds", "Time of one tool call.", ["tool"],
-                         buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
+STEP_SECONDS = Histogram(
+    "aibt_run_step_seconds",
+    "Time of one trading day or decision bar, end to end.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+LLM_SECONDS = Histogram(
+    "aibt_llm_call_seconds",
+    "Time of one LLM call.",
+    ["model"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+TOOL_SECONDS = Histogram(
+    "aibt_tool_call_seconds",
+    "Time of one tool call.",
+    ["tool"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
 
 
 class LatencyCallback(AsyncCallbackHandler):

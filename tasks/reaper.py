@@ -32,15 +32,17 @@ async def reap_orphaned_runs(settings: Settings, bus: EventBus, enqueue: Enqueue
     acted = []
     for run in orphans:
         # Only the reaper that changes the row acts on it: two reapers never both re-dispatch a run.
-        released = await Run.filter(id=run.id, status=RunStatus.RUNNING, worker_id=run.worker_id,
-                                    heartbeat_at__lt=stale).update(worker_id=None)
+        released = await Run.filter(
+            id=run.id, status=RunStatus.RUNNING, worker_id=run.worker_id, heartbeat_at__lt=stale
+        ).update(worker_id=None)
         if not released:
             continue
         acted.append(run.id)
         if run.attempts >= settings.max_run_attempts:
             logger.error("run %s lost its worker %s times; failing it", run.id, run.attempts)
-            await finish_run(run, bus, RunStatus.FAILED,
-                             error=f"The run's worker stopped {run.attempts} times; it was given up.")
+            await finish_run(
+                run, bus, RunStatus.FAILED, error=f"The run's worker stopped {run.attempts} times; it was given up."
+            )
         else:
             logger.warning("run %s lost its worker %s; resuming it elsewhere", run.id, run.worker_id)
             await enqueue(run.id)

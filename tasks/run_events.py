@@ -16,16 +16,26 @@ def run_stream(run_id: int) -> str:
 
 
 def progress_payload(run: Run) -> dict[str, Any]:
-    return {"current": run.progress_current, "total": run.progress_total, "message": run.progress_message,
-            "currentDate": run.progress_date.isoformat() if run.progress_date else None}
+    return {
+        "current": run.progress_current,
+        "total": run.progress_total,
+        "message": run.progress_message,
+        "currentDate": run.progress_date.isoformat() if run.progress_date else None,
+    }
 
 
 def position_payload(position: Position) -> dict[str, Any]:
     return {
-        "pk": position.id, "date": position.date.isoformat(), "timestamp": position.timestamp.isoformat(),
-        "actionId": position.action_id, "action": str(position.action), "symbol": position.symbol,
-        "amount": position.amount, "price": None if position.price is None else str(position.price),
-        "holdings": position.holdings, "cash": str(position.cash),
+        "pk": position.id,
+        "date": position.date.isoformat(),
+        "timestamp": position.timestamp.isoformat(),
+        "actionId": position.action_id,
+        "action": str(position.action),
+        "symbol": position.symbol,
+        "amount": position.amount,
+        "price": None if position.price is None else str(position.price),
+        "holdings": position.holdings,
+        "cash": str(position.cash),
     }
 
 
@@ -34,8 +44,12 @@ async def publish_run_event(
 ) -> int:
     """Publishes after the caller has written the state the event announces."""
     event = {
-        "runId": run.id, "kind": kind, "status": str(run.status), "progress": progress_payload(run),
-        "message": message, "position": None if position is None else position_payload(position),
+        "runId": run.id,
+        "kind": kind,
+        "status": str(run.status),
+        "progress": progress_payload(run),
+        "message": message,
+        "position": None if position is None else position_payload(position),
         "at": dt.datetime.now(dt.UTC).isoformat(),
     }
     return await bus.publish(run_stream(run.id), event)

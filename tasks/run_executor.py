@@ -73,8 +73,12 @@ async def _execute_claimed(run: Run, bus: EventBus, settings: Settings, worker_i
     if run.cancel_requested:
         await finish_run(run, bus, RunStatus.CANCELLED, message="Cancelled before it started.")
         return
-    await publish_run_event(bus, run, "STARTED" if first_attempt else "PROGRESS",
-                            message=None if first_attempt else f"Resumed (attempt {run.attempts}).")
+    await publish_run_event(
+        bus,
+        run,
+        "STARTED" if first_attempt else "PROGRESS",
+        message=None if first_attempt else f"Resumed (attempt {run.attempts}).",
+    )
     try:
         await _run_steps(run, bus, settings)
     except Exception as raised:  # every failure ends the run with a reason rather than leaving it RUNNING
@@ -119,7 +123,8 @@ async def _claim(run_id: int, worker_id: str, settings: Settings) -> Run | None:
     same run cannot both win, and a live worker's run is never taken from it."""
     now = dt.datetime.now(dt.UTC)
     claimed = await Run.filter(claimable(settings, now), id=run_id).update(
-        status=RunStatus.RUNNING, worker_id=worker_id, heartbeat_at=now, attempts=F("attempts") + 1)
+        status=RunStatus.RUNNING, worker_id=worker_id, heartbeat_at=now, attempts=F("attempts") + 1
+    )
     if not claimed:
         return None
     run = await Run.get(id=run_id)
@@ -188,11 +193,20 @@ async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: in
     run.progress_current, run.progress_total = index, total
     run.progress_date = step.day
     local = step.clock_at.astimezone(EXCHANGE_TZ)
-    run.progress_message = f"Trading {step.day.isoformat()}" if run.mode == TradingMode.DAILY \
-        else f"Deciding at {local:%H:%M}"
+    run.progress_message = (
+        f"Trading {step.day.isoformat()}" if run.mode == TradingMode.DAILY else f"Deciding at {local:%H:%M}"
+    )
     run.heartbeat_at = dt.datetime.now(dt.UTC)
-    await run.save(update_fields=["clock_at", "progress_current", "progress_total", "progress_date",
-                                  "progress_message", "heartbeat_at"])
+    await run.save(
+        update_fields=[
+            "clock_at",
+            "progress_current",
+            "progress_total",
+            "progress_date",
+            "progress_message",
+            "heartbeat_at",
+        ]
+    )
     await publish_run_event(bus, run, "PROGRESS", message=run.progress_message)
 
 
@@ -202,10 +216,19 @@ async def _day_context(run: Run, step: Step, index: int, total: int) -> DayConte
     local = step.clock_at.astimezone(EXCHANGE_TZ)
     label = f"{local:%Y-%m-%d %H:%M} America/New_York" + (" (open)" if run.mode == TradingMode.DAILY else "")
     return DayContext(
-        run_id=run.id, mode=str(run.mode), day=step.day, clock_label=label, first_day=index == 0,
-        day_index=index, total_days=total, cash=portfolio.cash, holdings=dict(portfolio.holdings),
-        allowed_tickers=list(snapshot["allowed_tickers"]), custom_rules=snapshot.get("custom_rules"),
-        custom_instructions=snapshot.get("custom_instructions"), symbol=run.symbol,
+        run_id=run.id,
+        mode=str(run.mode),
+        day=step.day,
+        clock_label=label,
+        first_day=index == 0,
+        day_index=index,
+        total_days=total,
+        cash=portfolio.cash,
+        holdings=dict(portfolio.holdings),
+        allowed_tickers=list(snapshot["allowed_tickers"]),
+        custom_rules=snapshot.get("custom_rules"),
+        custom_instructions=snapshot.get("custom_instructions"),
+        symbol=run.symbol,
     )
 
 
@@ -214,13 +237,13 @@ async def _trade_step(run: Run, llm, tools, graph, step: Step, index: int, total
     for attempt in range(1, DAY_ATTEMPTS + 1):
         context = await _day_context(run, step, index, total)
         try:
-            return await run_trading_day(llm=llm, tools=tools, context=context, max_steps=run.max_steps,
-                                         graph=graph)
+            return await run_trading_day(llm=llm, tools=tools, context=context, max_steps=run.max_steps, graph=graph)
         except Exception as exc:
             logger.warning("run %s step %s attempt %s failed: %r", run.id, step.day, attempt, exc)
             if attempt == DAY_ATTEMPTS:
-                raise RunFailure(f"{step.day.isoformat()}: the agent failed {DAY_ATTEMPTS} times; last error: "
-                                 f"{_readable(exc)}") from exc
+                raise RunFailure(
+                    f"{step.day.isoformat()}: the agent failed {DAY_ATTEMPTS} times; last error: {_readable(exc)}"
+                ) from exc
             await _discard_partial_step(run, step)
             await asyncio.sleep(RETRY_DELAY_SECONDS * attempt)
     raise AssertionError("unreachable")
@@ -228,16 +251,22 @@ async def _trade_step(run: Run, llm, tools, graph, step: Step, index: int, total
 
 async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult) -> None:
     log = await ReasoningLog.create(run_id=run.id, date=step.day, timestamp=step.clock_at, messages=result.messages)
-    await Run.filter(id=run.id).update(llm_calls=F("llm_calls") + result.llm_calls,
-                                       input_tokens=F("input_tokens") + result.input_tokens,
-                                       output_tokens=F("output_tokens") + result.output_tokens)
+    await Run.filter(id=run.id).update(
+        llm_calls=F("llm_calls") + result.llm_calls,
+        input_tokens=F("input_tokens") + result.input_tokens,
+        output_tokens=F("output_tokens") + result.output_tokens,
+    )
     await run.refresh_from_db()
     await publish_run_event(bus, run, "LOG", message=f"Reasoning for {log.date.isoformat()} saved.")
-    trades = await (Position.filter(run_id=run.id, timestamp__gte=_fills_at(run, step))
-                    .order_by("action_id"))
+    trades = await Position.filter(run_id=run.id, timestamp__gte=_fills_at(run, step)).order_by("action_id")
     for trade in trades:
-        await publish_run_event(bus, run, "TRADE", position=trade,
-                                message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}")
+        await publish_run_event(
+            bus,
+            run,
+            "TRADE",
+            position=trade,
+            message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}",
+        )
     if not trades:
         await record_no_trade(run, date=step.day, timestamp=_fills_at(run, step))
     await _value_portfolio(run, step)
@@ -255,8 +284,9 @@ async def _value_portfolio(run: Run, step: Step) -> None:
     await record_close(run, date=step.day, timestamp=step.valued_at, prices=prices)
 
 
-async def finish_run(run: Run, bus: EventBus, status: RunStatus, *, error: str | None = None,
-                  message: str | None = None) -> None:
+async def finish_run(
+    run: Run, bus: EventBus, status: RunStatus, *, error: str | None = None, message: str | None = None
+) -> None:
     """Writes the final state, then announces it: a subscriber that sees the event can read the result."""
     figures = await run_performance(run)
     run.status = status

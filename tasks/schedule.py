@@ -31,9 +31,17 @@ class Step:
 
 async def daily_steps(tickers: list[str], start: dt.date, end: dt.date) -> list[Step]:
     """Every date in [start, end] on which an allowed ticker has a complete daily bar."""
-    rows = await (PriceBar.filter(symbol__in=tickers, interval=PriceInterval.DAY, trade_date__gte=start,
-                                  trade_date__lte=end, close__isnull=False)
-                  .order_by("trade_date").values_list("trade_date", "timestamp"))
+    rows = await (
+        PriceBar.filter(
+            symbol__in=tickers,
+            interval=PriceInterval.DAY,
+            trade_date__gte=start,
+            trade_date__lte=end,
+            close__isnull=False,
+        )
+        .order_by("trade_date")
+        .values_list("trade_date", "timestamp")
+    )
     first_bar: dict[dt.date, dt.datetime] = {}
     for day, timestamp in rows:
         first_bar[day] = min(timestamp, first_bar.get(day, timestamp))
@@ -55,8 +63,11 @@ async def intraday_interval(symbol: str, day: dt.date) -> PriceInterval | None:
 
 async def intraday_steps(symbol: str, day: dt.date, session: IntradaySession, interval: PriceInterval) -> list[Step]:
     """Each bar but the last is a decision bar; orders fill at the next bar's open, valued at its close."""
-    rows = await (PriceBar.filter(symbol=symbol, interval=interval, trade_date=day, close__isnull=False)
-                  .order_by("timestamp").values_list("timestamp", flat=True))
+    rows = await (
+        PriceBar.filter(symbol=symbol, interval=interval, trade_date=day, close__isnull=False)
+        .order_by("timestamp")
+        .values_list("timestamp", flat=True)
+    )
     bars = [t for t in rows if _in_session(t, session)]
     return [Step(day, decision, following) for decision, following in zip(bars, bars[1:], strict=False)]
 

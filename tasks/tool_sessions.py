@@ -23,10 +23,12 @@ class ToolServersUnavailable(Exception):
 async def run_tools(credential: str, servers: tuple[str, ...] = TRADING_SERVERS) -> AsyncIterator[list[BaseTool]]:
     """Persistent sessions (one per server) for the life of the run: ~8 ms a call instead of ~70 ms."""
     urls = server_urls(servers)
-    client = MultiServerMCPClient({
-        name: {"transport": "streamable_http", "url": url, "headers": {HEADER: credential}}
-        for name, url in urls.items()
-    })
+    client = MultiServerMCPClient(
+        {
+            name: {"transport": "streamable_http", "url": url, "headers": {HEADER: credential}}
+            for name, url in urls.items()
+        }
+    )
     async with AsyncExitStack() as stack:
         tools: list[BaseTool] = []
         for name in servers:

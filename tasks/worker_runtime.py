@@ -20,8 +20,8 @@ from tortoise import Tortoise
 from db_models.config import tortoise_config
 from db_models.log_context import configure_logging
 from db_models.settings import get_settings
-from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.dispatch import Dispatcher
+from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.metrics import serve_worker_metrics
 from tasks.reaper import reap_forever
 
@@ -75,8 +75,9 @@ async def _boot() -> None:
     global _bus, _heartbeat
     settings = get_settings()
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
-    _bus = RedisEventBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url \
-        else InProcessEventBus()
+    _bus = (
+        RedisEventBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else InProcessEventBus()
+    )
     if settings.redis_url:
         _heartbeat = asyncio.create_task(_beat(settings), name="aibt-worker-heartbeat")
     dispatcher = Dispatcher(settings, _bus)

@@ -65,13 +65,22 @@ async def settings(fake_llm: FakeOpenAI) -> AsyncIterator[Settings]:
     # AIBT_START_TOOLS=0: the test API does not bind the tool ports; tests that need tool servers start
     # them on free ports (tests/support/tool_servers.py). AIBT_SEED_PRICES=0: the session database starts
     # with no price bars (tests add and remove the bars they need).
-    os.environ.update({"AIBT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "AIBT_ENV": "test",
-                       "AIBT_START_TOOLS": "0", "AIBT_SEED_PRICES": "0",
-                       "OPENAI_API_BASE": fake_llm.base_url, "OPENAI_API_KEY": "test-key"})
+    os.environ.update(
+        {
+            "AIBT_DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "AIBT_ENV": "test",
+            "AIBT_START_TOOLS": "0",
+            "AIBT_SEED_PRICES": "0",
+            "OPENAI_API_BASE": fake_llm.base_url,
+            "OPENAI_API_KEY": "test-key",
+        }
+    )
     # Every test client connects from 127.0.0.1: per-address limits this session are wide (tests of the
     # limits themselves set small ones on the running app); per-user and per-email limits keep their defaults.
-    os.environ.update({f"AIBT_RATE_LIMIT_{action}_IP": "100000/60"
-                       for action in ("LOGIN", "SIGNUP", "START_RUN", "SEND_MESSAGE")})
+    os.environ.update(
+        {f"AIBT_RATE_LIMIT_{action}_IP": "100000/60" for action in ("LOGIN", "SIGNUP", "START_RUN", "SEND_MESSAGE")}
+    )
     for variable in ("REDIS_URL", "AIBT_APPROVED_USERS", "AIBT_JWT_SECRET"):
         os.environ.pop(variable, None)
     get_settings.cache_clear()  # processes-wide settings (tool servers, workers) must see these too

@@ -7,7 +7,9 @@ import pytest
 from db_models.accounts import RevokedToken, Role, User
 from tests.conftest import PASSWORD, SIGNUP, unique_email
 
-LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token expiresAt user { id email role } } }"
+LOGIN = (
+    "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token expiresAt user { id email role } } }"
+)
 ME = "{ me { id email role displayName createdAt } }"
 LOGOUT = "mutation { logout }"
 USERS = "query($first: Int, $after: String) { users(first: $first, after: $after) { totalCount edges { cursor node { id email role } } pageInfo { hasNextPage endCursor } } }"

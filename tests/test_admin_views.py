@@ -17,16 +17,37 @@ LEADERBOARD = """query($limit: Int) { leaderboard(limit: $limit) { rank totalRet
 
 async def _model_with_runs(email: str, name: str, returns: list[float]) -> TradingModel:
     owner = await User.get(email=email)
-    model = await TradingModel.create(owner=owner, name=name, signature=name.lower(), allowed_tickers=["AAPL"],
-                                      initial_cash=Decimal("10000"), ai_model="local/momentum")
+    model = await TradingModel.create(
+        owner=owner,
+        name=name,
+        signature=name.lower(),
+        allowed_tickers=["AAPL"],
+        initial_cash=Decimal("10000"),
+        ai_model="local/momentum",
+    )
     for number, total_return in enumerate(returns, start=1):
-        run = await Run.create(model=model, run_number=number, mode=TradingMode.DAILY, status=RunStatus.COMPLETED,
-                               final_return=total_return, max_drawdown=0.05,
-                               strategy_snapshot={"initial_cash": "10000.00", "allowed_tickers": ["AAPL"]})
+        run = await Run.create(
+            model=model,
+            run_number=number,
+            mode=TradingMode.DAILY,
+            status=RunStatus.COMPLETED,
+            final_return=total_return,
+            max_drawdown=0.05,
+            strategy_snapshot={"initial_cash": "10000.00", "allowed_tickers": ["AAPL"]},
+        )
         values = [10000 * (1 + total_return * f) for f in (0.25, 0.2, 0.7, 1.0)]
-        await EquityPoint.bulk_create([
-            EquityPoint(run=run, date=dt.date(2024, 1, 2 + i), timestamp=dt.datetime(2024, 1, 2 + i, 14, 30, tzinfo=dt.UTC),
-                        value=Decimal(str(round(v, 2))), cash=Decimal("0")) for i, v in enumerate(values)])
+        await EquityPoint.bulk_create(
+            [
+                EquityPoint(
+                    run=run,
+                    date=dt.date(2024, 1, 2 + i),
+                    timestamp=dt.datetime(2024, 1, 2 + i, 14, 30, tzinfo=dt.UTC),
+                    value=Decimal(str(round(v, 2))),
+                    cash=Decimal("0"),
+                )
+                for i, v in enumerate(values)
+            ]
+        )
     return model
 
 
@@ -37,7 +58,9 @@ async def test_the_leaderboard_ranks_each_models_best_completed_run(api, admin, 
     await Run.filter(model=failed).update(status=RunStatus.FAILED)
     board = (await api.data(LEADERBOARD, {"limit": 2}, token=admin.token))["leaderboard"]
     assert [(e["rank"], e["model"]["name"], e["totalReturn"], e["owner"]["email"]) for e in board] == [
-        (1, "Alpha", 55.0, user.email), (2, "Beta", 50.0, other_user.email)]
+        (1, "Alpha", 55.0, user.email),
+        (2, "Beta", 50.0, other_user.email),
+    ]
     assert board[0]["run"]["runNumber"] == 2 and board[0]["sharpeRatio"] is not None
     assert board[0]["maxDrawdown"] == 0.05
 
@@ -53,8 +76,9 @@ async def test_a_leaderboard_limit_out_of_range_is_bad_input(api, admin):
 
 
 async def test_system_stats_count_everything(api, admin):
-    stats = (await api.data("{ systemStats { users models runs runsByStatus conversations messages } }",
-                            token=admin.token))["systemStats"]
+    stats = (
+        await api.data("{ systemStats { users models runs runsByStatus conversations messages } }", token=admin.token)
+    )["systemStats"]
     assert stats["users"] == await User.all().count()
     assert stats["models"] == await TradingModel.all().count()
     assert stats["runs"] == await Run.all().count() == sum(stats["runsByStatus"].values())
@@ -79,7 +103,9 @@ async def test_system_status_reports_each_tool_server_and_the_embedded_worker(ap
 
 async def test_a_silent_tool_server_is_reported_unhealthy(api, user, monkeypatch):
     monkeypatch.setenv("AIBT_MATH_URL", "http://127.0.0.1:9/mcp")
-    status = (await api.data("{ systemStatus { toolServers { name healthy tools } } }", token=user.token))["systemStatus"]
+    status = (await api.data("{ systemStatus { toolServers { name healthy tools } } }", token=user.token))[
+        "systemStatus"
+    ]
     math = next(s for s in status["toolServers"] if s["name"] == "math")
     assert math == {"name": "math", "healthy": False, "tools": []}
     assert await api.error_code("{ systemStatus { database } }") == "UNAUTHENTICATED"

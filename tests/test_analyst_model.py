@@ -16,42 +16,72 @@ from agents.chat.titles import fallback_title
 from agents.chat.tools import TOOL_NAMES
 from agents.llm import load_chat_model
 
-PERFORMANCE = {"model": {"name": "Alpha", "signature": "alpha-1"}, "runNumber": 3, "status": "COMPLETED",
-               "mode": "DAILY", "startDate": "2025-01-02", "endDate": "2025-01-31", "symbol": None, "tradeCount": 12,
-               "performance": {"initialValue": 10000.0, "finalValue": 10412.0, "totalReturn": 0.0412,
-                               "annualizedReturn": 0.62, "volatility": 0.18, "sharpeRatio": 1.2345,
-                               "sortinoRatio": None, "maxDrawdown": 0.025, "winRate": 0.6, "totalTrades": 12,
-                               "tradingDays": 21}}
-SYSTEM = SystemMessage(prompts.system_prompt([("Conversation model", "Alpha (signature alpha-1)")],
-                                             instructions=None, summary=None))
+PERFORMANCE = {
+    "model": {"name": "Alpha", "signature": "alpha-1"},
+    "runNumber": 3,
+    "status": "COMPLETED",
+    "mode": "DAILY",
+    "startDate": "2025-01-02",
+    "endDate": "2025-01-31",
+    "symbol": None,
+    "tradeCount": 12,
+    "performance": {
+        "initialValue": 10000.0,
+        "finalValue": 10412.0,
+        "totalReturn": 0.0412,
+        "annualizedReturn": 0.62,
+        "volatility": 0.18,
+        "sharpeRatio": 1.2345,
+        "sortinoRatio": None,
+        "maxDrawdown": 0.025,
+        "winRate": 0.6,
+        "totalTrades": 12,
+        "tradingDays": 21,
+    },
+}
+SYSTEM = SystemMessage(
+    prompts.system_prompt([("Conversation model", "Alpha (signature alpha-1)")], instructions=None, summary=None)
+)
 
 
 def analyst() -> AnalystModel:
-    return AnalystModel().bind_tools([{"type": "function", "function": {"name": name, "description": name,
-                                                                        "parameters": {"type": "object"}}}
-                                      for name in TOOL_NAMES])
+    return AnalystModel().bind_tools(
+        [
+            {"type": "function", "function": {"name": name, "description": name, "parameters": {"type": "object"}}}
+            for name in TOOL_NAMES
+        ]
+    )
 
 
 def answered(question: str, name: str, args: dict, result: object) -> list:
     text = result if isinstance(result, str) else json.dumps(result)
-    return [SYSTEM, HumanMessage(question), AIMessage("", tool_calls=[{"name": name, "args": args, "id": "call_1"}]),
-            ToolMessage(text, tool_call_id="call_1")]
+    return [
+        SYSTEM,
+        HumanMessage(question),
+        AIMessage("", tool_calls=[{"name": name, "args": args, "id": "call_1"}]),
+        ToolMessage(text, tool_call_id="call_1"),
+    ]
 
 
-@pytest.mark.parametrize(("question", "call"), [
-    ("how did run 3 do?", ("run_performance", {"run_number": 3})),
-    ("What was the Sharpe of run #4 of \"Alpha\"?", ("run_performance", {"run_number": 4, "model": "Alpha"})),
-    ("how is model alpha-1 doing?", ("run_performance", {"model": "alpha-1"})),
-    ("compare runs 1 and 2", ("compare_runs", {"run_numbers": [1, 2]})),
-    ("run 1 vs run 3, which was better?", ("compare_runs", {"run_numbers": [1, 3]})),
-    ("what trades did it make on 2025-01-15?", ("positions", {"from_date": "2025-01-15", "to_date": "2025-01-15"})),
-    ("trades of run 2 between 2025-01-10 and 2025-01-02",
-     ("positions", {"run_number": 2, "from_date": "2025-01-02", "to_date": "2025-01-10"})),
-    ("why did it sell on 2025-01-15?", ("reasoning_logs", {"date": "2025-01-15"})),
-    ("list my models", ("list_models_and_runs", {})),
-    ("which runs do I have?", ("list_models_and_runs", {})),
-    ("good morning", None),
-])
+@pytest.mark.parametrize(
+    ("question", "call"),
+    [
+        ("how did run 3 do?", ("run_performance", {"run_number": 3})),
+        ('What was the Sharpe of run #4 of "Alpha"?', ("run_performance", {"run_number": 4, "model": "Alpha"})),
+        ("how is model alpha-1 doing?", ("run_performance", {"model": "alpha-1"})),
+        ("compare runs 1 and 2", ("compare_runs", {"run_numbers": [1, 2]})),
+        ("run 1 vs run 3, which was better?", ("compare_runs", {"run_numbers": [1, 3]})),
+        ("what trades did it make on 2025-01-15?", ("positions", {"from_date": "2025-01-15", "to_date": "2025-01-15"})),
+        (
+            "trades of run 2 between 2025-01-10 and 2025-01-02",
+            ("positions", {"run_number": 2, "from_date": "2025-01-02", "to_date": "2025-01-10"}),
+        ),
+        ("why did it sell on 2025-01-15?", ("reasoning_logs", {"date": "2025-01-15"})),
+        ("list my models", ("list_models_and_runs", {})),
+        ("which runs do I have?", ("list_models_and_runs", {})),
+        ("good morning", None),
+    ],
+)
 def test_questions_pick_the_tool_and_arguments_that_answer_them(question, call):
     assert tool_request(question) == call
 
@@ -82,13 +112,26 @@ async def test_a_run_without_figures_yet_says_so():
 
 
 async def test_a_comparison_says_each_metric_and_which_run_is_better():
-    runs = [{"runNumber": 1, "status": "COMPLETED", "tradeCount": 4, "performance": PERFORMANCE["performance"]},
-            {"runNumber": 2, "status": "COMPLETED", "tradeCount": 9,
-             "performance": {**PERFORMANCE["performance"], "totalReturn": -0.01, "sharpeRatio": -0.5,
-                             "maxDrawdown": 0.08, "volatility": 0.3, "winRate": None}}]
+    runs = [
+        {"runNumber": 1, "status": "COMPLETED", "tradeCount": 4, "performance": PERFORMANCE["performance"]},
+        {
+            "runNumber": 2,
+            "status": "COMPLETED",
+            "tradeCount": 9,
+            "performance": {
+                **PERFORMANCE["performance"],
+                "totalReturn": -0.01,
+                "sharpeRatio": -0.5,
+                "maxDrawdown": 0.08,
+                "volatility": 0.3,
+                "winRate": None,
+            },
+        },
+    ]
     result = {"model": {"name": "Alpha", "signature": "alpha-1"}, "runs": runs, "notFound": [5]}
-    message = await analyst().ainvoke(answered("compare runs 1, 2 and 5", "compare_runs",
-                                               {"run_numbers": [1, 2, 5]}, result))
+    message = await analyst().ainvoke(
+        answered("compare runs 1, 2 and 5", "compare_runs", {"run_numbers": [1, 2, 5]}, result)
+    )
     assert message.content.splitlines() == [message.content]
     sentences = message.content.split(". ")
     assert sentences[0] == "Comparing runs 1 and 2 of Alpha (alpha-1)"
@@ -100,35 +143,80 @@ async def test_a_comparison_says_each_metric_and_which_run_is_better():
 
 
 async def test_trades_are_listed_and_steps_without_trades_are_not():
-    result = {"model": {"name": "Alpha", "signature": "alpha-1"}, "runNumber": 3, "fromDate": "2025-01-15",
-              "toDate": "2025-01-15", "count": 3, "truncated": False, "positions": [
-                  {"date": "2025-01-15", "action": "BUY", "symbol": "AAPL", "amount": 10, "price": 243.85,
-                   "cash": 7561.5, "holdings": {"AAPL": 10}},
-                  {"date": "2025-01-15", "action": "NO_TRADE", "symbol": None, "amount": None, "price": None,
-                   "cash": 7561.5, "holdings": {"AAPL": 10}},
-                  {"date": "2025-01-15", "action": "SELL", "symbol": "AAPL", "amount": 4, "price": 250.1,
-                   "cash": 8561.9, "holdings": {"AAPL": 6}}]}
+    result = {
+        "model": {"name": "Alpha", "signature": "alpha-1"},
+        "runNumber": 3,
+        "fromDate": "2025-01-15",
+        "toDate": "2025-01-15",
+        "count": 3,
+        "truncated": False,
+        "positions": [
+            {
+                "date": "2025-01-15",
+                "action": "BUY",
+                "symbol": "AAPL",
+                "amount": 10,
+                "price": 243.85,
+                "cash": 7561.5,
+                "holdings": {"AAPL": 10},
+            },
+            {
+                "date": "2025-01-15",
+                "action": "NO_TRADE",
+                "symbol": None,
+                "amount": None,
+                "price": None,
+                "cash": 7561.5,
+                "holdings": {"AAPL": 10},
+            },
+            {
+                "date": "2025-01-15",
+                "action": "SELL",
+                "symbol": "AAPL",
+                "amount": 4,
+                "price": 250.1,
+                "cash": 8561.9,
+                "holdings": {"AAPL": 6},
+            },
+        ],
+    }
     message = await analyst().ainvoke(answered("what trades did it make on 2025-01-15?", "positions", {}, result))
-    assert message.content == ("Run 3 of Alpha (alpha-1) made 2 trades on 2025-01-15: bought 10 AAPL at $243.85; "
-                               "sold 4 AAPL at $250.10. Afterwards it held 6 AAPL and $8,561.90 in cash.")
+    assert message.content == (
+        "Run 3 of Alpha (alpha-1) made 2 trades on 2025-01-15: bought 10 AAPL at $243.85; "
+        "sold 4 AAPL at $250.10. Afterwards it held 6 AAPL and $8,561.90 in cash."
+    )
     quiet = {**result, "positions": result["positions"][1:2], "count": 1}
     message = await analyst().ainvoke(answered("what trades did it make on 2025-01-15?", "positions", {}, quiet))
     assert message.content == "Run 3 of Alpha (alpha-1) made no trades on 2025-01-15 (1 step without a trade)."
 
 
 async def test_models_and_runs_are_listed():
-    result = {"models": [{"name": "Alpha", "signature": "alpha-1", "aiModel": "local/momentum", "runs": [
-        {"runNumber": 1, "status": "COMPLETED", "finalReturn": 0.0412, "tradeCount": 12},
-        {"runNumber": 2, "status": "RUNNING", "finalReturn": None, "tradeCount": 1}]},
-        {"name": "Beta", "signature": "beta", "aiModel": "openai/gpt-5", "runs": []}], "moreModels": False}
+    result = {
+        "models": [
+            {
+                "name": "Alpha",
+                "signature": "alpha-1",
+                "aiModel": "local/momentum",
+                "runs": [
+                    {"runNumber": 1, "status": "COMPLETED", "finalReturn": 0.0412, "tradeCount": 12},
+                    {"runNumber": 2, "status": "RUNNING", "finalReturn": None, "tradeCount": 1},
+                ],
+            },
+            {"name": "Beta", "signature": "beta", "aiModel": "openai/gpt-5", "runs": []},
+        ],
+        "moreModels": False,
+    }
     message = await analyst().ainvoke(answered("list my models", "list_models_and_runs", {}, result))
-    assert message.content == ("You have 2 models. Alpha (alpha-1, local/momentum) has 2 runs: run 1 completed, "
-                               "+4.12%, 12 trades; run 2 running, 1 trade. Beta (beta, openai/gpt-5) has no runs yet.")
+    assert message.content == (
+        "You have 2 models. Alpha (alpha-1, local/momentum) has 2 runs: run 1 completed, "
+        "+4.12%, 12 trades; run 2 running, 1 trade. Beta (beta, openai/gpt-5) has no runs yet."
+    )
 
 
 async def test_not_found_and_other_questions_get_helpful_answers():
-    message = await analyst().ainvoke(answered("how did run 9 do?", "run_performance", {"run_number": 9},
-                                               "Not found: Alpha (alpha-1) has no run 9."))
+    message = await analyst().ainvoke(
+        answered("how did run 9 do?", "run_performance", {"run_number": 9}, "Not found: Alpha (alpha-1) has no run 9.")
+    )
     assert message.content.startswith("Not found: Alpha (alpha-1) has no run 9. I can only see your own models")
     assert (await analyst().ainvoke([SYSTEM, HumanMessage("What's the weather like?")])).content == HELP
     unbound = await AnalystModel().ainvoke([SYSTEM, HumanMessage("how did run 3 do?")])
@@ -161,8 +249,13 @@ async def test_the_same_conversation_gets_the_same_answer():
 async def test_it_answers_the_title_and_summary_tasks_deterministically():
     title = await AnalystModel().ainvoke([HumanMessage(prompts.title_prompt("Please compare runs 1 and 2 for me"))])
     assert title.content == fallback_title("Please compare runs 1 and 2 for me") == "Compare runs 1 and 2"
-    summary = await AnalystModel().ainvoke([HumanMessage(prompts.summary_prompt(
-        None, "User: How did run 1 do? Tell me.\nAnalyst: It returned +4.12%. Good."))])
+    summary = await AnalystModel().ainvoke(
+        [
+            HumanMessage(
+                prompts.summary_prompt(None, "User: How did run 1 do? Tell me.\nAnalyst: It returned +4.12%. Good.")
+            )
+        ]
+    )
     assert summary.content == "- User asked: How did run 1 do?\n- Analyst answered: It returned +4.12%."
 
 

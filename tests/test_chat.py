@@ -28,9 +28,12 @@ async def new_conversation(api, account, model=None) -> str:
 
 
 async def ask(api, ws_url, account, conversation_id, text) -> list[dict]:
-    events, error = await follow_chat(ws_url, account.token, conversation_id,
-                                      on_open=lambda: api.data(SEND, {"id": conversation_id, "c": text},
-                                                               token=account.token))
+    events, error = await follow_chat(
+        ws_url,
+        account.token,
+        conversation_id,
+        on_open=lambda: api.data(SEND, {"id": conversation_id, "c": text}, token=account.token),
+    )
     assert error is None
     return events
 
@@ -61,7 +64,8 @@ async def test_replay_after_a_disconnect_returns_what_was_missed(api, ws_url, us
 
 
 async def test_a_second_message_while_replying_is_a_conflict_and_cancel_keeps_the_partial_reply(
-        api, ws_url, user, admin, remote_llm):
+    api, ws_url, user, admin, remote_llm
+):
     remote_llm.delay_seconds = 0.5
     remote_llm.token_delay_seconds = 0.02  # 400 words take 8 s: the cancel lands mid-reply on a loaded machine too
     remote_llm.policy = lambda messages, tools: Turn("word " * 400)
@@ -71,10 +75,14 @@ async def test_a_second_message_while_replying_is_a_conflict_and_cancel_keeps_th
         await api.data(SEND, {"id": conversation, "c": "Tell me a long story"}, token=user.token)
         error = await api.error(SEND, {"id": conversation, "c": "and another"}, token=user.token)
         assert error["extensions"]["code"] == "CONFLICT"
-        events, _ = await follow_chat(ws_url, user.token, conversation, after_seq=0,
-                                      until=lambda evs: any(e["kind"] == "TOKEN" for e in evs))
-        assert (await api.data("mutation($id: ID!) { cancelReply(conversationId: $id) }", {"id": conversation},
-                               token=user.token))["cancelReply"] is True
+        events, _ = await follow_chat(
+            ws_url, user.token, conversation, after_seq=0, until=lambda evs: any(e["kind"] == "TOKEN" for e in evs)
+        )
+        assert (
+            await api.data(
+                "mutation($id: ID!) { cancelReply(conversationId: $id) }", {"id": conversation}, token=user.token
+            )
+        )["cancelReply"] is True
         events, _ = await follow_chat(ws_url, user.token, conversation, after_seq=0)
         stored = await ChatMessage.filter(conversation__user__email=user.email, role="ASSISTANT").first()
         assert stored.cut_short is True
@@ -108,27 +116,38 @@ async def test_bad_titles_are_refused(api, user, title):
 
 
 async def test_conversations_are_listed_by_scope_and_found_by_title_or_message_text(api, ws_url, user):
-    model = (await api.data(MODEL, {"i": {"name": "Chatty", "allowedTickers": ["AAPL"], "aiModel": "local/momentum"}},
-                            token=user.token))["createModel"]["id"]
+    model = (
+        await api.data(
+            MODEL, {"i": {"name": "Chatty", "allowedTickers": ["AAPL"], "aiModel": "local/momentum"}}, token=user.token
+        )
+    )["createModel"]["id"]
     general = await new_conversation(api, user)
     about_model = await new_conversation(api, user, model)
     await api.data(RENAME, {"id": general, "t": "Quarterly Review"}, token=user.token)
     await ask(api, ws_url, user, about_model, "What about the ZEBRA signal?")
-    assert [e["node"]["id"] for e in (await api.data(LIST, {}, token=user.token))["conversations"]["edges"]] == [general]
+    assert [e["node"]["id"] for e in (await api.data(LIST, {}, token=user.token))["conversations"]["edges"]] == [
+        general
+    ]
     by_model = (await api.data(LIST, {"model": model}, token=user.token))["conversations"]
     assert [e["node"]["id"] for e in by_model["edges"]] == [about_model]
     assert (await api.data(LIST, {"s": "quarterly"}, token=user.token))["conversations"]["totalCount"] == 1
     found = (await api.data(LIST, {"model": model, "s": "zebra"}, token=user.token))["conversations"]
     assert [e["node"]["id"] for e in found["edges"]] == [about_model]
-    nested = await api.data("query($id: ID!) { model(id: $id) { conversations { totalCount } } }", {"id": model},
-                            token=user.token)
+    nested = await api.data(
+        "query($id: ID!) { model(id: $id) { conversations { totalCount } } }", {"id": model}, token=user.token
+    )
     assert nested["model"]["conversations"]["totalCount"] == 1
 
 
 async def test_resume_marks_one_conversation_active(api, user):
     first, second = await new_conversation(api, user), await new_conversation(api, user)
-    resumed = (await api.data("mutation($id: ID!) { resumeConversation(id: $id) { id isActive messages { totalCount } } }",
-                              {"id": first}, token=user.token))["resumeConversation"]
+    resumed = (
+        await api.data(
+            "mutation($id: ID!) { resumeConversation(id: $id) { id isActive messages { totalCount } } }",
+            {"id": first},
+            token=user.token,
+        )
+    )["resumeConversation"]
     assert resumed["isActive"] is True
     states = {c.id: c.is_active for c in await Conversation.filter(user__email=user.email)}
     assert sorted(states.values()) == [False, True]
@@ -140,7 +159,9 @@ async def test_export_as_markdown_and_json(api, ws_url, user):
     await ask(api, ws_url, user, conversation, "list my models")
     markdown = (await api.data(EXPORT, {"id": conversation}, token=user.token))["exportConversation"]
     assert markdown.startswith("# ") and "**You**" in markdown and "list my models" in markdown
-    exported = json.loads((await api.data(EXPORT, {"id": conversation, "f": "JSON"}, token=user.token))["exportConversation"])
+    exported = json.loads(
+        (await api.data(EXPORT, {"id": conversation, "f": "JSON"}, token=user.token))["exportConversation"]
+    )
     assert [m["role"] for m in exported["messages"]] == ["USER", "ASSISTANT"]
 
 
@@ -152,7 +173,9 @@ async def test_messages_page_backwards_newest_pages_first_oldest_first_within_a_
       edges { node { content } } pageInfo { hasPreviousPage startCursor } } } }"""
     pages, before = [], None
     while True:
-        page = (await api.data(query, {"id": conversation, "before": before}, token=user.token))["conversation"]["messages"]
+        page = (await api.data(query, {"id": conversation, "before": before}, token=user.token))["conversation"][
+            "messages"
+        ]
         pages.append([e["node"]["content"] for e in page["edges"]])
         if not page["pageInfo"]["hasPreviousPage"]:
             break
@@ -165,8 +188,11 @@ async def test_another_user_cannot_reach_a_conversation_in_any_way(api, ws_url, 
     await ask(api, ws_url, user, conversation, "list my models")
     before = await ChatMessage.filter(conversation__user__email=user.email).count()
     for query, variables in [
-        (CONVERSATION, {"id": conversation}), (RENAME, {"id": conversation, "t": "mine now"}),
-        (EXPORT, {"id": conversation}), (DELETE, {"id": conversation}), (SEND, {"id": conversation, "c": "hi"}),
+        (CONVERSATION, {"id": conversation}),
+        (RENAME, {"id": conversation, "t": "mine now"}),
+        (EXPORT, {"id": conversation}),
+        (DELETE, {"id": conversation}),
+        (SEND, {"id": conversation, "c": "hi"}),
         ("mutation($id: ID!) { resumeConversation(id: $id) { id } }", {"id": conversation}),
         ("mutation($id: ID!) { cancelReply(conversationId: $id) }", {"id": conversation}),
     ]:
@@ -178,8 +204,11 @@ async def test_another_user_cannot_reach_a_conversation_in_any_way(api, ws_url, 
 
 
 async def test_a_conversation_about_another_users_model_or_run_is_refused(api, user, other_user):
-    model = (await api.data(MODEL, {"i": {"name": "Private", "allowedTickers": ["AAPL"], "aiModel": "local/momentum"}},
-                            token=user.token))["createModel"]["id"]
+    model = (
+        await api.data(
+            MODEL, {"i": {"name": "Private", "allowedTickers": ["AAPL"], "aiModel": "local/momentum"}}, token=user.token
+        )
+    )["createModel"]["id"]
     assert await api.error_code(CREATE, {"model": model}, token=other_user.token) == "NOT_FOUND"
     assert await api.error_code(CREATE, {"run": "UnVuOjE"}, token=other_user.token) == "BAD_USER_INPUT"
 
@@ -195,10 +224,17 @@ async def test_global_chat_settings_are_set_by_admins_only(api, user, admin):
     assert (await api.data("{ globalChatSettings { chatModel } }", token=user.token))["globalChatSettings"]["chatModel"]
     assert await api.error_code(SETTINGS, {"i": {"instructions": "be brief"}}, token=user.token) == "FORBIDDEN"
     assert await api.error_code(SETTINGS, {"i": {"chatModel": "local/momentum"}}, token=admin.token) == "BAD_USER_INPUT"
-    assert await api.error_code(SETTINGS, {"i": {"parameters": {"temperature": 5}}}, token=admin.token) == "BAD_USER_INPUT"
-    updated = (await api.data(SETTINGS, {"i": {"instructions": "Be brief.", "parameters": {"temperature": 0.2}}},
-                              token=admin.token))["updateGlobalChatSettings"]
-    assert updated["instructions"] == "Be brief." and updated["parameters"]["temperature"] == 0.2 and updated["updatedAt"]
+    assert (
+        await api.error_code(SETTINGS, {"i": {"parameters": {"temperature": 5}}}, token=admin.token) == "BAD_USER_INPUT"
+    )
+    updated = (
+        await api.data(
+            SETTINGS, {"i": {"instructions": "Be brief.", "parameters": {"temperature": 0.2}}}, token=admin.token
+        )
+    )["updateGlobalChatSettings"]
+    assert (
+        updated["instructions"] == "Be brief." and updated["parameters"]["temperature"] == 0.2 and updated["updatedAt"]
+    )
     await api.data(SETTINGS, {"i": {"instructions": None}}, token=admin.token)
 
 
@@ -213,9 +249,13 @@ async def test_a_failing_remote_llm_ends_the_reply_with_a_readable_error(api, ws
         # The conversation is free again for the next message.
         remote_llm.fail_status = None
         remote_llm.policy = lambda messages, tools: Turn("Your runs did fine.")
-        again, _ = await follow_chat(ws_url, user.token, conversation, after_seq=events[-1]["seq"],
-                                     on_open=lambda: api.data(SEND, {"id": conversation, "c": "Try again"},
-                                                              token=user.token))
+        again, _ = await follow_chat(
+            ws_url,
+            user.token,
+            conversation,
+            after_seq=events[-1]["seq"],
+            on_open=lambda: api.data(SEND, {"id": conversation, "c": "Try again"}, token=user.token),
+        )
         assert again[-1]["kind"] == "COMPLETE" and again[-1]["message"]["content"] == "Your runs did fine."
     finally:
         await api.data(SETTINGS, {"i": {"chatModel": None}}, token=admin.token)
@@ -224,9 +264,16 @@ async def test_a_failing_remote_llm_ends_the_reply_with_a_readable_error(api, ws
 async def test_a_long_conversation_folds_older_messages_into_its_summary(api, ws_url, user):
     conversation = await new_conversation(api, user)
     row = await Conversation.get(user__email=user.email)
-    await ChatMessage.bulk_create([ChatMessage(conversation=row, role="USER" if i % 2 == 0 else "ASSISTANT",
-                                               content=f"Earlier point number {i} about AAPL momentum")
-                                   for i in range(44)])
+    await ChatMessage.bulk_create(
+        [
+            ChatMessage(
+                conversation=row,
+                role="USER" if i % 2 == 0 else "ASSISTANT",
+                content=f"Earlier point number {i} about AAPL momentum",
+            )
+            for i in range(44)
+        ]
+    )
     await ask(api, ws_url, user, conversation, "list my models")
     summary = None
     for _ in range(50):  # the summary is written just after the reply completes

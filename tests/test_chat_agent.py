@@ -27,8 +27,12 @@ from tests.support.fake_openai import Turn, tool_results
 TICKERS = ["AAPL", "MSFT"]
 CASH = Decimal("10000.00")
 # Run 1: buys 10 AAPL at 100 on day 1, sells 5 at 112 on day 3; closes value the portfolio each day.
-RUN1_DAYS = [(dt.date(2025, 1, 14), {"AAPL": Decimal("104")}), (dt.date(2025, 1, 15), {"AAPL": Decimal("95")}),
-             (dt.date(2025, 1, 16), {"AAPL": Decimal("112")}), (dt.date(2025, 1, 17), {"AAPL": Decimal("118")})]
+RUN1_DAYS = [
+    (dt.date(2025, 1, 14), {"AAPL": Decimal("104")}),
+    (dt.date(2025, 1, 15), {"AAPL": Decimal("95")}),
+    (dt.date(2025, 1, 16), {"AAPL": Decimal("112")}),
+    (dt.date(2025, 1, 17), {"AAPL": Decimal("118")}),
+]
 
 
 def at(day: dt.date, hour: int) -> dt.datetime:
@@ -40,19 +44,39 @@ async def make_owner(prefix: str) -> User:
 
 
 async def make_model(owner: User, name: str = "Momentum Alpha", signature: str | None = None) -> TradingModel:
-    return await TradingModel.create(owner=owner, name=name, signature=signature or f"sig-{uuid.uuid4().hex[:6]}",
-                                     allowed_tickers=TICKERS, initial_cash=CASH, ai_model="local/momentum")
+    return await TradingModel.create(
+        owner=owner,
+        name=name,
+        signature=signature or f"sig-{uuid.uuid4().hex[:6]}",
+        allowed_tickers=TICKERS,
+        initial_cash=CASH,
+        ai_model="local/momentum",
+    )
 
 
 async def make_run(model: TradingModel, number: int, days, trades) -> Run:
     """A completed daily run with the given trades ({date: [(action, symbol, amount, price)]}) and closes."""
-    run = await Run.create(model=model, run_number=number, mode=TradingMode.DAILY, status=RunStatus.COMPLETED,
-                           start_date=days[0][0], end_date=days[-1][0],
-                           strategy_snapshot={"allowed_tickers": TICKERS, "initial_cash": str(CASH)})
+    run = await Run.create(
+        model=model,
+        run_number=number,
+        mode=TradingMode.DAILY,
+        status=RunStatus.COMPLETED,
+        start_date=days[0][0],
+        end_date=days[-1][0],
+        strategy_snapshot={"allowed_tickers": TICKERS, "initial_cash": str(CASH)},
+    )
     for day, prices in days:
         for action, symbol, amount, price in trades.get(day, []):
-            await apply_trade(run, action=action, symbol=symbol, amount=amount, price=Decimal(price), date=day,
-                              timestamp=at(day, 14), allowed_tickers=TICKERS)
+            await apply_trade(
+                run,
+                action=action,
+                symbol=symbol,
+                amount=amount,
+                price=Decimal(price),
+                date=day,
+                timestamp=at(day, 14),
+                allowed_tickers=TICKERS,
+            )
         await record_close(run, date=day, timestamp=at(day, 21), prices=prices)
     return await Run.get(id=run.id)
 
@@ -62,25 +86,57 @@ async def account(server_url):
     """A user with a model holding two runs (run 1 as RUN1_DAYS, run 2 losing), and a reasoning log."""
     owner = await make_owner("analyst")
     model = await make_model(owner)
-    run1 = await make_run(model, 1, RUN1_DAYS, {
-        RUN1_DAYS[0][0]: [(ActionType.BUY, "AAPL", 10, "100")],
-        RUN1_DAYS[2][0]: [(ActionType.SELL, "AAPL", 5, "112")]})
-    days2 = [(dt.date(2025, 2, 3), {"MSFT": Decimal("400")}), (dt.date(2025, 2, 4), {"MSFT": Decimal("380")}),
-             (dt.date(2025, 2, 5), {"MSFT": Decimal("390")})]
+    run1 = await make_run(
+        model,
+        1,
+        RUN1_DAYS,
+        {
+            RUN1_DAYS[0][0]: [(ActionType.BUY, "AAPL", 10, "100")],
+            RUN1_DAYS[2][0]: [(ActionType.SELL, "AAPL", 5, "112")],
+        },
+    )
+    days2 = [
+        (dt.date(2025, 2, 3), {"MSFT": Decimal("400")}),
+        (dt.date(2025, 2, 4), {"MSFT": Decimal("380")}),
+        (dt.date(2025, 2, 5), {"MSFT": Decimal("390")}),
+    ]
     run2 = await make_run(model, 2, days2, {days2[0][0]: [(ActionType.BUY, "MSFT", 20, "400")]})
-    await ReasoningLog.create(run=run1, date=RUN1_DAYS[2][0], timestamp=at(RUN1_DAYS[2][0], 14), messages=[
-        {"role": "system", "content": "rules"}, {"role": "user", "content": "Decide."},
-        {"role": "assistant", "content": "AAPL rallied to 112, taking profit on half.",
-         "tool_calls": [{"id": "c1", "name": "sell", "args": {"symbol": "AAPL", "amount": 5}}]},
-        {"role": "tool", "content": "Sold 5 AAPL at 112.00", "name": "sell", "tool_call_id": "c1"}])
+    await ReasoningLog.create(
+        run=run1,
+        date=RUN1_DAYS[2][0],
+        timestamp=at(RUN1_DAYS[2][0], 14),
+        messages=[
+            {"role": "system", "content": "rules"},
+            {"role": "user", "content": "Decide."},
+            {
+                "role": "assistant",
+                "content": "AAPL rallied to 112, taking profit on half.",
+                "tool_calls": [{"id": "c1", "name": "sell", "args": {"symbol": "AAPL", "amount": 5}}],
+            },
+            {"role": "tool", "content": "Sold 5 AAPL at 112.00", "name": "sell", "tool_call_id": "c1"},
+        ],
+    )
     return owner, model, run1, run2
 
 
-def request_for(owner: User, message: str, *, model: TradingModel | None = None, run: Run | None = None,
-                history: list[dict] | None = None) -> ChatRequest:
-    return ChatRequest(user_id=owner.id, conversation_id=1, model_id=model.id if model else None,
-                       run_id=run.id if run else None, summary=None, history=history or [], message=message,
-                       instructions=None)
+def request_for(
+    owner: User,
+    message: str,
+    *,
+    model: TradingModel | None = None,
+    run: Run | None = None,
+    history: list[dict] | None = None,
+) -> ChatRequest:
+    return ChatRequest(
+        user_id=owner.id,
+        conversation_id=1,
+        model_id=model.id if model else None,
+        run_id=run.id if run else None,
+        summary=None,
+        history=history or [],
+        message=message,
+        instructions=None,
+    )
 
 
 class Stream:
@@ -100,8 +156,14 @@ class Stream:
         self.events.append(("end", name, output))
 
     async def reply(self, llm: BaseChatModel, request: ChatRequest, **options) -> ReplyResult:
-        return await stream_reply(llm=llm, request=request, on_token=self.token, on_tool_start=self.tool_start,
-                                  on_tool_end=self.tool_end, **options)
+        return await stream_reply(
+            llm=llm,
+            request=request,
+            on_token=self.token,
+            on_tool_start=self.tool_start,
+            on_tool_end=self.tool_end,
+            **options,
+        )
 
 
 def expected_figures(values: list[float], initial: float = float(CASH)) -> dict[str, float]:
@@ -114,7 +176,7 @@ def expected_figures(values: list[float], initial: float = float(CASH)) -> dict[
     for value in curve:
         peak = max(peak, value)
         drawdown = max(drawdown, 1 - value / peak)
-    return {"total_return": curve[-1] / initial - 1, "sharpe": mean / std * 252 ** 0.5, "max_drawdown": drawdown}
+    return {"total_return": curve[-1] / initial - 1, "sharpe": mean / std * 252**0.5, "max_drawdown": drawdown}
 
 
 async def test_the_analyst_answers_how_a_run_did_with_its_figures_in_sentences(account):
@@ -134,8 +196,7 @@ async def test_the_analyst_answers_how_a_run_did_with_its_figures_in_sentences(a
     assert [e[:2] for e in stream.events] == [("start", "run_performance"), ("end", "run_performance")]
     assert stream.events[0][2] == {"run_number": 1}
     assert len(stream.events[1][2]) <= 500 and '"runNumber":1' in stream.events[1][2]
-    assert result.tool_calls == [{"name": "run_performance", "input": {"run_number": 1},
-                                  "output": stream.events[1][2]}]
+    assert result.tool_calls == [{"name": "run_performance", "input": {"run_number": 1}, "output": stream.events[1][2]}]
     assert (result.cut_short, result.llm_calls) == (False, 2)
     assert result.input_tokens > 0 and result.output_tokens >= len(result.content.split())
 
@@ -157,14 +218,16 @@ async def test_the_analyst_compares_runs_a_sentence_per_metric(account):
 async def test_the_analyst_lists_the_trades_of_a_date_and_the_reasoning_behind_them(account):
     owner, model, run1, _ = account
     stream = Stream()  # "it" is the conversation's run
-    trades = await stream.reply(AnalystModel(), request_for(owner, "What trades did it make on 2025-01-16?",
-                                                            model=model, run=run1))
+    trades = await stream.reply(
+        AnalystModel(), request_for(owner, "What trades did it make on 2025-01-16?", model=model, run=run1)
+    )
     assert stream.events[0] == ("start", "positions", {"from_date": "2025-01-16", "to_date": "2025-01-16"})
     assert "made 1 trade on 2025-01-16: sold 5 AAPL at $112.00" in trades.content
     assert "Afterwards it held 5 AAPL and $9,560.00 in cash." in trades.content
 
-    why = await Stream().reply(AnalystModel(), request_for(owner, "Why did it sell on 2025-01-16 in run 1?",
-                                                           model=model))
+    why = await Stream().reply(
+        AnalystModel(), request_for(owner, "Why did it sell on 2025-01-16 in run 1?", model=model)
+    )
     assert why.tool_calls[0]["input"] == {"run_number": 1, "date": "2025-01-16"}
     assert "taking profit on half" in why.content and "sell(amount=5, symbol=AAPL)" in why.content
 
@@ -191,18 +254,30 @@ async def test_another_users_models_and_runs_answer_not_found_through_every_argu
     intruder = await make_owner("mallory")
     own = await make_model(intruder, name="Mine", signature="mine")
     # The intruder asks by the victim's model name, signature and db id, and in a conversation claiming it.
-    for question in (f'how did run 1 of "{model.name}" do?', f"how did run 1 of model {model.signature} do?",
-                     f'how did run 1 of "{model.id}" do?'):
+    for question in (
+        f'how did run 1 of "{model.name}" do?',
+        f"how did run 1 of model {model.signature} do?",
+        f'how did run 1 of "{model.id}" do?',
+    ):
         result = await Stream().reply(AnalystModel(), request_for(intruder, question))
         assert "Not found:" in result.content and "Momentum Alpha" not in result.content.replace(model.name, "", 1)
         assert "returned" not in result.content
-    claimed = ChatRequest(user_id=intruder.id, conversation_id=2, model_id=model.id, run_id=run1.id, summary=None,
-                          history=[], message="how did run 1 do?", instructions=None)
+    claimed = ChatRequest(
+        user_id=intruder.id,
+        conversation_id=2,
+        model_id=model.id,
+        run_id=run1.id,
+        summary=None,
+        history=[],
+        message="how did run 1 do?",
+        instructions=None,
+    )
     result = await Stream().reply(AnalystModel(), claimed)
     assert "Not found: Mine (mine) has no run 1." in result.content
 
-    tools = {t.name: t for t in make_analyst_tools(AnalystScope(user_id=intruder.id, model_id=model.id,
-                                                                run_id=run1.id))}
+    tools = {
+        t.name: t for t in make_analyst_tools(AnalystScope(user_id=intruder.id, model_id=model.id, run_id=run1.id))
+    }
     for reference in (model.name, model.signature, str(model.id)):
         missing = await tools["run_performance"].ainvoke({"run_number": 1, "model": reference})
         assert missing == f"Not found: you have no model called {reference!r}."
@@ -220,8 +295,9 @@ async def test_should_stop_mid_answer_keeps_what_was_streamed_and_marks_it_cut_s
     async def stop_after_five_tokens() -> bool:
         return len(stream.tokens) >= 5
 
-    result = await stream.reply(AnalystModel(), request_for(owner, "how did run 1 do?", model=model),
-                                should_stop=stop_after_five_tokens)
+    result = await stream.reply(
+        AnalystModel(), request_for(owner, "how did run 1 do?", model=model), should_stop=stop_after_five_tokens
+    )
     assert result.cut_short and len(stream.tokens) == 5
     assert result.content == "".join(stream.tokens) and result.content.startswith("Run 1 of Momentum")
     assert [e[1] for e in stream.events] == ["run_performance", "run_performance"]
@@ -236,8 +312,11 @@ async def test_should_stop_before_the_tools_run_ends_the_reply_without_calling_t
         asked.append(1)
         return len(asked) >= 2  # the first check is before the model is called
 
-    result = await stream.reply(AnalystModel(), request_for(owner, "how did run 1 do?", model=model),
-                                should_stop=stop_at_the_first_step_boundary)
+    result = await stream.reply(
+        AnalystModel(),
+        request_for(owner, "how did run 1 do?", model=model),
+        should_stop=stop_at_the_first_step_boundary,
+    )
     assert result.cut_short and result.content == "" and stream.events == [] and result.tool_calls == []
 
 
@@ -265,11 +344,14 @@ async def test_make_title_gives_three_to_five_words_and_falls_back_when_the_llm_
 
 
 async def test_summarise_works_with_and_without_an_llm():
-    messages = [{"role": "user", "content": "How did run 1 do? I want details."},
-                {"role": "assistant", "content": "Run 1 returned +5.90%. Its Sharpe ratio is 1.20."}]
+    messages = [
+        {"role": "user", "content": "How did run 1 do? I want details."},
+        {"role": "assistant", "content": "Run 1 returned +5.90%. Its Sharpe ratio is 1.20."},
+    ]
     plain = await summarise(None, "They talked about run 2.", messages)
-    assert plain == ("Earlier: They talked about run 2.\n- User asked: How did run 1 do?\n"
-                     "- Analyst answered: Run 1 returned +5.90%.")
+    assert plain == (
+        "Earlier: They talked about run 2.\n- User asked: How did run 1 do?\n- Analyst answered: Run 1 returned +5.90%."
+    )
     assert await summarise(AnalystModel(), "They talked about run 2.", messages) == plain
     assert await summarise(None, None, []) == "No messages to summarise yet."
     many = [{"role": "user", "content": f"Question {i} " + "word " * 60} for i in range(200)]
@@ -301,9 +383,15 @@ async def test_a_remote_model_streams_a_reply_with_a_tool_call(account, settings
     remote_llm.policy = performance_then_answer
     stream = Stream()
     llm = chat_model("openai/gpt-5", {"temperature": 0.1}, settings)
-    result = await stream.reply(llm, request_for(owner, "How did run 1 do?", model=model,
-                                                 history=[{"role": "user", "content": "hi"},
-                                                          {"role": "assistant", "content": "Hello!"}]))
+    result = await stream.reply(
+        llm,
+        request_for(
+            owner,
+            "How did run 1 do?",
+            model=model,
+            history=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}],
+        ),
+    )
     expected = expected_figures([10040, 9950, 10120, 10150])
     assert result.content == f"Let me check.\n\nRun 1 returned {expected['total_return'] * 100:+.2f}% over 4 days."
     assert "".join(stream.tokens) == result.content and len(stream.tokens) >= 8
@@ -314,7 +402,12 @@ async def test_a_remote_model_streams_a_reply_with_a_tool_call(account, settings
     first = remote_llm.requests[0]
     assert first["model"] == "openai/gpt-5" and first["temperature"] == 0.1 and first["stream"] is True
     assert {t["function"]["name"] for t in first["tools"]} == {
-        "list_models_and_runs", "run_performance", "compare_runs", "positions", "reasoning_logs"}
+        "list_models_and_runs",
+        "run_performance",
+        "compare_runs",
+        "positions",
+        "reasoning_logs",
+    }
     assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant", "user"]
     assert "Momentum Alpha" in first["messages"][0]["content"]
 

@@ -10,7 +10,7 @@ import pytest
 from graphql_api.schema import schema
 from tests.support.processes import aibt_server, clean_env, run_aibt
 
-SIGNUP = "mutation($e: String!) { signup(email: $e, password: \"long enough pw\") { user { email role } } }"
+SIGNUP = 'mutation($e: String!) { signup(email: $e, password: "long enough pw") { user { email role } } }'
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { email role } } }"
 
 
@@ -65,8 +65,9 @@ def test_migrate_is_idempotent_on_the_test_database(tmp_path, settings):
 
 def test_users_create_makes_an_admin_who_can_log_in(tmp_path):
     env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"))
-    result = run_aibt("users", "create", "root@example.com", "--admin", "--password", "s3cret-enough",
-                      env=env, cwd=tmp_path)
+    result = run_aibt(
+        "users", "create", "root@example.com", "--admin", "--password", "s3cret-enough", env=env, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "ADMIN" in result.stdout
     again = run_aibt("users", "create", "root@example.com", "--password", "s3cret-enough", env=env, cwd=tmp_path)
@@ -82,5 +83,7 @@ def test_export_schema_prints_the_served_schema(tmp_path):
     result = run_aibt("export-schema", env=clean_env(AIBT_DATA_DIR=str(tmp_path)), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(schema).strip()
-    run_aibt("export-schema", "-o", str(tmp_path / "out.graphql"), env=clean_env(AIBT_DATA_DIR=str(tmp_path)), cwd=tmp_path)
+    run_aibt(
+        "export-schema", "-o", str(tmp_path / "out.graphql"), env=clean_env(AIBT_DATA_DIR=str(tmp_path)), cwd=tmp_path
+    )
     assert (tmp_path / "out.graphql").read_text().strip() == str(schema).strip()

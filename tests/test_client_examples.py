@@ -51,8 +51,13 @@ async def run_example(script: str, *args: str, env: dict[str, str] | None = None
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AIBT_")}
     environment.update(env or {})
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLES / script), *args, env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        str(EXAMPLES / script),
+        *args,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
     except TimeoutError:
@@ -63,10 +68,21 @@ async def run_example(script: str, *args: str, env: dict[str, str] | None = None
 
 
 def wave_bars() -> list[PriceBar]:
-    return [PriceBar(symbol=WAVE, interval=PriceInterval.DAY, timestamp=px.session_open(day), trade_date=day,
-                     open=o, close=c, high=max(o, c) + Decimal("0.5"), low=min(o, c) - Decimal("0.5"),
-                     volume=500, source="test")
-            for day, o, c in zip(DAYS, WAVE_OPENS, WAVE_CLOSES)]
+    return [
+        PriceBar(
+            symbol=WAVE,
+            interval=PriceInterval.DAY,
+            timestamp=px.session_open(day),
+            trade_date=day,
+            open=o,
+            close=c,
+            high=max(o, c) + Decimal("0.5"),
+            low=min(o, c) - Decimal("0.5"),
+            volume=500,
+            source="test",
+        )
+        for day, o, c in zip(DAYS, WAVE_OPENS, WAVE_CLOSES)
+    ]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -88,10 +104,12 @@ async def account(api) -> Account:
     return Account(token=data["signup"]["token"], id=data["signup"]["user"]["id"], email=email)
 
 
-async def make_model(api, account: Account, name: str, ai_model: str = "local/buy-and-hold",
-                     tickers: tuple[str, ...] = (px.SYMBOL, WAVE)) -> str:
-    data = await api.data(CREATE, {"input": {"name": name, "allowedTickers": list(tickers), "aiModel": ai_model}},
-                          token=account.token)
+async def make_model(
+    api, account: Account, name: str, ai_model: str = "local/buy-and-hold", tickers: tuple[str, ...] = (px.SYMBOL, WAVE)
+) -> str:
+    data = await api.data(
+        CREATE, {"input": {"name": name, "allowedTickers": list(tickers), "aiModel": ai_model}}, token=account.token
+    )
     return data["createModel"]["id"]
 
 
@@ -122,68 +140,113 @@ def printed_events(stdout: str) -> list[tuple[int, str]]:
     return [(int(seq), kind) for seq, kind in SEQ_LINE.findall(stdout)]
 
 
-async def test_query_models_logs_in_and_lists_each_model_with_its_latest_runs_return(api, server_url, account,
-                                                                                       finished):
+async def test_query_models_logs_in_and_lists_each_model_with_its_latest_runs_return(
+    api, server_url, account, finished
+):
     idle = f"Examples idle {account.email[9:19]}"
     await make_model(api, account, idle)
-    result = await run_example("query_models.py", "--url", server_url, "--email", account.email,
-                               env={"AIBT_PASSWORD": PASSWORD})
+    result = await run_example(
+        "query_models.py", "--url", server_url, "--email", account.email, env={"AIBT_PASSWORD": PASSWORD}
+    )
     assert result.code == 0, result
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["MODEL", "AI", "MODEL", "RUN", "STATUS", "PERIOD", "RETURN", "SHARPE", "MAX", "DD",
-                                "TRADES"]
+    assert lines[0].split() == [
+        "MODEL",
+        "AI",
+        "MODEL",
+        "RUN",
+        "STATUS",
+        "PERIOD",
+        "RETURN",
+        "SHARPE",
+        "MAX",
+        "DD",
+        "TRADES",
+    ]
     [row] = [line for line in lines if line.startswith(finished["name"])]
     performance = finished["run"]["performance"]
     assert performance["totalReturn"] == pytest.approx(hand_computed_return(), abs=1e-12)
-    cells = row[len(finished["name"]):].split()
-    assert cells == ["local/buy-and-hold", "#1", "COMPLETED", f"{DAYS[0]}..{DAYS[-1]}",
-                     f"{performance['totalReturn'] * 100:+.2f}%", f"{performance['sharpeRatio']:.2f}",
-                     f"{performance['maxDrawdown'] * 100:.2f}%", "2"]
+    cells = row[len(finished["name"]) :].split()
+    assert cells == [
+        "local/buy-and-hold",
+        "#1",
+        "COMPLETED",
+        f"{DAYS[0]}..{DAYS[-1]}",
+        f"{performance['totalReturn'] * 100:+.2f}%",
+        f"{performance['sharpeRatio']:.2f}",
+        f"{performance['maxDrawdown'] * 100:.2f}%",
+        "2",
+    ]
     [idle_row] = [line for line in lines if line.startswith(idle)]
     assert "no runs" in idle_row
     assert "2 models;" in result.stdout
 
 
 async def test_query_models_says_why_when_the_password_is_wrong(server_url, account):
-    result = await run_example("query_models.py", "--url", server_url, "--email", account.email,
-                               env={"AIBT_PASSWORD": "not the password"})
+    result = await run_example(
+        "query_models.py", "--url", server_url, "--email", account.email, env={"AIBT_PASSWORD": "not the password"}
+    )
     assert result.code == 1, result
     assert result.stderr.startswith("error: UNAUTHENTICATED") and "Traceback" not in result.stderr
 
 
 async def test_the_watcher_starts_a_run_follows_it_live_and_prints_its_trades(api, server_url, account, market):
     model_id = await make_model(api, account, f"Examples watched {account.email[9:19]}")
-    result = await run_example("watch_run.py", "--url", server_url, "--model-id", model_id,
-                               "--start", DAYS[0].isoformat(), "--end", DAYS[-1].isoformat(),
-                               env={"AIBT_TOKEN": account.token})
+    result = await run_example(
+        "watch_run.py",
+        "--url",
+        server_url,
+        "--model-id",
+        model_id,
+        "--start",
+        DAYS[0].isoformat(),
+        "--end",
+        DAYS[-1].isoformat(),
+        env={"AIBT_TOKEN": account.token},
+    )
     assert result.code == 0, result
     assert re.search(r"^Started run #1 \(\S+\): QUEUED$", result.stdout, re.MULTILINE), result
     trades = [line.split("] ", 1)[1] for line in result.stdout.splitlines() if "] TRADE " in line]
     # The two orders go out together, so either may fill first (and the cash after each differs).
-    assert sorted(t.split("  cash")[0] for t in trades) == [f"TRADE     {DAYS[0]} BUY 100 {WAVE} @ 50.00",
-                                                            f"TRADE     {DAYS[0]} BUY 50 {px.SYMBOL} @ 100.00"]
+    assert sorted(t.split("  cash")[0] for t in trades) == [
+        f"TRADE     {DAYS[0]} BUY 100 {WAVE} @ 50.00",
+        f"TRADE     {DAYS[0]} BUY 50 {px.SYMBOL} @ 100.00",
+    ]
     kinds = [kind for _, kind in printed_events(result.stdout)]
     assert kinds[:2] == ["QUEUED", "STARTED"] and kinds[-1] == "COMPLETED" and "PROGRESS" not in kinds
     assert result.stdout.rstrip().splitlines()[-1] == (
         f"Run #1 of Examples watched {account.email[9:19]}: COMPLETED, 2 trades, "
-        f"return {hand_computed_return() * 100:+.2f}%")
+        f"return {hand_computed_return() * 100:+.2f}%"
+    )
     assert f"{len(DAYS)}/{len(DAYS)}" in result.stderr  # the progress bar reached the end
 
 
 async def test_the_watcher_resumes_after_a_dropped_connection_with_no_event_missed_or_repeated(
-        api, server_url, account, market, remote_llm):
+    api, server_url, account, market, remote_llm
+):
     remote_llm.delay_seconds = 0.03  # slow enough that the drop happens while the run is live
-    model_id = await make_model(api, account, f"Examples resumed {account.email[9:19]}", ai_model="openai/gpt-5",
-                                tickers=(px.SYMBOL,))
+    model_id = await make_model(
+        api, account, f"Examples resumed {account.email[9:19]}", ai_model="openai/gpt-5", tickers=(px.SYMBOL,)
+    )
     run_id = await start_run(api, account, model_id, end=DAYS[9])
-    result = await run_example("watch_run.py", "--url", server_url, "--run-id", run_id, "--drop-after", "3",
-                               "--verbose", env={"AIBT_TOKEN": account.token})
+    result = await run_example(
+        "watch_run.py",
+        "--url",
+        server_url,
+        "--run-id",
+        run_id,
+        "--drop-after",
+        "3",
+        "--verbose",
+        env={"AIBT_TOKEN": account.token},
+    )
     assert result.code == 0, result
     assert "closed on purpose after 3 events" in result.stderr
     assert "resuming after seq 3" in result.stderr
     printed = printed_events(result.stdout)
-    everything, error = await follow_run(server_url.replace("http://", "ws://") + "/graphql", account.token, run_id,
-                                         after_seq=0)
+    everything, error = await follow_run(
+        server_url.replace("http://", "ws://") + "/graphql", account.token, run_id, after_seq=0
+    )
     assert error is None
     assert printed == [(e["seq"], e["kind"]) for e in everything]
     assert [seq for seq, _ in printed] == list(range(1, len(printed) + 1))
@@ -192,11 +255,22 @@ async def test_the_watcher_resumes_after_a_dropped_connection_with_no_event_miss
 
 async def test_the_watcher_exits_non_zero_when_the_run_fails(api, server_url, account, market, remote_llm):
     remote_llm.fail_status = 500
-    model_id = await make_model(api, account, f"Examples failing {account.email[9:19]}", ai_model="openai/gpt-5",
-                                tickers=(px.SYMBOL,))
-    result = await run_example("watch_run.py", "--url", server_url, "--model-id", model_id, "--no-progress",
-                               "--start", DAYS[0].isoformat(), "--end", DAYS[2].isoformat(),
-                               env={"AIBT_TOKEN": account.token})
+    model_id = await make_model(
+        api, account, f"Examples failing {account.email[9:19]}", ai_model="openai/gpt-5", tickers=(px.SYMBOL,)
+    )
+    result = await run_example(
+        "watch_run.py",
+        "--url",
+        server_url,
+        "--model-id",
+        model_id,
+        "--no-progress",
+        "--start",
+        DAYS[0].isoformat(),
+        "--end",
+        DAYS[2].isoformat(),
+        env={"AIBT_TOKEN": account.token},
+    )
     assert result.code == 1, result
     assert printed_events(result.stdout)[-1][1] == "FAILED"
     assert ": FAILED, 0 trades" in result.stdout
@@ -204,22 +278,45 @@ async def test_the_watcher_exits_non_zero_when_the_run_fails(api, server_url, ac
 
 async def test_the_watcher_reports_a_run_it_cannot_see(server_url, signup, finished):
     stranger = await signup("stranger")
-    result = await run_example("watch_run.py", "--url", server_url, "--run-id", finished["run"]["id"],
-                               "--no-progress", env={"AIBT_TOKEN": stranger.token})
+    result = await run_example(
+        "watch_run.py",
+        "--url",
+        server_url,
+        "--run-id",
+        finished["run"]["id"],
+        "--no-progress",
+        env={"AIBT_TOKEN": stranger.token},
+    )
     assert result.code == 4, result
     assert "NOT_FOUND" in result.stderr and "Traceback" not in result.stderr
 
 
 async def test_the_watcher_stops_at_once_when_the_server_refuses_its_token(server_url, finished):
-    result = await run_example("watch_run.py", "--url", server_url, "--run-id", finished["run"]["id"],
-                               "--no-progress", env={"AIBT_TOKEN": "not-a-token"})
+    result = await run_example(
+        "watch_run.py",
+        "--url",
+        server_url,
+        "--run-id",
+        finished["run"]["id"],
+        "--no-progress",
+        env={"AIBT_TOKEN": "not-a-token"},
+    )
     assert result.code == 4, result
     assert "the server closed the connection: 4403" in result.stderr and "reconnecting" not in result.stderr
 
 
 async def test_the_watcher_backs_off_and_gives_up_when_the_server_is_unreachable():
-    result = await run_example("watch_run.py", "--url", f"http://127.0.0.1:{free_port()}", "--run-id", "UnVuOjE",
-                               "--no-progress", "--max-retries", "2", env={"AIBT_TOKEN": "any"})
+    result = await run_example(
+        "watch_run.py",
+        "--url",
+        f"http://127.0.0.1:{free_port()}",
+        "--run-id",
+        "UnVuOjE",
+        "--no-progress",
+        "--max-retries",
+        "2",
+        env={"AIBT_TOKEN": "any"},
+    )
     assert result.code == 4, result
     assert re.findall(r"reconnecting in (\S+)s", result.stderr) == ["0.5", "1.0"]
     assert "gave up after 2 reconnects" in result.stderr
@@ -229,7 +326,7 @@ def parse_metrics(stdout: str) -> dict[str, tuple[object, object, str]]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("METRIC"))
     rows = {}
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.startswith("wrote "):
             break
         name, computed, api_value, verdict = line.split()
@@ -237,11 +334,19 @@ def parse_metrics(stdout: str) -> dict[str, tuple[object, object, str]]:
     return rows
 
 
-async def test_analytics_recomputes_the_apis_metrics_and_writes_a_chart_and_csvs(server_url, account, finished,
-                                                                                 tmp_path):
+async def test_analytics_recomputes_the_apis_metrics_and_writes_a_chart_and_csvs(
+    server_url, account, finished, tmp_path
+):
     out_dir = tmp_path / "report"
-    result = await run_example("analytics.py", "--url", server_url, finished["run"]["id"], "--out-dir", str(out_dir),
-                               env={"AIBT_TOKEN": account.token})
+    result = await run_example(
+        "analytics.py",
+        "--url",
+        server_url,
+        finished["run"]["id"],
+        "--out-dir",
+        str(out_dir),
+        env={"AIBT_TOKEN": account.token},
+    )
     assert result.code == 0, result
     metrics = parse_metrics(result.stdout)
     performance = finished["run"]["performance"]
@@ -269,31 +374,52 @@ async def test_analytics_recomputes_the_apis_metrics_and_writes_a_chart_and_csvs
         positions = list(csv.DictReader(file))
     assert len(positions) == finished["run"]["positions"]["totalCount"]
     assert sorted((p["action"], p["symbol"], p["amount"]) for p in positions if p["action"] == "BUY") == [
-        ("BUY", WAVE, "100"), ("BUY", px.SYMBOL, "50")]
+        ("BUY", WAVE, "100"),
+        ("BUY", px.SYMBOL, "50"),
+    ]
 
 
 async def test_analytics_flags_a_run_it_cannot_see(server_url, signup, finished, tmp_path):
     stranger = await signup("stranger")
-    result = await run_example("analytics.py", "--url", server_url, finished["run"]["id"],
-                               "--out-dir", str(tmp_path), env={"AIBT_TOKEN": stranger.token})
+    result = await run_example(
+        "analytics.py",
+        "--url",
+        server_url,
+        finished["run"]["id"],
+        "--out-dir",
+        str(tmp_path),
+        env={"AIBT_TOKEN": stranger.token},
+    )
     assert result.code == 1 and "NOT_FOUND" in result.stderr, result
     assert not any(tmp_path.iterdir())
 
 
-async def test_an_intraday_session_is_watched_and_its_metrics_recomputed_per_bar(api, server_url, account, market,
-                                                                                tmp_path):
+async def test_an_intraday_session_is_watched_and_its_metrics_recomputed_per_bar(
+    api, server_url, account, market, tmp_path
+):
     model_id = await make_model(api, account, f"Examples intraday {account.email[9:19]}", tickers=(px.SYMBOL,))
-    watched = await run_example("watch_run.py", "--url", server_url, "--model-id", model_id, "--no-progress",
-                                "--symbol", px.SYMBOL, "--date", px.HOURLY_DATE.isoformat(),
-                                env={"AIBT_TOKEN": account.token})
+    watched = await run_example(
+        "watch_run.py",
+        "--url",
+        server_url,
+        "--model-id",
+        model_id,
+        "--no-progress",
+        "--symbol",
+        px.SYMBOL,
+        "--date",
+        px.HOURLY_DATE.isoformat(),
+        env={"AIBT_TOKEN": account.token},
+    )
     assert watched.code == 0, watched
     # 10,000 at the 10:00 bar's close buys 19 shares, filled at the 11:00 bar's open.
     [trade] = [line for line in watched.stdout.splitlines() if "] TRADE " in line]
     assert f"BUY 19 {px.SYMBOL} @ {px.hourly_open(11):.2f}" in trade
     run_id = re.search(r"^Started run #\d+ \((\S+)\)", watched.stdout, re.MULTILINE).group(1)
 
-    analysed = await run_example("analytics.py", "--url", server_url, run_id, "--out-dir", str(tmp_path),
-                                 env={"AIBT_TOKEN": account.token})
+    analysed = await run_example(
+        "analytics.py", "--url", server_url, run_id, "--out-dir", str(tmp_path), env={"AIBT_TOKEN": account.token}
+    )
     assert analysed.code == 0, analysed
     performance = (await api.data(RUN, {"id": run_id}, token=account.token))["run"]["performance"]
     for name, (computed, api_value, verdict) in parse_metrics(analysed.stdout).items():

@@ -10,8 +10,15 @@ import os
 from pathlib import Path
 
 import pytest
-from graphql import (GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType,
-                     GraphQLScalarType, GraphQLSchema, build_schema)
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    build_schema,
+)
 
 from graphql_api.schema import schema as served_schema
 
@@ -95,8 +102,7 @@ def test_every_contract_type_and_field_is_served_with_its_type(contract, served)
 
 def test_pending_lists_only_what_is_still_missing(contract, served):
     differences = contract_differences(contract, served)
-    done = sorted(k for k in PENDING if k not in differences
-                  and not any(d.startswith(k + ".") for d in differences))
+    done = sorted(k for k in PENDING if k not in differences and not any(d.startswith(k + ".") for d in differences))
     assert done == [], "served correctly now: remove from PENDING"
 
 

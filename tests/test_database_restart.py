@@ -22,7 +22,8 @@ from tests.support.topology import production_topology
 pytestmark = pytest.mark.skipif(
     backend() != "postgres" or private_postgres.available() is not None,
     reason=f"Restarting PostgreSQL needs a private server, run in the PostgreSQL pass "
-           f"({private_postgres.available() or 'available'}).")
+    f"({private_postgres.available() or 'available'}).",
+)
 
 START, END = dt.date(2010, 3, 1), dt.date(2010, 3, 31)
 RUN = """query($id: ID!) { run(id: $id) { status error totalTrades positions(first: 100) { totalCount
@@ -51,11 +52,20 @@ async def test_the_platform_rides_out_a_database_restart(settings, tmp_path, rem
             async with httpx.AsyncClient(base_url=topology.api_url, timeout=30) as http:
                 api = GraphQLClient(http)
                 token = (await api.data(SIGNUP, {"email": unique_email("pg"), "password": PASSWORD}))["signup"]["token"]
-                model = (await api.data("mutation($i: CreateModelInput!) { createModel(input: $i) { id } }", {
-                    "i": {"name": "Restart", "allowedTickers": ["AAPL"], "aiModel": "openai/gpt-5"}},
-                    token=token))["createModel"]["id"]
-                run = (await api.data(START_DAILY, {"model": model, "input": {
-                    "startDate": START.isoformat(), "endDate": END.isoformat()}}, token=token))["startDailyRun"]
+                model = (
+                    await api.data(
+                        "mutation($i: CreateModelInput!) { createModel(input: $i) { id } }",
+                        {"i": {"name": "Restart", "allowedTickers": ["AAPL"], "aiModel": "openai/gpt-5"}},
+                        token=token,
+                    )
+                )["createModel"]["id"]
+                run = (
+                    await api.data(
+                        START_DAILY,
+                        {"model": model, "input": {"startDate": START.isoformat(), "endDate": END.isoformat()}},
+                        token=token,
+                    )
+                )["startDailyRun"]
                 await follow_run(topology.ws_url, token, run["id"], limit=12)
                 before = await committed_rows(database.url)
 

@@ -8,16 +8,28 @@ import re
 import pytest
 from tortoise import connections
 
-CODES = {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "RATE_LIMITED",
-         "QUERY_TOO_COMPLEX", "UNAVAILABLE", "INTERNAL"}
+CODES = {
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "BAD_USER_INPUT",
+    "CONFLICT",
+    "RATE_LIMITED",
+    "QUERY_TOO_COMPLEX",
+    "UNAVAILABLE",
+    "INTERNAL",
+}
 
 
-@pytest.mark.parametrize("document", [
-    "{ nosuchfield }",
-    "{ models { ",
-    "query($first: Int!) { models(first: $first) { totalCount } }",
-    "{ models(first: \"ten\") { totalCount } }",
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ nosuchfield }",
+        "{ models { ",
+        "query($first: Int!) { models(first: $first) { totalCount } }",
+        '{ models(first: "ten") { totalCount } }',
+    ],
+)
 async def test_malformed_documents_are_bad_user_input(api, user, document):
     error = await api.error(document, token=user.token)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
@@ -29,8 +41,11 @@ async def test_an_unexpected_failure_is_internal_without_internals_and_logged_wi
     await connection.execute_script("ALTER TABLE trading_models RENAME TO trading_models_hidden")
     try:
         with caplog.at_level(logging.ERROR, logger="aibt.errors"):
-            response = await api.http.post("/graphql", json={"query": "{ models { totalCount } }"},
-                                           headers={"Authorization": f"Bearer {user.token}"})
+            response = await api.http.post(
+                "/graphql",
+                json={"query": "{ models { totalCount } }"},
+                headers={"Authorization": f"Bearer {user.token}"},
+            )
     finally:
         await connection.execute_script("ALTER TABLE trading_models_hidden RENAME TO trading_models")
     body = response.json()
@@ -45,7 +60,7 @@ async def test_an_unexpected_failure_is_internal_without_internals_and_logged_wi
 
 
 async def test_every_error_code_seen_is_from_the_contract(api, user):
-    documents = ["{ users { totalCount } }", "{ model(id: \"x\") { id } }", "{ models(first: 1000) { totalCount } }"]
+    documents = ["{ users { totalCount } }", '{ model(id: "x") { id } }', "{ models(first: 1000) { totalCount } }"]
     for document in documents:
         for token in (None, user.token):
             body = await api.execute(document, token=token)

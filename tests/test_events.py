@@ -40,6 +40,7 @@ async def buses(request):
 async def take(iterator, count: int, timeout: float = 5) -> list[dict]:
     async def collect():
         return [await anext(iterator) for _ in range(count)]
+
     return await asyncio.wait_for(collect(), timeout)
 
 

@@ -10,8 +10,7 @@ from decimal import Decimal
 import pytest
 
 from db_models.accounts import User
-from db_models.ledger import (
-    Portfolio, TradeRefused, apply_trade, current_portfolio, record_close, record_no_trade)
+from db_models.ledger import Portfolio, TradeRefused, apply_trade, current_portfolio, record_close, record_no_trade
 from db_models.runs import ActionType, EquityPoint, Position, Run, TradingMode
 from db_models.trading import TradingModel
 
@@ -28,8 +27,13 @@ async def make_run(server_url):
     async def make(initial_cash: str | None = "10000.00", model_cash: str = "10000.00") -> Run:
         user = await User.create(email=f"ledger-{uuid.uuid4().hex[:10]}@example.com", password_hash="x")
         model = await TradingModel.create(
-            owner=user, name="Ledger", signature="ledger", allowed_tickers=TICKERS,
-            initial_cash=Decimal(model_cash), ai_model="local/momentum")
+            owner=user,
+            name="Ledger",
+            signature="ledger",
+            allowed_tickers=TICKERS,
+            initial_cash=Decimal(model_cash),
+            ai_model="local/momentum",
+        )
         snapshot = {"allowed_tickers": TICKERS}
         if initial_cash is not None:
             snapshot["initial_cash"] = initial_cash
@@ -38,10 +42,17 @@ async def make_run(server_url):
     return make
 
 
-async def trade(run: Run, action: ActionType | str, symbol: str, amount, price, *,
-                at: dt.datetime = OPEN) -> Position:
-    return await apply_trade(run, action=action, symbol=symbol, amount=amount, price=price,
-                             date=at.date(), timestamp=at, allowed_tickers=TICKERS)
+async def trade(run: Run, action: ActionType | str, symbol: str, amount, price, *, at: dt.datetime = OPEN) -> Position:
+    return await apply_trade(
+        run,
+        action=action,
+        symbol=symbol,
+        amount=amount,
+        price=price,
+        date=at.date(),
+        timestamp=at,
+        allowed_tickers=TICKERS,
+    )
 
 
 async def buy(run: Run, symbol: str, amount, price: str) -> Position:
@@ -65,8 +76,9 @@ async def action_ids(run: Run) -> list[int]:
 
 def test_a_portfolio_is_worth_its_cash_plus_its_holdings_at_their_prices():
     portfolio = Portfolio(cash=Decimal("1000.10"), holdings={"AAPL": 3, "MSFT": 2})
-    assert portfolio.value({"AAPL": Decimal("243.85"), "MSFT": Decimal("401.05"), "NVDA": Decimal("1")}) == \
-        Decimal("1000.10") + 3 * Decimal("243.85") + 2 * Decimal("401.05")
+    assert portfolio.value({"AAPL": Decimal("243.85"), "MSFT": Decimal("401.05"), "NVDA": Decimal("1")}) == Decimal(
+        "1000.10"
+    ) + 3 * Decimal("243.85") + 2 * Decimal("401.05")
     assert Portfolio(cash=Decimal("5.5"), holdings={}).value({}) == Decimal("5.5")
 
 
@@ -142,14 +154,21 @@ async def test_a_buy_costing_exactly_all_the_cash_is_allowed(make_run):
 
 REFUSALS = [
     pytest.param(ActionType.BUY, "AAPL", 100, Decimal("243.85"), "Not enough cash", id="buy beyond cash"),
-    pytest.param(ActionType.SELL, "AAPL", 6, Decimal("250"), "Not enough shares: selling 6 AAPL but only 5 are held",
-                 id="sell beyond holdings"),
+    pytest.param(
+        ActionType.SELL,
+        "AAPL",
+        6,
+        Decimal("250"),
+        "Not enough shares: selling 6 AAPL but only 5 are held",
+        id="sell beyond holdings",
+    ),
     pytest.param(ActionType.SELL, "MSFT", 1, Decimal("250"), "only 0 are held", id="sell of a symbol not held"),
     pytest.param(ActionType.BUY, "NVDA", 1, Decimal("100"), "NVDA is not an allowed ticker", id="ticker not allowed"),
     pytest.param(ActionType.BUY, "", 1, Decimal("100"), "needs a ticker", id="empty ticker"),
     pytest.param(ActionType.BUY, "AAPL", 0, Decimal("100"), "whole number of shares above zero", id="zero amount"),
-    pytest.param(ActionType.SELL, "AAPL", -2, Decimal("100"), "whole number of shares above zero",
-                 id="negative amount"),
+    pytest.param(
+        ActionType.SELL, "AAPL", -2, Decimal("100"), "whole number of shares above zero", id="negative amount"
+    ),
     pytest.param(ActionType.BUY, "AAPL", True, Decimal("100"), "whole number of shares above zero", id="bool amount"),
     pytest.param(ActionType.BUY, "AAPL", 1.5, Decimal("100"), "not 1.5", id="fractional amount"),
     pytest.param(ActionType.BUY, "AAPL", 2.0, Decimal("100"), "whole number of shares", id="float amount"),
@@ -162,8 +181,9 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize("action, symbol, amount, price, message", REFUSALS)
-async def test_a_forbidden_trade_is_refused_readably_and_writes_nothing(make_run, action, symbol, amount, price,
-                                                                        message):
+async def test_a_forbidden_trade_is_refused_readably_and_writes_nothing(
+    make_run, action, symbol, amount, price, message
+):
     run = await make_run()
     await buy(run, "AAPL", 5, "200")
     before = await stored_state(run)
@@ -215,8 +235,12 @@ async def test_a_close_values_cash_plus_holdings_at_the_closing_prices(make_run)
     run = await make_run()
     await buy(run, "AAPL", 10, "243.85")
     await buy(run, "MSFT", 2, "400")
-    point = await record_close(run, date=DAY, timestamp=CLOSE,
-                               prices={"AAPL": Decimal("245.10"), "MSFT": Decimal("398.75"), "NVDA": Decimal("1")})
+    point = await record_close(
+        run,
+        date=DAY,
+        timestamp=CLOSE,
+        prices={"AAPL": Decimal("245.10"), "MSFT": Decimal("398.75"), "NVDA": Decimal("1")},
+    )
     cash = Decimal("10000") - Decimal("2438.50") - Decimal("800")
     assert point.cash == cash
     assert point.value == cash + Decimal("2451.00") + Decimal("797.50")
@@ -271,8 +295,7 @@ async def test_concurrent_buys_on_one_run_never_overspend(make_run):
 
 async def test_concurrent_trades_and_no_trades_keep_action_ids_contiguous(make_run):
     run = await make_run(initial_cash="1000000")
-    steps = [buy(run, "MSFT", 1, "10") if i % 2 else record_no_trade(run, date=DAY, timestamp=OPEN)
-             for i in range(30)]
+    steps = [buy(run, "MSFT", 1, "10") if i % 2 else record_no_trade(run, date=DAY, timestamp=OPEN) for i in range(30)]
     results = await asyncio.gather(*steps)
     assert sorted(p.action_id for p in results) == list(range(1, 31))
     assert await current_portfolio(run) == Portfolio(cash=Decimal("999850"), holdings={"MSFT": 15})
@@ -281,7 +304,8 @@ async def test_concurrent_trades_and_no_trades_keep_action_ids_contiguous(make_r
 async def test_concurrent_recordings_of_one_close_leave_a_single_point(make_run):
     run = await make_run()
     await buy(run, "AAPL", 10, "100")
-    points = await asyncio.gather(*(record_close(run, date=DAY, timestamp=CLOSE, prices={"AAPL": Decimal(100 + i)})
-                                    for i in range(10)))
+    points = await asyncio.gather(
+        *(record_close(run, date=DAY, timestamp=CLOSE, prices={"AAPL": Decimal(100 + i)}) for i in range(10))
+    )
     assert len({p.id for p in points}) == 1
     assert await EquityPoint.filter(run_id=run.id).count() == 1

@@ -22,8 +22,14 @@ from tests.support.fake_openai import Turn, running_fake_openai, tool_results
 from tests.support.tool_servers import create_running_run, running_tool_servers
 from tests.test_trading_graph import run_tools
 
-PARAMETERS = {"temperature": 0.3, "top_p": 0.9, "top_k": 40, "max_tokens": 512, "frequency_penalty": 0.1,
-              "presence_penalty": 0.2}
+PARAMETERS = {
+    "temperature": 0.3,
+    "top_p": 0.9,
+    "top_k": 40,
+    "max_tokens": 512,
+    "frequency_penalty": 0.1,
+    "presence_penalty": 0.2,
+}
 DAYS = px.trading_days()
 TODAY = 9
 
@@ -46,20 +52,33 @@ async def tool_urls(server_url):
 
 
 def day_context(run_id: int, tickers: list[str]) -> DayContext:
-    return DayContext(run_id=run_id, mode="DAILY", day=DAYS[TODAY], clock_label="2025-01-15 09:30 America/New_York (open)",
-                      first_day=True, day_index=0, total_days=5, cash=Decimal("10000.00"), holdings={},
-                      allowed_tickers=tickers, custom_rules="Never buy more than 1 share.", custom_instructions=None)
+    return DayContext(
+        run_id=run_id,
+        mode="DAILY",
+        day=DAYS[TODAY],
+        clock_label="2025-01-15 09:30 America/New_York (open)",
+        first_day=True,
+        day_index=0,
+        total_days=5,
+        cash=Decimal("10000.00"),
+        holdings={},
+        allowed_tickers=tickers,
+        custom_rules="Never buy more than 1 share.",
+        custom_instructions=None,
+    )
 
 
-@pytest.mark.parametrize(("model_id", "model_class"), [("local/buy-and-hold", BuyAndHoldModel),
-                                                       ("local/momentum", MomentumModel)])
+@pytest.mark.parametrize(
+    ("model_id", "model_class"), [("local/buy-and-hold", BuyAndHoldModel), ("local/momentum", MomentumModel)]
+)
 def test_local_ids_make_the_deterministic_strategies_without_any_key(settings, model_id, model_class):
     model = load_chat_model(model_id, PARAMETERS, remote_settings(settings, key=None))
     assert isinstance(model, model_class)
 
 
-@pytest.mark.parametrize(("model_id", "reason"), [("nobody/nothing", "Unknown AI model"),
-                                                  ("local/analyst", "not a trading model")])
+@pytest.mark.parametrize(
+    ("model_id", "reason"), [("nobody/nothing", "Unknown AI model"), ("local/analyst", "not a trading model")]
+)
 def test_ids_that_cannot_trade_are_refused_in_words(settings, model_id, reason):
     with pytest.raises(ModelUnavailable, match=reason):
         load_chat_model(model_id, {}, settings)
@@ -111,26 +130,44 @@ async def test_the_test_server_also_answers_without_streaming(fake_openai):
 
 
 async def test_a_remote_model_trades_through_the_real_trade_server(settings, fake_openai, tool_urls):
-    tool_run = await create_running_run(settings, clock_at=px.session_open(DAYS[TODAY]),
-                                        allowed_tickers=[px.SYMBOL, px.OTHER])
+    tool_run = await create_running_run(
+        settings, clock_at=px.session_open(DAYS[TODAY]), allowed_tickers=[px.SYMBOL, px.OTHER]
+    )
     model = load_chat_model("openai/gpt-5", PARAMETERS, remote_settings(settings, fake_openai.base_url))
     async with run_tools(tool_urls, tool_run.credential) as tools:
-        result = await run_trading_day(llm=model, tools=list(tools.values()),
-                                       context=day_context(tool_run.run.id, [px.SYMBOL, px.OTHER]), max_steps=5)
+        result = await run_trading_day(
+            llm=model,
+            tools=list(tools.values()),
+            context=day_context(tool_run.run.id, [px.SYMBOL, px.OTHER]),
+            max_steps=5,
+        )
 
     [row] = await Position.filter(run_id=tool_run.run.id)
     assert (row.action, row.symbol, row.amount, row.price) == (ActionType.BUY, px.SYMBOL, 1, px.daily_open(TODAY))
     assert result.messages[-1]["content"].startswith("Done: {")
-    assert [m["role"] for m in result.messages] == ["system", "user", "assistant", "tool", "assistant", "tool",
-                                                    "assistant"]
+    assert [m["role"] for m in result.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
     # Usage is what the endpoint reported, call by call.
     assert result.llm_calls == 3 == len(fake_openai.requests)
     assert result.input_tokens == sum(u["prompt_tokens"] for u in fake_openai.usage_reports)
     assert result.output_tokens == sum(u["completion_tokens"] for u in fake_openai.usage_reports)
 
     first, second, _ = fake_openai.requests
-    assert {t["function"]["name"] for t in first["tools"]} == {"quote", "price_history", "indicators", "buy", "sell",
-                                                                "portfolio"}
+    assert {t["function"]["name"] for t in first["tools"]} == {
+        "quote",
+        "price_history",
+        "indicators",
+        "buy",
+        "sell",
+        "portfolio",
+    }
     system = first["messages"][0]
     assert system["role"] == "system" and "Allowed tickers: LKAH, LKBH" in system["content"]
     assert "<<<CUSTOM RULES\nNever buy more than 1 share.\nCUSTOM RULES>>>" in system["content"]
@@ -149,8 +186,9 @@ async def test_a_tool_call_with_bad_arguments_comes_back_as_a_tool_message(setti
     tool_run = await create_running_run(settings, clock_at=px.session_open(DAYS[TODAY]), allowed_tickers=[px.SYMBOL])
     model = load_chat_model("openai/gpt-5", {}, remote_settings(settings, fake_openai.base_url))
     async with run_tools(tool_urls, tool_run.credential) as tools:
-        result = await run_trading_day(llm=model, tools=list(tools.values()),
-                                       context=day_context(tool_run.run.id, [px.SYMBOL]), max_steps=5)
+        result = await run_trading_day(
+            llm=model, tools=list(tools.values()), context=day_context(tool_run.run.id, [px.SYMBOL]), max_steps=5
+        )
     tool_message = next(m for m in result.messages if m["role"] == "tool")
     assert tool_message["name"] == "buy" and "amount" in tool_message["content"]
     assert "amount" in result.messages[-1]["content"]
@@ -163,8 +201,11 @@ async def test_an_endpoint_failure_fails_the_day_with_a_readable_error(settings,
         model = load_chat_model("openai/gpt-5", {}, remote_settings(settings, fake.base_url), max_retries=1)
         async with run_tools(tool_urls, tool_run.credential) as tools:
             with pytest.raises(openai.InternalServerError) as failure:
-                await run_trading_day(llm=model, tools=list(tools.values()),
-                                      context=day_context(tool_run.run.id, [px.SYMBOL]), max_steps=5)
+                await run_trading_day(
+                    llm=model,
+                    tools=list(tools.values()),
+                    context=day_context(tool_run.run.id, [px.SYMBOL]),
+                    max_steps=5,
+                )
     assert "500" in str(failure.value) and "The upstream model is overloaded." in str(failure.value)
     assert len(fake.requests) == 2  # the first try and one retry
-

@@ -19,7 +19,8 @@ from tests.support.price_state import restored_price_bars
 pytestmark = pytest.mark.skipif(
     backend() != "postgres",
     reason="The load runs against the multi-process topology (API, worker, tool servers), in the suite's "
-           "PostgreSQL pass.")
+    "PostgreSQL pass.",
+)
 
 
 @pytest_asyncio.fixture
@@ -30,11 +31,22 @@ async def shipped_prices(server_url):
 
 
 @pytest.mark.timeout(900)
-async def test_500_subscribers_and_100_requests_a_second_for_60_s_lose_nothing(settings, tmp_path, shipped_prices,
-                                                                                remote_llm):
+async def test_500_subscribers_and_100_requests_a_second_for_60_s_lose_nothing(
+    settings, tmp_path, shipped_prices, remote_llm
+):
     # About 3 s a trading day (three model calls of 1 s): the month's 22 days span the minute of load.
-    result = await run_load(settings, tmp_path, remote_llm, subscribers=500, rps=100, seconds=60,
-                            tickers=["AAPL"], start="2010-03-01", end="2010-03-31", llm_delay=1.0)
+    result = await run_load(
+        settings,
+        tmp_path,
+        remote_llm,
+        subscribers=500,
+        rps=100,
+        seconds=60,
+        tickers=["AAPL"],
+        start="2010-03-01",
+        end="2010-03-31",
+        llm_delay=1.0,
+    )
     print("\nload (60 s):", result.summary())
     assert result.request_errors == [], result.request_errors[:5]
     assert result.achieved_rps >= 95

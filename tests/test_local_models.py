@@ -52,12 +52,29 @@ def sell(symbol: str, amount: float) -> str:
 TRADE_TOOLS = [portfolio, quote, indicators, buy, sell]
 
 
-def context(*, first_day: bool = True, tickers=("AAA", "BBB"), mode: str = "DAILY", symbol: str | None = None,
-            rules: str | None = None) -> DayContext:
-    return DayContext(run_id=7, mode=mode, day=dt.date(2025, 1, 15), clock_label="2025-01-15 09:30 America/New_York (open)",
-                      first_day=first_day, day_index=0 if first_day else 3, total_days=10, cash=Decimal("10000"),
-                      holdings={}, allowed_tickers=list(tickers), custom_rules=rules, custom_instructions=None,
-                      symbol=symbol)
+def context(
+    *,
+    first_day: bool = True,
+    tickers=("AAA", "BBB"),
+    mode: str = "DAILY",
+    symbol: str | None = None,
+    rules: str | None = None,
+) -> DayContext:
+    return DayContext(
+        run_id=7,
+        mode=mode,
+        day=dt.date(2025, 1, 15),
+        clock_label="2025-01-15 09:30 America/New_York (open)",
+        first_day=first_day,
+        day_index=0 if first_day else 3,
+        total_days=10,
+        cash=Decimal("10000"),
+        holdings={},
+        allowed_tickers=list(tickers),
+        custom_rules=rules,
+        custom_instructions=None,
+        symbol=symbol,
+    )
 
 
 def opening(ctx: DayContext) -> list[BaseMessage]:
@@ -74,7 +91,9 @@ async def converse(model, ctx: DayContext, answers: dict[str, Answer], limit: in
         if not reply.tool_calls:
             return messages
         for call in reply.tool_calls:
-            messages.append(ToolMessage(answers[call["name"]](call["args"]), tool_call_id=call["id"], name=call["name"]))
+            messages.append(
+                ToolMessage(answers[call["name"]](call["args"]), tool_call_id=call["id"], name=call["name"])
+            )
     raise AssertionError("the model never stopped calling tools")
 
 
@@ -124,8 +143,12 @@ async def test_usage_counts_the_words_of_the_prompt_and_of_the_answer():
 
 @pytest.mark.parametrize("model_class", [BuyAndHoldModel, MomentumModel])
 async def test_the_same_conversation_gets_the_same_answer(model_class):
-    answers = {"portfolio": as_json({"cash": 10000.0, "holdings": {}}), "quote": daily_quote, "buy": filled,
-               "indicators": as_json({"sma_5": 110.0, "sma_20": 100.0})}
+    answers = {
+        "portfolio": as_json({"cash": 10000.0, "holdings": {}}),
+        "quote": daily_quote,
+        "buy": filled,
+        "indicators": as_json({"sma_5": 110.0, "sma_20": 100.0}),
+    }
     first = await converse(model_class(), context(), answers)
     second = await converse(model_class(), context(), answers)
     assert [m.model_dump(exclude={"id"}) for m in first] == [m.model_dump(exclude={"id"}) for m in second]
@@ -136,8 +159,11 @@ async def test_buy_and_hold_splits_the_cash_evenly_at_the_open_on_the_first_day(
     messages = await converse(BuyAndHoldModel(), context(), answers)
     # 5,000 per ticker: floor(5000 / 109) = 45, floor(5000 / 1109) = 4
     assert calls(messages) == [
-        ("portfolio", {}), ("quote", {"symbol": "AAA"}), ("quote", {"symbol": "BBB"}),
-        ("buy", {"symbol": "AAA", "amount": 45}), ("buy", {"symbol": "BBB", "amount": 4}),
+        ("portfolio", {}),
+        ("quote", {"symbol": "AAA"}),
+        ("quote", {"symbol": "BBB"}),
+        ("buy", {"symbol": "AAA", "amount": 45}),
+        ("buy", {"symbol": "BBB", "amount": 4}),
     ]
     assert "Bought 45 AAA" in messages[-1].content and "hold" in messages[-1].content
 
@@ -158,8 +184,11 @@ async def test_buy_and_hold_holds_after_its_first_purchase(first_day, holdings):
 
 
 async def test_an_intraday_session_trades_only_its_symbol_at_the_last_close():
-    answers = {"portfolio": as_json({"cash": 10000.0, "holdings": {}}), "buy": filled,
-               "quote": as_json({"symbol": "BBB", "last_close": 512.25})}
+    answers = {
+        "portfolio": as_json({"cash": 10000.0, "holdings": {}}),
+        "buy": filled,
+        "quote": as_json({"symbol": "BBB", "last_close": 512.25}),
+    }
     ctx = context(mode="INTRADAY", symbol="BBB")
     messages = await converse(BuyAndHoldModel(), ctx, answers)
     assert calls(messages)[-1] == ("buy", {"symbol": "BBB", "amount": 19})  # floor(10000 / 512.25)
@@ -172,19 +201,25 @@ def indicator_answers(averages: dict[str, tuple[float, float]]) -> Answer:
         if pair is None:
             return "Refused: Only 9 completed bars of AAA so far; need 21."
         return json.dumps({"symbol": args["symbol"], "sma_5": pair[0], "sma_20": pair[1]})
+
     return answer
 
 
 async def test_momentum_buys_above_the_long_average_and_sells_below_it():
-    answers = {"portfolio": as_json({"cash": 10000.0, "holdings": {"BBB": 3}}), "quote": daily_quote, "buy": filled,
-               "sell": lambda args: json.dumps({"result": f"Sold {args['amount']} {args['symbol']} at 1.00."}),
-               "indicators": indicator_answers({"AAA": (110.0, 100.0), "BBB": (900.0, 1000.0)})}
+    answers = {
+        "portfolio": as_json({"cash": 10000.0, "holdings": {"BBB": 3}}),
+        "quote": daily_quote,
+        "buy": filled,
+        "sell": lambda args: json.dumps({"result": f"Sold {args['amount']} {args['symbol']} at 1.00."}),
+        "indicators": indicator_answers({"AAA": (110.0, 100.0), "BBB": (900.0, 1000.0)}),
+    }
     messages = await converse(MomentumModel(), context(), answers)
     assert calls(messages) == [
         ("portfolio", {}),
         ("indicators", {"symbol": "AAA", "short_window": 5, "long_window": 20}),
         ("indicators", {"symbol": "BBB", "short_window": 5, "long_window": 20}),
-        ("quote", {"symbol": "AAA"}), ("sell", {"symbol": "BBB", "amount": 3}),
+        ("quote", {"symbol": "AAA"}),
+        ("sell", {"symbol": "BBB", "amount": 3}),
         ("buy", {"symbol": "AAA", "amount": 45}),
     ]
     summary = messages[-1].content
@@ -193,16 +228,20 @@ async def test_momentum_buys_above_the_long_average_and_sells_below_it():
 
 
 async def test_momentum_keeps_what_it_holds_and_stays_out_of_what_falls():
-    answers = {"portfolio": as_json({"cash": 10000.0, "holdings": {"AAA": 5}}),
-               "indicators": indicator_answers({"AAA": (110.0, 100.0), "BBB": (90.0, 100.0)})}
+    answers = {
+        "portfolio": as_json({"cash": 10000.0, "holdings": {"AAA": 5}}),
+        "indicators": indicator_answers({"AAA": (110.0, 100.0), "BBB": (90.0, 100.0)}),
+    }
     messages = await converse(MomentumModel(), context(), answers)
     assert [name for name, _ in calls(messages)] == ["portfolio", "indicators", "indicators"]
     assert "AAA: keep 5 shares" in messages[-1].content and "BBB: stay out" in messages[-1].content
 
 
 async def test_momentum_holds_when_the_indicators_are_refused():
-    answers = {"portfolio": as_json({"cash": 10000.0, "holdings": {}}),
-               "indicators": indicator_answers({"AAA": None, "BBB": None})}
+    answers = {
+        "portfolio": as_json({"cash": 10000.0, "holdings": {}}),
+        "indicators": indicator_answers({"AAA": None, "BBB": None}),
+    }
     messages = await converse(MomentumModel(), context(), answers)
     assert [name for name, _ in calls(messages)] == ["portfolio", "indicators", "indicators"]
     assert "AAA: hold, no signal yet (Refused: Only 9 completed bars" in messages[-1].content

@@ -29,8 +29,14 @@ DAYS = [date(2025, 3, d) for d in (3, 4, 5, 6, 7)]
 def day_bar(symbol: str, day: date, price: str, **fields) -> PriceBar:
     p = Decimal(price)
     values = {"open": p, "high": p + 1, "low": p - 1, "close": p + Decimal("0.5"), "volume": 1000.0, **fields}
-    return PriceBar(symbol=symbol, interval=PriceInterval.DAY, trade_date=day, source="test",
-                    timestamp=datetime.combine(day, time(9, 30), NEW_YORK).astimezone(UTC), **values)
+    return PriceBar(
+        symbol=symbol,
+        interval=PriceInterval.DAY,
+        trade_date=day,
+        source="test",
+        timestamp=datetime.combine(day, time(9, 30), NEW_YORK).astimezone(UTC),
+        **values,
+    )
 
 
 @pytest_asyncio.fixture
@@ -40,10 +46,21 @@ async def bars(server_url):
         # The newest day carries only its open: left out of stockPrices.
         rows.append(day_bar("ZQA", date(2025, 3, 10), "200", high=None, low=None, close=None, volume=None))
         rows.append(day_bar("ZQB", DAYS[0], "50"))
-        rows += [PriceBar(symbol="ZQA", interval=PriceInterval.HOUR, trade_date=DAYS[0], source="test",
-                          timestamp=datetime.combine(DAYS[0], time(h), NEW_YORK).astimezone(UTC),
-                          open=Decimal(h), high=Decimal(h + 1), low=Decimal(h - 1), close=Decimal(h), volume=None)
-                 for h in (10, 11, 12)]
+        rows += [
+            PriceBar(
+                symbol="ZQA",
+                interval=PriceInterval.HOUR,
+                trade_date=DAYS[0],
+                source="test",
+                timestamp=datetime.combine(DAYS[0], time(h), NEW_YORK).astimezone(UTC),
+                open=Decimal(h),
+                high=Decimal(h + 1),
+                low=Decimal(h - 1),
+                close=Decimal(h),
+                volume=None,
+            )
+            for h in (10, 11, 12)
+        ]
         await PriceBar.bulk_create(rows)
         yield
 
@@ -63,9 +80,17 @@ async def test_symbols_is_empty_without_prices(api, server_url):
 async def test_stock_prices_returns_complete_daily_bars_oldest_first(api, bars):
     result = (await api.data(PRICES, {"symbol": "ZQA"}))["stockPrices"]
     assert [r["timestamp"] for r in result] == [
-        datetime.combine(d, time(9, 30), NEW_YORK).astimezone(UTC).isoformat() for d in DAYS]
-    assert result[0] == {"symbol": "ZQA", "timestamp": "2025-03-03T14:30:00+00:00", "open": 100.0, "high": 101.0,
-                         "low": 99.0, "close": 100.5, "volume": 1000.0}
+        datetime.combine(d, time(9, 30), NEW_YORK).astimezone(UTC).isoformat() for d in DAYS
+    ]
+    assert result[0] == {
+        "symbol": "ZQA",
+        "timestamp": "2025-03-03T14:30:00+00:00",
+        "open": 100.0,
+        "high": 101.0,
+        "low": 99.0,
+        "close": 100.5,
+        "volume": 1000.0,
+    }
     assert (await api.data(PRICES_DEFAULT, {"symbol": "ZQA"}))["stockPrices"][-1]["close"] == 104.5
 
 
@@ -80,8 +105,11 @@ async def test_from_and_to_are_inclusive_trading_dates(api, bars):
 
 async def test_hourly_bars_and_a_null_interval_means_daily(api, bars):
     hourly = (await api.data(PRICES, {"symbol": "ZQA", "interval": "HOUR"}))["stockPrices"]
-    assert [r["timestamp"] for r in hourly] == ["2025-03-03T15:00:00+00:00", "2025-03-03T16:00:00+00:00",
-                                                "2025-03-03T17:00:00+00:00"]
+    assert [r["timestamp"] for r in hourly] == [
+        "2025-03-03T15:00:00+00:00",
+        "2025-03-03T16:00:00+00:00",
+        "2025-03-03T17:00:00+00:00",
+    ]
     assert hourly[0]["volume"] is None
     assert len((await api.data(PRICES, {"symbol": "ZQA", "interval": None}))["stockPrices"]) == len(DAYS)
     assert (await api.data(PRICES, {"symbol": "ZQB", "interval": "MINUTE"}))["stockPrices"] == []
@@ -91,11 +119,18 @@ async def test_an_unknown_symbol_answers_an_empty_list(api, bars):
     assert (await api.data(PRICES, {"symbol": "NOPE"}))["stockPrices"] == []
 
 
-@pytest.mark.parametrize("variables", [
-    {"symbol": ""}, {"symbol": "not a ticker"}, {"symbol": "$AAPL"}, {"symbol": "TOOLONGSYMBOL"},
-    {"symbol": "ZQA", "from": "2025-03-06", "to": "2025-03-04"},
-    {"symbol": "ZQA", "from": "2025-02-30"}, {"symbol": "ZQA", "interval": "WEEK"},
-])
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"symbol": ""},
+        {"symbol": "not a ticker"},
+        {"symbol": "$AAPL"},
+        {"symbol": "TOOLONGSYMBOL"},
+        {"symbol": "ZQA", "from": "2025-03-06", "to": "2025-03-04"},
+        {"symbol": "ZQA", "from": "2025-02-30"},
+        {"symbol": "ZQA", "interval": "WEEK"},
+    ],
+)
 async def test_bad_input_is_bad_user_input(api, bars, variables):
     error = await api.error(PRICES, variables)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
@@ -116,12 +151,19 @@ async def test_a_range_with_too_many_bars_is_refused(api, bars, monkeypatch):
 
 def test_a_fresh_server_starts_with_the_shipped_prices(tmp_path):
     with aibt_server(clean_env(AIBT_DATA_DIR=str(tmp_path / "d")), tmp_path) as url:
+
         def ask(query: str, variables: dict | None = None) -> dict:
             return httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30).json()
 
         assert {"AAPL", "FB", "GOOG", "IBM", "MSFT"} <= set(ask(SYMBOLS)["data"]["symbols"])
         aapl = ask(PRICES, {"symbol": "AAPL", "from": "2013-02-25", "to": "2013-03-01"})["data"]["stockPrices"]
-        assert [b["timestamp"][:10] for b in aapl] == ["2013-02-25", "2013-02-26", "2013-02-27", "2013-02-28", "2013-03-01"]
+        assert [b["timestamp"][:10] for b in aapl] == [
+            "2013-02-25",
+            "2013-02-26",
+            "2013-02-27",
+            "2013-02-28",
+            "2013-03-01",
+        ]
         assert aapl[-1]["close"] == 430.47
     log = next(tmp_path.glob("serve-*.log")).read_text()
     assert "shipped price bars" in log

@@ -15,9 +15,16 @@ import pytest
 
 from db_models.accounts import User
 from db_models.ledger import apply_trade, record_close, record_no_trade
-from db_models.metrics import (
-    PerformanceFigures, TradeRecord, compute_performance, periods_per_year, run_performance, session_bars, win_rate)
 from db_models.market import PriceInterval
+from db_models.metrics import (
+    PerformanceFigures,
+    TradeRecord,
+    compute_performance,
+    periods_per_year,
+    run_performance,
+    session_bars,
+    win_rate,
+)
 from db_models.runs import ActionType, IntradaySession, Run, TradingMode
 from db_models.trading import TradingModel
 
@@ -59,23 +66,33 @@ def test_sessions_hold_their_whole_bars():
 def test_a_flat_curve_has_no_return_no_risk_and_no_sharpe():
     figures = compute_performance(Decimal("10000.00"), days(10000, 10000, 10000, 10000), [], P)
     assert figures == PerformanceFigures(
-        initial_value=10000.0, final_value=10000.0, total_return=0.0, annualized_return=0.0, volatility=0.0,
-        sharpe_ratio=None, sortino_ratio=None, max_drawdown=0.0, win_rate=None, total_trades=0, trading_days=4)
+        initial_value=10000.0,
+        final_value=10000.0,
+        total_return=0.0,
+        annualized_return=0.0,
+        volatility=0.0,
+        sharpe_ratio=None,
+        sortino_ratio=None,
+        max_drawdown=0.0,
+        win_rate=None,
+        total_trades=0,
+        trading_days=4,
+    )
 
 
 def test_a_curve_of_equal_returns_has_zero_volatility_and_no_sharpe():
     figures = compute_performance(100, days(101, 102.01, 103.0301, 104.060401), [], P)
     assert figures.volatility == 0.0
     assert figures.sharpe_ratio is None and figures.sortino_ratio is None
-    assert figures.total_return == approx(1.01 ** 4 - 1)
-    assert figures.annualized_return == approx(1.01 ** 252 - 1)
+    assert figures.total_return == approx(1.01**4 - 1)
+    assert figures.annualized_return == approx(1.01**252 - 1)
 
 
 def test_a_monotone_rise_matches_the_hand_computation():
     # V = 100, 110, 132: r = 0.10, 0.20; mean 0.15; std(ddof=1) = sqrt(0.05² + 0.05²) = sqrt(0.005)
     figures = compute_performance(100, days(110, 132), [], P)
     assert figures.total_return == approx(0.32)
-    assert figures.annualized_return == approx(1.32 ** 126 - 1)
+    assert figures.annualized_return == approx(1.32**126 - 1)
     assert figures.volatility == approx(math.sqrt(0.005) * math.sqrt(252))
     assert figures.sharpe_ratio == approx(0.15 / math.sqrt(0.005) * math.sqrt(252))
     assert figures.sortino_ratio is None  # no negative return
@@ -89,7 +106,7 @@ def test_a_crash_matches_the_hand_computation():
     # downside = sqrt(mean(0, 0.25, 0)) = 0.5 / sqrt(3)
     figures = compute_performance(100, days(120, 60, 90), [], P)
     assert figures.total_return == approx(-0.1)
-    assert figures.annualized_return == approx(0.9 ** 84 - 1)
+    assert figures.annualized_return == approx(0.9**84 - 1)
     assert figures.volatility == approx(math.sqrt(237) / 30 * math.sqrt(252))
     assert figures.sharpe_ratio == approx(2 * math.sqrt(252 / 237))
     assert figures.sortino_ratio == approx((1 / 15) * 252 / (0.5 / math.sqrt(3) * math.sqrt(252)))
@@ -110,7 +127,7 @@ def test_the_deepest_drawdown_wins_over_a_later_recovery():
 def test_a_single_day_has_a_return_but_no_dispersion():
     figures = compute_performance(100, days(105), [], P)
     assert figures.total_return == approx(0.05)
-    assert figures.annualized_return == approx(1.05 ** 252 - 1)
+    assert figures.annualized_return == approx(1.05**252 - 1)
     assert figures.volatility is None and figures.sharpe_ratio is None and figures.sortino_ratio is None
     assert figures.trading_days == 1 and figures.max_drawdown == 0.0
 
@@ -165,9 +182,12 @@ def test_there_is_no_win_rate_before_the_first_sell():
 
 
 def test_a_sell_wins_when_its_price_beats_the_average_cost_of_the_position():
-    trades = [buy("AAPL", 10, "100"), buy("AAPL", 10, "110"),  # average cost 105
-              sell("AAPL", 5, "106"),  # win
-              sell("AAPL", 5, "104")]  # loss
+    trades = [
+        buy("AAPL", 10, "100"),
+        buy("AAPL", 10, "110"),  # average cost 105
+        sell("AAPL", 5, "106"),  # win
+        sell("AAPL", 5, "104"),
+    ]  # loss
     assert win_rate(trades) == 0.5
 
 
@@ -177,12 +197,14 @@ def test_a_sell_at_exactly_the_average_cost_is_not_a_win():
 
 
 def test_sells_reduce_the_cost_basis_proportionally():
-    trades = [buy("AAPL", 10, "100"),
-              sell("AAPL", 5, "120"),  # win; 5 shares left at an average cost of 100
-              buy("AAPL", 5, "130"),  # average (5 × 100 + 5 × 130) / 10 = 115
-              sell("AAPL", 10, "114"),  # loss against 115 (a win against the last buy's 100 alone)
-              buy("AAPL", 2, "50"),  # a fresh position after selling out: average 50
-              sell("AAPL", 1, "60")]  # win
+    trades = [
+        buy("AAPL", 10, "100"),
+        sell("AAPL", 5, "120"),  # win; 5 shares left at an average cost of 100
+        buy("AAPL", 5, "130"),  # average (5 × 100 + 5 × 130) / 10 = 115
+        sell("AAPL", 10, "114"),  # loss against 115 (a win against the last buy's 100 alone)
+        buy("AAPL", 2, "50"),  # a fresh position after selling out: average 50
+        sell("AAPL", 1, "60"),
+    ]  # win
     assert win_rate(trades) == approx(2 / 3)
 
 
@@ -192,13 +214,18 @@ def test_each_symbol_keeps_its_own_average_cost():
 
 
 def test_total_trades_counts_buys_and_sells_only():
-    trades = [buy("AAPL", 1, "100"), TradeRecord("NO_TRADE", None, None, None), sell("AAPL", 1, "101"),
-              TradeRecord(ActionType.NO_TRADE, None, None, None)]
+    trades = [
+        buy("AAPL", 1, "100"),
+        TradeRecord("NO_TRADE", None, None, None),
+        sell("AAPL", 1, "101"),
+        TradeRecord(ActionType.NO_TRADE, None, None, None),
+    ]
     figures = compute_performance(1000, days(1000, 1001), trades, P)
     assert figures.total_trades == 2 and figures.win_rate == 1.0
 
 
 # A real price series, checked against an independent pandas computation.
+
 
 def read_daily_closes(path: Path, symbols: list[str]) -> pd.DataFrame:
     """Alpha Vantage JSON Lines: (date x symbol) of opens and closes; a bar may carry only its open."""
@@ -209,10 +236,12 @@ def read_daily_closes(path: Path, symbols: list[str]) -> pd.DataFrame:
             symbol = record["Meta Data"]["2. Symbol"]
             if symbol in symbols:
                 bars = record["Time Series (Daily)"]
-                frames[symbol] = pd.DataFrame({
-                    "open": {d: float(b["1. buy price"]) for d, b in bars.items()},
-                    "close": {d: float(b["4. sell price"]) for d, b in bars.items() if "4. sell price" in b},
-                })
+                frames[symbol] = pd.DataFrame(
+                    {
+                        "open": {d: float(b["1. buy price"]) for d, b in bars.items()},
+                        "close": {d: float(b["4. sell price"]) for d, b in bars.items() if "4. sell price" in b},
+                    }
+                )
     table = pd.concat(frames, axis=1).sort_index()
     table.index = pd.to_datetime(table.index).date
     return table
@@ -268,12 +297,24 @@ def test_each_real_symbol_held_alone_matches_pandas(prices):
 
 # The figures of a stored run.
 
+
 async def make_run(mode: TradingMode = TradingMode.DAILY, **fields) -> Run:
     user = await User.create(email=f"metrics-{uuid.uuid4().hex[:10]}@example.com", password_hash="x")
-    model = await TradingModel.create(owner=user, name="Metrics", signature="metrics", allowed_tickers=["AAPL"],
-                                      initial_cash=Decimal("10000"), ai_model="local/momentum")
-    return await Run.create(model=model, run_number=1, mode=mode,
-                            strategy_snapshot={"initial_cash": "1000.00", "allowed_tickers": ["AAPL"]}, **fields)
+    model = await TradingModel.create(
+        owner=user,
+        name="Metrics",
+        signature="metrics",
+        allowed_tickers=["AAPL"],
+        initial_cash=Decimal("10000"),
+        ai_model="local/momentum",
+    )
+    return await Run.create(
+        model=model,
+        run_number=1,
+        mode=mode,
+        strategy_snapshot={"initial_cash": "1000.00", "allowed_tickers": ["AAPL"]},
+        **fields,
+    )
 
 
 async def test_a_run_without_equity_points_has_no_figures(server_url):
@@ -287,19 +328,38 @@ async def test_a_stored_daily_run_reports_the_figures_of_its_curve_and_trades(se
     ledger = {"allowed_tickers": ["AAPL"]}
     day = [dt.date(2025, 1, 2) + dt.timedelta(days=i) for i in range(3)]
     at = [dt.datetime.combine(d, dt.time(21), tzinfo=dt.UTC) for d in day]
-    await apply_trade(run, action=ActionType.BUY, symbol="AAPL", amount=5, price=Decimal("100"), date=day[0],
-                      timestamp=at[0], **ledger)
+    await apply_trade(
+        run,
+        action=ActionType.BUY,
+        symbol="AAPL",
+        amount=5,
+        price=Decimal("100"),
+        date=day[0],
+        timestamp=at[0],
+        **ledger,
+    )
     await record_close(run, date=day[0], timestamp=at[0], prices={"AAPL": Decimal("120")})  # 500 + 600 = 1100
-    await apply_trade(run, action=ActionType.SELL, symbol="AAPL", amount=2, price=Decimal("90"), date=day[1],
-                      timestamp=at[1], **ledger)  # a loss against the cost of 100
+    await apply_trade(
+        run,
+        action=ActionType.SELL,
+        symbol="AAPL",
+        amount=2,
+        price=Decimal("90"),
+        date=day[1],
+        timestamp=at[1],
+        **ledger,
+    )  # a loss against the cost of 100
     await record_close(run, date=day[1], timestamp=at[1], prices={"AAPL": Decimal("80")})  # 680 + 240 = 920
     await record_no_trade(run, date=day[2], timestamp=at[2])
     await record_close(run, date=day[2], timestamp=at[2], prices={"AAPL": Decimal("100")})  # 680 + 300 = 980
 
     figures = await run_performance(run)
     assert figures == compute_performance(
-        Decimal("1000"), list(zip(day, [1100, 920, 980])),
-        [buy("AAPL", 5, "100"), sell("AAPL", 2, "90"), TradeRecord("NO_TRADE", None, None, None)], P)
+        Decimal("1000"),
+        list(zip(day, [1100, 920, 980])),
+        [buy("AAPL", 5, "100"), sell("AAPL", 2, "90"), TradeRecord("NO_TRADE", None, None, None)],
+        P,
+    )
     assert (figures.initial_value, figures.final_value) == (1000.0, 980.0)
     assert figures.total_return == approx(-0.02)
     assert figures.max_drawdown == approx(1 - 920 / 1100)
@@ -307,17 +367,34 @@ async def test_a_stored_daily_run_reports_the_figures_of_its_curve_and_trades(se
 
 
 async def test_a_stored_intraday_run_annualises_by_the_bars_of_its_session(server_url):
-    run = await make_run(TradingMode.INTRADAY, session=IntradaySession.REGULAR, bar_interval=PriceInterval.HOUR,
-                         symbol="AAPL", date=dt.date(2025, 10, 2))
-    await apply_trade(run, action=ActionType.BUY, symbol="AAPL", amount=4, price=Decimal("250"),
-                      date=dt.date(2025, 10, 2), timestamp=dt.datetime(2025, 10, 2, 14, tzinfo=dt.UTC),
-                      allowed_tickers=["AAPL"])
+    run = await make_run(
+        TradingMode.INTRADAY,
+        session=IntradaySession.REGULAR,
+        bar_interval=PriceInterval.HOUR,
+        symbol="AAPL",
+        date=dt.date(2025, 10, 2),
+    )
+    await apply_trade(
+        run,
+        action=ActionType.BUY,
+        symbol="AAPL",
+        amount=4,
+        price=Decimal("250"),
+        date=dt.date(2025, 10, 2),
+        timestamp=dt.datetime(2025, 10, 2, 14, tzinfo=dt.UTC),
+        allowed_tickers=["AAPL"],
+    )
     for hour, price in ((14, "251"), (15, "249"), (16, "252")):
-        await record_close(run, date=dt.date(2025, 10, 2), timestamp=dt.datetime(2025, 10, 2, hour, tzinfo=dt.UTC),
-                           prices={"AAPL": Decimal(price)})
+        await record_close(
+            run,
+            date=dt.date(2025, 10, 2),
+            timestamp=dt.datetime(2025, 10, 2, hour, tzinfo=dt.UTC),
+            prices={"AAPL": Decimal(price)},
+        )
     figures = await run_performance(run)
     curve = [(dt.date(2025, 10, 2), v) for v in (1004, 996, 1008)]
     assert figures == compute_performance(1000, curve, [buy("AAPL", 4, "250")], 252 * 6)
     assert figures.trading_days == 1
     assert await run_performance(run, bars_per_session=7) == compute_performance(
-        1000, curve, [buy("AAPL", 4, "250")], 252 * 7)
+        1000, curve, [buy("AAPL", 4, "250")], 252 * 7
+    )

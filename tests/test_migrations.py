@@ -23,8 +23,9 @@ asyncio.run(main())
 
 
 def test_the_models_have_no_changes_missing_from_the_migrations(settings):
-    result = subprocess.run([sys.executable, "-c", PENDING_CHANGES, settings.database_url],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PENDING_CHANGES, settings.database_url], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     pending = json.loads(result.stdout.strip().splitlines()[-1])
     assert pending == [], "run: tortoise -c db_models.config.TORTOISE_ORM makemigrations"

@@ -16,8 +16,11 @@ from tests.test_runs import make_model, start
 
 async def samples(api) -> dict[tuple[str, tuple], float]:
     text = (await api.http.get("/metrics")).text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(metrics: dict, name: str, **labels: str) -> float:
@@ -32,19 +35,34 @@ async def test_operations_errors_and_latency_are_counted_by_operation_name(api, 
     requests = ("aibt_graphql_requests_total", {"operation": "ListModels", "type": "query"})
     assert value(after, *requests[:1], **requests[1]) - value(before, *requests[:1], **requests[1]) == 2
     errors = {"operation": "ListModels", "code": "UNAUTHENTICATED"}
-    assert value(after, "aibt_graphql_errors_total", **errors) - value(before, "aibt_graphql_errors_total", **errors) == 1
+    assert (
+        value(after, "aibt_graphql_errors_total", **errors) - value(before, "aibt_graphql_errors_total", **errors) == 1
+    )
     latency = value(after, "aibt_graphql_request_seconds_count", operation="ListModels")
     assert latency - value(before, "aibt_graphql_request_seconds_count", operation="ListModels") == 2
 
 
 async def test_open_websockets_and_active_subscriptions_are_gauged(api, ws_url, user):
-    conversation = (await api.data("mutation { createConversation { id } }", token=user.token))["createConversation"]["id"]
+    conversation = (await api.data("mutation { createConversation { id } }", token=user.token))["createConversation"][
+        "id"
+    ]
     before = await samples(api)
     socket = await ws_connect(ws_url, {"authorization": f"Bearer {user.token}"})
     await socket.recv()
-    await socket.send(json.dumps({"id": "s", "type": "subscribe", "payload": {
-        "query": "subscription($id: ID!) { chatEvents(conversationId: $id) { seq } }", "variables": {"id": conversation}}}))
+    await socket.send(
+        json.dumps(
+            {
+                "id": "s",
+                "type": "subscribe",
+                "payload": {
+                    "query": "subscription($id: ID!) { chatEvents(conversationId: $id) { seq } }",
+                    "variables": {"id": conversation},
+                },
+            }
+        )
+    )
     import asyncio
+
     await asyncio.sleep(0.3)
     during = await samples(api)
     await socket.close()

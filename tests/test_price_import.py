@@ -16,8 +16,7 @@ import pytest_asyncio
 
 from db_models.market import PriceBar, PriceInterval
 from db_models.price_import import PriceImportError, import_files, parse_file
-from db_models.price_seed import (BOKEH_SOURCE, EURUSD_SOURCE, bokeh_stocks_path, eurusd_hourly_path,
-                                  seed_shipped_prices)
+from db_models.price_seed import BOKEH_SOURCE, EURUSD_SOURCE, bokeh_stocks_path, eurusd_hourly_path, seed_shipped_prices
 from tests.support.price_state import restored_price_bars
 from tests.support.processes import clean_env, run_aibt
 
@@ -104,26 +103,39 @@ async def test_timestamps_follow_the_conventions(prices):
     # Daily: 09:30 New York on the trade date (EST in January: 14:30 UTC; EDT in June: 13:30 UTC).
     january = await PriceBar.get(symbol="AAPL", interval=PriceInterval.DAY, trade_date=date(2025, 1, 2))
     assert january.timestamp == datetime(2025, 1, 2, 14, 30, tzinfo=UTC)
-    assert (january.timezone, january.open, january.close) == ("America/New_York", Decimal("248.0494"), Decimal("242.9874"))
+    assert (january.timezone, january.open, january.close) == (
+        "America/New_York",
+        Decimal("248.0494"),
+        Decimal("242.9874"),
+    )
     assert january.volume == 55740700
     june = await PriceBar.get(symbol="AAPL", interval=PriceInterval.DAY, trade_date=date(2025, 6, 2))
     assert june.timestamp == datetime(2025, 6, 2, 13, 30, tzinfo=UTC)
     # Hourly: the source's label read in New York time; across the end of daylight saving time (Nov 2).
-    before = await PriceBar.get(symbol="AAPL", interval=PriceInterval.HOUR, timestamp=datetime(2025, 10, 30, 19, tzinfo=UTC))
+    before = await PriceBar.get(
+        symbol="AAPL", interval=PriceInterval.HOUR, timestamp=datetime(2025, 10, 30, 19, tzinfo=UTC)
+    )
     assert (before.trade_date, before.open) == (date(2025, 10, 30), Decimal("271.0884"))
-    after = await PriceBar.filter(symbol="AAPL", interval=PriceInterval.HOUR, trade_date=date(2025, 11, 3)).order_by("timestamp").first()
+    after = (
+        await PriceBar.filter(symbol="AAPL", interval=PriceInterval.HOUR, trade_date=date(2025, 11, 3))
+        .order_by("timestamp")
+        .first()
+    )
     assert after.timestamp == datetime(2025, 11, 3, 15, 0, tzinfo=UTC)  # 10:00 EST
 
 
 @needs_ai_trader
-@pytest.mark.parametrize(("line", "damage", "reason"), [
-    (57, lambda text: text[: len(text) // 2], "not valid JSON"),
-    (3, lambda text: text.replace('"1. buy price": "', '"1. buy price": "-', 1), "open must be > 0"),
-    (80, lambda text: text.replace('"2. high": "', '"2. high": "0.0', 1), "high"),
-    (101, lambda text: text.replace('"2025-10-01 10:00:00"', '"2025-13-01 10:00:00"', 1), "timestamp"),
-    (12, lambda text: text.replace("Time Series (60min)", "Time Series (7min)", 1), "unknown interval"),
-    (40, lambda text: text.replace('"2. Symbol": "', '"2. Symbol": "$', 1), "ticker symbol"),
-])
+@pytest.mark.parametrize(
+    ("line", "damage", "reason"),
+    [
+        (57, lambda text: text[: len(text) // 2], "not valid JSON"),
+        (3, lambda text: text.replace('"1. buy price": "', '"1. buy price": "-', 1), "open must be > 0"),
+        (80, lambda text: text.replace('"2. high": "', '"2. high": "0.0', 1), "high"),
+        (101, lambda text: text.replace('"2025-10-01 10:00:00"', '"2025-13-01 10:00:00"', 1), "timestamp"),
+        (12, lambda text: text.replace("Time Series (60min)", "Time Series (7min)", 1), "unknown interval"),
+        (40, lambda text: text.replace('"2. Symbol": "', '"2. Symbol": "$', 1), "ticker symbol"),
+    ],
+)
 async def test_a_malformed_line_fails_naming_it_and_writes_nothing(prices, tmp_path, line, damage, reason):
     lines = HOURLY.read_text().splitlines(keepends=True)
     damaged = damage(lines[line - 1].rstrip("\n")) + "\n"
@@ -147,7 +159,9 @@ async def test_hourly_import_speed(prices, capsys):
     result = await import_files([HOURLY])
     seconds = time.perf_counter() - started
     with capsys.disabled():
-        print(f"\n[price import] {HOURLY.name}: {result.bars} bars in {seconds:.2f} s = {result.bars / seconds:,.0f} bars/s")
+        print(
+            f"\n[price import] {HOURLY.name}: {result.bars} bars in {seconds:.2f} s = {result.bars / seconds:,.0f} bars/s"
+        )
     assert result.bars / seconds > 1_000
 
 
@@ -161,11 +175,16 @@ def write_csv(tmp_path: Path, body: str, name: str = "bars.csv") -> Path:
 
 
 async def test_csv_daily_bars_are_inferred_and_upserted(prices, tmp_path):
-    path = write_csv(tmp_path, "zzda,2024-03-01,10,11,9.5,10.5,1000\nZZDA,2024-03-04,10.5,10.75,10,10.25,\nZZDB,2024-03-04,20,,,,\n")
+    path = write_csv(
+        tmp_path, "zzda,2024-03-01,10,11,9.5,10.5,1000\nZZDA,2024-03-04,10.5,10.75,10,10.25,\nZZDB,2024-03-04,20,,,,\n"
+    )
     result = await import_files([path])
     assert (result.bars, result.symbols, result.inserted) == (3, 2, 3)
-    rows = await PriceBar.filter(source="import: bars.csv").order_by("symbol", "timestamp").values(
-        "symbol", "interval", "timestamp", "trade_date", "open", "high", "low", "close", "volume")
+    rows = (
+        await PriceBar.filter(source="import: bars.csv")
+        .order_by("symbol", "timestamp")
+        .values("symbol", "interval", "timestamp", "trade_date", "open", "high", "low", "close", "volume")
+    )
     assert [(r["symbol"], r["interval"], r["trade_date"], r["close"], r["volume"]) for r in rows] == [
         ("ZZDA", PriceInterval.DAY, date(2024, 3, 1), Decimal("10.5"), 1000.0),
         ("ZZDA", PriceInterval.DAY, date(2024, 3, 4), Decimal("10.25"), None),
@@ -184,8 +203,12 @@ async def test_csv_daily_bars_are_inferred_and_upserted(prices, tmp_path):
 
 
 async def test_csv_intraday_bars(prices, tmp_path):
-    hourly = write_csv(tmp_path, "ZZHA,2024-07-01 10:00,5,5.5,4.9,5.2,10\nZZHA,2024-07-01 11:00:00,5.2,5.3,5.1,5.25,11\n")
-    minute = write_csv(tmp_path, "ZZMA,2024-07-01T14:30:00Z,5,5,5,5,1\nZZMA,2024-07-01T14:31:00Z,5,5.1,5,5.1,2\n", "m.csv")
+    hourly = write_csv(
+        tmp_path, "ZZHA,2024-07-01 10:00,5,5.5,4.9,5.2,10\nZZHA,2024-07-01 11:00:00,5.2,5.3,5.1,5.25,11\n"
+    )
+    minute = write_csv(
+        tmp_path, "ZZMA,2024-07-01T14:30:00Z,5,5,5,5,1\nZZMA,2024-07-01T14:31:00Z,5,5.1,5,5.1,2\n", "m.csv"
+    )
     await import_files([hourly, minute])
     first_hour = await PriceBar.get(symbol="ZZHA", timestamp=datetime(2024, 7, 1, 14, tzinfo=UTC))
     assert (first_hour.interval, first_hour.trade_date) == (PriceInterval.HOUR, date(2024, 7, 1))
@@ -200,15 +223,18 @@ async def test_csv_needs_interval_when_it_cannot_be_inferred(prices, tmp_path):
     assert len(parse_file(path, interval="hour").bars) == 1
 
 
-@pytest.mark.parametrize(("body", "line", "reason"), [
-    ("ZZBA,2024-03-01,10,11,9,10.5,1\nZZBA,2024-03-04,0,11,9,10,1\n", 3, "open must be > 0"),
-    ("ZZBA,2024-03-01,10,10.2,9,10.5,1\n", 2, "high 10.2 is below max(open, close) 10.5"),
-    ("ZZBA,2024-03-01,10,11,10.1,10.5,1\n", 2, "low 10.1 is above min(open, close) 10"),
-    ("ZZBA,2024-03-01,10,11,9,10.5,1\nZZBA,yesterday,10,11,9,10.5,1\n", 3, "timestamp"),
-    ("ZZBA,2024-03-01,ten,11,9,10.5,1\n", 2, "not a number"),
-    ("ZZBA,2024-03-01,10,11,9\n", 2, "expected 7 fields"),
-    ("ZZBA,2024-03-01,10,11,9,10.5,-4\n", 2, "volume"),
-])
+@pytest.mark.parametrize(
+    ("body", "line", "reason"),
+    [
+        ("ZZBA,2024-03-01,10,11,9,10.5,1\nZZBA,2024-03-04,0,11,9,10,1\n", 3, "open must be > 0"),
+        ("ZZBA,2024-03-01,10,10.2,9,10.5,1\n", 2, "high 10.2 is below max(open, close) 10.5"),
+        ("ZZBA,2024-03-01,10,11,10.1,10.5,1\n", 2, "low 10.1 is above min(open, close) 10"),
+        ("ZZBA,2024-03-01,10,11,9,10.5,1\nZZBA,yesterday,10,11,9,10.5,1\n", 3, "timestamp"),
+        ("ZZBA,2024-03-01,ten,11,9,10.5,1\n", 2, "not a number"),
+        ("ZZBA,2024-03-01,10,11,9\n", 2, "expected 7 fields"),
+        ("ZZBA,2024-03-01,10,11,9,10.5,-4\n", 2, "volume"),
+    ],
+)
 async def test_csv_rules(prices, tmp_path, body, line, reason):
     path = write_csv(tmp_path, body)
     before = await PriceBar.all().count()
@@ -247,26 +273,39 @@ async def test_the_shipped_data_loads_once_with_its_source_label(prices, capsys)
     outcomes = {o.label: o for o in await seed_shipped_prices()}
     seconds = time.perf_counter() - started
     with capsys.disabled():
-        print(f"\n[shipped prices] first load {seconds:.2f} s: "
-              + ", ".join(f"{o.bars} bars {o.description}" for o in outcomes.values()))
+        print(
+            f"\n[shipped prices] first load {seconds:.2f} s: "
+            + ", ".join(f"{o.bars} bars {o.description}" for o in outcomes.values())
+        )
 
     assert outcomes[BOKEH_SOURCE].status == "loaded" and outcomes[BOKEH_SOURCE].bars == len(rows)
     symbols, count = await stored(BOKEH_SOURCE)
     assert symbols == {r["Ticker"] for r in rows} == {"AAPL", "FB", "GOOG", "IBM", "MSFT"}
     assert count == len(rows)
     for ticker in symbols:
-        assert await PriceBar.filter(source=BOKEH_SOURCE, symbol=ticker).count() == sum(r["Ticker"] == ticker for r in rows)
+        assert await PriceBar.filter(source=BOKEH_SOURCE, symbol=ticker).count() == sum(
+            r["Ticker"] == ticker for r in rows
+        )
     # Unadjusted prices as traded, not the adjusted close.
     first = await PriceBar.get(symbol="AAPL", interval=PriceInterval.DAY, trade_date=date(2000, 3, 1))
     assert (first.open, first.high, first.low, first.close, first.volume) == (
-        Decimal("118.56"), Decimal("132.06"), Decimal("118.5"), Decimal("130.31"), 9616100.0)
+        Decimal("118.56"),
+        Decimal("132.06"),
+        Decimal("118.5"),
+        Decimal("130.31"),
+        9616100.0,
+    )
     assert first.timestamp == datetime(2000, 3, 1, 14, 30, tzinfo=UTC)
 
     if eurusd_hourly_path() is not None:
         assert outcomes[EURUSD_SOURCE].status == "loaded"
         bar = await PriceBar.get(symbol="EURUSD", timestamp=datetime(2017, 1, 2, 0, tzinfo=UTC))
         assert (bar.interval, bar.timezone, bar.trade_date, bar.open) == (
-            PriceInterval.HOUR, "UTC", date(2017, 1, 2), Decimal("1.05283"))
+            PriceInterval.HOUR,
+            "UTC",
+            date(2017, 1, 2),
+            Decimal("1.05283"),
+        )
         assert await PriceBar.filter(source=EURUSD_SOURCE).count() == outcomes[EURUSD_SOURCE].bars == 6225
     else:
         assert outcomes[EURUSD_SOURCE].status == "unavailable" and "aibt data import" in outcomes[EURUSD_SOURCE].message
@@ -280,9 +319,17 @@ async def test_the_shipped_data_loads_once_with_its_source_label(prices, capsys)
 
 async def test_shipped_data_never_replaces_stored_bars(prices):
     await PriceBar.all().delete()
-    mine = await PriceBar.create(symbol="AAPL", interval=PriceInterval.DAY, timestamp=datetime(2000, 3, 1, 14, 30, tzinfo=UTC),
-                                 trade_date=date(2000, 3, 1), open=Decimal("1"), close=Decimal("2"), high=Decimal("2"),
-                                 low=Decimal("1"), source="import: mine.csv")
+    mine = await PriceBar.create(
+        symbol="AAPL",
+        interval=PriceInterval.DAY,
+        timestamp=datetime(2000, 3, 1, 14, 30, tzinfo=UTC),
+        trade_date=date(2000, 3, 1),
+        open=Decimal("1"),
+        close=Decimal("2"),
+        high=Decimal("2"),
+        low=Decimal("1"),
+        source="import: mine.csv",
+    )
     await seed_shipped_prices()
     assert (await PriceBar.get(id=mine.id)).source == "import: mine.csv"
 

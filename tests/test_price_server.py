@@ -32,9 +32,15 @@ async def daily_run(settings, price_url):
 
 @pytest_asyncio.fixture
 async def intraday_run(settings, price_url):
-    return await create_running_run(settings, clock_at=px.hour_start(12), allowed_tickers=[px.SYMBOL],
-                                    mode=TradingMode.INTRADAY, bar_interval=PriceInterval.HOUR,
-                                    symbol=px.SYMBOL, date=px.HOURLY_DATE)
+    return await create_running_run(
+        settings,
+        clock_at=px.hour_start(12),
+        allowed_tickers=[px.SYMBOL],
+        mode=TradingMode.INTRADAY,
+        bar_interval=PriceInterval.HOUR,
+        symbol=px.SYMBOL,
+        date=px.HOURLY_DATE,
+    )
 
 
 async def ask(url: str, credential: str | None, tool: str, **arguments) -> str:
@@ -61,9 +67,16 @@ async def test_a_daily_quote_is_todays_open_and_yesterdays_close(price_url, dail
     assert "close" not in {k for k in answer if k != "previous_close"}
 
 
-@pytest.mark.parametrize("arguments", [
-    {}, {"bars": 500}, {"end_date": "2099-12-31"}, {"end_date": DAYS[-1].isoformat()}, {"interval": "day"},
-])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {},
+        {"bars": 500},
+        {"end_date": "2099-12-31"},
+        {"end_date": DAYS[-1].isoformat()},
+        {"interval": "day"},
+    ],
+)
 async def test_daily_history_stops_at_todays_open(price_url, daily_run, arguments):
     text = await ask(price_url, daily_run.credential, "price_history", symbol=px.SYMBOL, **arguments)
     bars = json.loads(text)["bars"]
@@ -75,8 +88,9 @@ async def test_daily_history_stops_at_todays_open(price_url, daily_run, argument
 
 
 async def test_an_earlier_end_date_narrows_the_window(price_url, daily_run):
-    bars = json.loads(await ask(price_url, daily_run.credential, "price_history", symbol=px.SYMBOL,
-                                end_date=DAYS[3].isoformat()))["bars"]
+    bars = json.loads(
+        await ask(price_url, daily_run.credential, "price_history", symbol=px.SYMBOL, end_date=DAYS[3].isoformat())
+    )["bars"]
     assert bars[-1]["date"] == DAYS[3].isoformat() and bars[-1]["close"] == float(px.daily_close(3))
 
 
@@ -93,8 +107,9 @@ async def test_hourly_bars_of_today_are_hidden_from_a_daily_run(price_url, daily
 
 
 async def test_indicators_use_completed_days_only(price_url, daily_run):
-    answer = json.loads(await ask(price_url, daily_run.credential, "indicators", symbol=px.SYMBOL,
-                                  short_window=2, long_window=5))
+    answer = json.loads(
+        await ask(price_url, daily_run.credential, "indicators", symbol=px.SYMBOL, short_window=2, long_window=5)
+    )
     assert answer["last_close"] == float(px.daily_close(TODAY - 1))
     expected_sma = sum(float(px.daily_close(i)) for i in range(TODAY - 5, TODAY)) / 5
     assert answer["sma_5"] == pytest.approx(expected_sma)
@@ -108,28 +123,37 @@ async def test_too_few_bars_for_indicators_is_a_readable_refusal(settings, price
 
 
 async def test_an_intraday_run_sees_bars_up_to_its_decision_bar(price_url, intraday_run):
-    text = await ask(price_url, intraday_run.credential, "price_history", symbol=px.SYMBOL, bars=50,
-                     end_date="2030-01-01")
+    text = await ask(
+        price_url, intraday_run.credential, "price_history", symbol=px.SYMBOL, bars=50, end_date="2030-01-01"
+    )
     bars = json.loads(text)["bars"]
     assert [b["close"] for b in bars] == [float(px.hourly_close(h)) for h in (10, 11, 12)]
-    later = {float(px.hourly_open(h) + d) for h in (13, 14, 15)
-             for d in (0, px.HIGH_OFFSET, -px.LOW_OFFSET, px.hourly_close(h) - px.hourly_open(h))}
+    later = {
+        float(px.hourly_open(h) + d)
+        for h in (13, 14, 15)
+        for d in (0, px.HIGH_OFFSET, -px.LOW_OFFSET, px.hourly_close(h) - px.hourly_open(h))
+    }
     assert not numbers(text) & later
     quote = json.loads(await ask(price_url, intraday_run.credential, "quote", symbol=px.SYMBOL))
     assert quote["last_close"] == float(px.hourly_close(12))
 
 
 async def test_an_intraday_run_sees_only_earlier_days_of_daily_bars(price_url, intraday_run):
-    bars = json.loads(await ask(price_url, intraday_run.credential, "price_history", symbol=px.SYMBOL,
-                                interval="DAY", bars=100))["bars"]
+    bars = json.loads(
+        await ask(price_url, intraday_run.credential, "price_history", symbol=px.SYMBOL, interval="DAY", bars=100)
+    )["bars"]
     assert bars[-1]["date"] == DAYS[TODAY - 1].isoformat()
 
 
 async def test_arguments_naming_another_run_or_clock_change_nothing(settings, price_url, daily_run):
     later = await create_running_run(settings, clock_at=px.session_open(DAYS[-1]), allowed_tickers=[px.SYMBOL])
     plain = await ask(price_url, daily_run.credential, "price_history", symbol=px.SYMBOL, bars=30)
-    for sneaky in ({"run_id": later.run.id}, {"clock": "2025-01-31"}, {"date": "2025-01-31"},
-                   {"credential": later.credential}):
+    for sneaky in (
+        {"run_id": later.run.id},
+        {"clock": "2025-01-31"},
+        {"date": "2025-01-31"},
+        {"credential": later.credential},
+    ):
         try:
             text = await ask(price_url, daily_run.credential, "price_history", symbol=px.SYMBOL, bars=30, **sneaky)
         except Exception as refused:  # the tool schema may reject unknown arguments outright

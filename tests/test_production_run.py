@@ -24,7 +24,8 @@ from tests.support.topology import production_topology
 
 pytestmark = pytest.mark.skipif(
     backend() != "postgres",
-    reason="The production topology (several processes writing at once) runs in the suite's PostgreSQL pass.")
+    reason="The production topology (several processes writing at once) runs in the suite's PostgreSQL pass.",
+)
 
 TICKERS = ["AAPL", "MSFT"]
 START, END = dt.date(2010, 3, 1), dt.date(2010, 3, 31)
@@ -42,8 +43,11 @@ async def shipped_prices(server_url):
 
 
 async def bars(symbol: str) -> pd.DataFrame:
-    rows = await PriceBar.filter(symbol=symbol, interval=PriceInterval.DAY, close__isnull=False,
-                                 trade_date__lte=END).order_by("trade_date").values("trade_date", "open", "close")
+    rows = (
+        await PriceBar.filter(symbol=symbol, interval=PriceInterval.DAY, close__isnull=False, trade_date__lte=END)
+        .order_by("trade_date")
+        .values("trade_date", "open", "close")
+    )
     return pd.DataFrame(rows).set_index("trade_date")
 
 
@@ -74,27 +78,42 @@ async def expected_momentum() -> tuple[list[tuple], list[float]]:
     return trades, curve
 
 
-async def test_a_momentum_run_on_a_worker_process_matches_an_independent_computation(settings, tmp_path, shipped_prices):
+async def test_a_momentum_run_on_a_worker_process_matches_an_independent_computation(
+    settings, tmp_path, shipped_prices
+):
     async with production_topology(settings, tmp_path) as topology:
         async with httpx.AsyncClient(base_url=topology.api_url, timeout=30) as http:
             assert (await http.get("/readyz")).json()["checks"] == {"database": "ok", "redis": "ok"}
             api = GraphQLClient(http)
             token = (await api.data(SIGNUP, {"email": unique_email("prod"), "password": PASSWORD}))["signup"]["token"]
-            model = (await api.data("mutation($i: CreateModelInput!) { createModel(input: $i) { id } }",
-                                    {"i": {"name": "Momentum", "allowedTickers": TICKERS, "aiModel": "local/momentum"}},
-                                    token=token))["createModel"]["id"]
-            response = await http.post("/graphql", headers={"Authorization": f"Bearer {token}",
-                                                            "X-Request-ID": "start-momentum-run-1"},
-                                       json={"query": START_DAILY, "variables": {"model": model, "input": {
-                                           "startDate": START.isoformat(), "endDate": END.isoformat()}}})
+            model = (
+                await api.data(
+                    "mutation($i: CreateModelInput!) { createModel(input: $i) { id } }",
+                    {"i": {"name": "Momentum", "allowedTickers": TICKERS, "aiModel": "local/momentum"}},
+                    token=token,
+                )
+            )["createModel"]["id"]
+            response = await http.post(
+                "/graphql",
+                headers={"Authorization": f"Bearer {token}", "X-Request-ID": "start-momentum-run-1"},
+                json={
+                    "query": START_DAILY,
+                    "variables": {
+                        "model": model,
+                        "input": {"startDate": START.isoformat(), "endDate": END.isoformat()},
+                    },
+                },
+            )
             run = response.json()["data"]["startDailyRun"]
             events, error = await follow_run(topology.ws_url, token, run["id"], after_seq=0, timeout=120)
             result = (await api.data(RESULT, {"id": run["id"]}, token=token))["run"]
         worker_log = topology.log("worker")
         assert "Traceback" not in worker_log, worker_log
         # The worker's log lines about the run name the request that started it.
-        assert any("request_id=start-momentum-run-1" in line and "finished: COMPLETED" in line
-                   for line in worker_log.splitlines()), worker_log[-3000:]
+        assert any(
+            "request_id=start-momentum-run-1" in line and "finished: COMPLETED" in line
+            for line in worker_log.splitlines()
+        ), worker_log[-3000:]
 
     assert error is None
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
@@ -103,8 +122,11 @@ async def test_a_momentum_run_on_a_worker_process_matches_an_independent_computa
 
     trades, curve = await expected_momentum()
     assert trades, "the month should hold at least one crossover"
-    actual = sorted((p["node"]["date"], p["node"]["action"], p["node"]["symbol"], p["node"]["amount"], p["node"]["price"])
-                    for p in result["positions"]["edges"] if p["node"]["action"] != "NO_TRADE")
+    actual = sorted(
+        (p["node"]["date"], p["node"]["action"], p["node"]["symbol"], p["node"]["amount"], p["node"]["price"])
+        for p in result["positions"]["edges"]
+        if p["node"]["action"] != "NO_TRADE"
+    )
     assert actual == sorted(trades)
     assert [p["value"] for p in result["equityCurve"]] == pytest.approx(curve, abs=1e-6)
     assert result["logs"]["totalCount"] == len(curve)

@@ -10,8 +10,11 @@ from db_models.metrics import run_performance
 from db_models.runs import Run
 from db_models.trading import TradingModel
 from graphql_api.runs.loaders import curve_performance_by_run, performance_by_run
-from graphql_api.trading_models.loaders import (latest_completed_run_by_model, latest_position_by_run,
-                                                latest_run_by_model)
+from graphql_api.trading_models.loaders import (
+    latest_completed_run_by_model,
+    latest_position_by_run,
+    latest_run_by_model,
+)
 from tests.support.model_pages import PAGE_QUERY as MODELS_PAGE
 from tests.support.model_pages import seed_model_page
 from tests.support.queries import count_sql
@@ -19,19 +22,28 @@ from tests.support.queries import count_sql
 PAGE = "query($first: Int) { models(first: $first) { totalCount edges { node { id name owner { id email role } } } } }"
 TRADE_PAGES = {
     "fields": "query($first: Int) { models(first: $first) { edges { node { performance { winRate totalTrades "
-              "totalReturn } } } } }",
+    "totalReturn } } } } }",
     "fragment": "query($first: Int) { models(first: $first) { edges { node { performance { ...F totalReturn } } } } } "
-                "fragment F on Performance { winRate totalTrades }",
+    "fragment F on Performance { winRate totalTrades }",
 }
 ALL_PAGE = "query($first: Int) { allModels(first: $first) { edges { node { id owner { email } } } } }"
 
 
 async def _add_models(owner: User, count: int) -> None:
-    await TradingModel.bulk_create([
-        TradingModel(owner=owner, name=f"bulk {i}", signature=f"bulk-{i}", allowed_tickers=["AAPL"],
-                     initial_cash=Decimal("10000"), ai_model="local/momentum", parameters={})
-        for i in range(count)
-    ])
+    await TradingModel.bulk_create(
+        [
+            TradingModel(
+                owner=owner,
+                name=f"bulk {i}",
+                signature=f"bulk-{i}",
+                allowed_tickers=["AAPL"],
+                initial_cash=Decimal("10000"),
+                ai_model="local/momentum",
+                parameters={},
+            )
+            for i in range(count)
+        ]
+    )
 
 
 async def _statements(api, query: str, first: int, token: str) -> int:
@@ -82,8 +94,11 @@ async def test_a_page_of_50_models_with_latest_runs_and_performance_costs_the_sa
         expected = await run_performance(completed)
         assert node["owner"] == {"email": user.email}
         assert node["latestRun"] == {"status": latest.status.value, "finalReturn": latest.final_return}
-        assert node["performance"] == {"totalReturn": expected.total_return, "sharpeRatio": expected.sharpe_ratio,
-                                       "maxDrawdown": expected.max_drawdown}
+        assert node["performance"] == {
+            "totalReturn": expected.total_return,
+            "sharpeRatio": expected.sharpe_ratio,
+            "maxDrawdown": expected.max_drawdown,
+        }
 
 
 async def test_asking_for_figures_made_from_trades_adds_one_statement_whatever_the_page(api, user):
@@ -98,8 +113,11 @@ async def test_asking_for_figures_made_from_trades_adds_one_statement_whatever_t
         for model, edge in zip(reversed(models), data["models"]["edges"], strict=True):
             completed = await Run.filter(model_id=model.id, status="COMPLETED").order_by("-run_number").first()
             expected = await run_performance(completed)
-            assert edge["node"]["performance"] == {"winRate": expected.win_rate, "totalTrades": expected.total_trades,
-                                                   "totalReturn": expected.total_return}
+            assert edge["node"]["performance"] == {
+                "winRate": expected.win_rate,
+                "totalTrades": expected.total_trades,
+                "totalReturn": expected.total_return,
+            }
             assert expected.total_trades > 0 and expected.win_rate is not None
     print(f"\nmodels page asking for winRate and totalTrades: {counts}")
     # auth (2) + count + page + latest completed runs + equity points + positions + the models' cash
@@ -119,8 +137,9 @@ async def test_batched_performance_equals_run_performance_for_every_run(api, use
     with count_sql() as statements:
         curve_only = await curve_performance_by_run(runs)
     assert len(statements) == 2  # no actions read
-    assert curve_only == [None if figures is None else replace(figures, win_rate=None, total_trades=0)
-                          for figures in expected]
+    assert curve_only == [
+        None if figures is None else replace(figures, win_rate=None, total_trades=0) for figures in expected
+    ]
     assert sum(figures is None for figures in batched) == sum(r.status == "FAILED" for r in runs) > 0
 
 
@@ -133,8 +152,12 @@ async def test_the_latest_run_loaders_return_one_run_per_model(user):
         completed = await latest_completed_run_by_model(ids)
     assert len(statements) == 2
     assert [r and (r.model_id, r.run_number, r.status.value) for r in latest] == [
-        (models[0].id, 3, "FAILED"), (models[1].id, 2, "COMPLETED"), (models[2].id, 2, "COMPLETED"),
-        (models[3].id, 3, "FAILED"), None]
+        (models[0].id, 3, "FAILED"),
+        (models[1].id, 2, "COMPLETED"),
+        (models[2].id, 2, "COMPLETED"),
+        (models[3].id, 3, "FAILED"),
+        None,
+    ]
     assert [r and (r.model_id, r.run_number) for r in completed] == [(m.id, 2) for m in models] + [None]
     assert " IN " in statements[0] and "MAX(" in statements[0].upper()
     positions = await latest_position_by_run([r.id for r in completed[:-1]])

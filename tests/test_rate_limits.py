@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from db_models.accounts import User
-from graphql_api.security.config import RateRule
 from graphql_api.errors import RateLimited
+from graphql_api.security.config import RateRule
 from graphql_api.security.rate_limits import MemoryCounters, RateLimiter, RedisCounters
 from graphql_api.security.runtime import Security
 from tests.conftest import PASSWORD, SIGNUP, unique_email
@@ -26,7 +26,7 @@ START_DAILY = """mutation($model: ID!) { startDailyRun(modelId: $model, input: {
   endDate: "2025-01-03"}) { id } }"""
 START_INTRADAY = """mutation($model: ID!) { startIntradayRun(modelId: $model, input: {symbol: "AAPL",
   date: "2025-01-02"}) { id } }"""
-SEND = "mutation($id: ID!) { sendMessage(conversationId: $id, content: \"hi\") { id } }"
+SEND = 'mutation($id: ID!) { sendMessage(conversationId: $id, content: "hi") { id } }'
 NO_MODEL = "VHJhZGluZ01vZGVsOjk5OTk5OTk="  # TradingModel:9999999, which does not exist
 NO_CONVERSATION = "Q29udmVyc2F0aW9uOjk5OTk5OTk="  # Conversation:9999999
 
@@ -57,11 +57,14 @@ def _assert_limited(body: dict, at_most: float) -> int:
 
 # --- login and signup -------------------------------------------------------------------------------------
 
+
 async def test_logins_from_one_address_are_limited_whatever_the_credentials(api, app, user, limits):
     _rules(app, login_ip="3/60")
     for _ in range(3):
         assert _code(await _login(api, unique_email("nobody"), "wrong password!")) == "UNAUTHENTICATED"
-    response = await api.http.post("/graphql", json={"query": LOGIN, "variables": {"email": user.email, "password": PASSWORD}})
+    response = await api.http.post(
+        "/graphql", json={"query": LOGIN, "variables": {"email": user.email, "password": PASSWORD}}
+    )
     retry = _assert_limited(response.json(), 60)
     assert response.headers["retry-after"] == str(retry)
 
@@ -110,6 +113,7 @@ async def test_signups_from_one_address_are_limited_and_create_nothing_once_limi
 
 # --- expensive mutations ----------------------------------------------------------------------------------
 
+
 async def test_starting_runs_is_limited_per_user_across_both_run_kinds(api, app, signup, limits):
     _rules(app, start_run_user="2/60", start_run_ip="100/60")
     alice, bob = await signup("alice"), await signup("bob")
@@ -146,6 +150,7 @@ async def test_unauthenticated_calls_of_expensive_mutations_are_not_counted(api,
 
 
 # --- where the counters live ------------------------------------------------------------------------------
+
 
 async def test_counters_are_in_memory_without_redis_and_in_redis_with_it(settings):
     assert isinstance(Security.from_settings(settings).limiter.store, MemoryCounters)

@@ -26,11 +26,24 @@ LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 async def _running_run(email: str, *, attempts: int, heartbeat: dt.datetime, worker: str | None = "dead-worker") -> Run:
     owner = await User.get(email=email)
-    model = await TradingModel.create(owner=owner, name="Reaped", signature=f"reaped-{attempts}-{heartbeat.year}",
-                                      allowed_tickers=["AAPL"], initial_cash=Decimal("10000"), ai_model="local/momentum")
-    return await Run.create(model=model, run_number=1, mode=TradingMode.DAILY, status=RunStatus.RUNNING,
-                            attempts=attempts, worker_id=worker, heartbeat_at=heartbeat,
-                            strategy_snapshot={"initial_cash": "10000.00", "allowed_tickers": ["AAPL"]})
+    model = await TradingModel.create(
+        owner=owner,
+        name="Reaped",
+        signature=f"reaped-{attempts}-{heartbeat.year}",
+        allowed_tickers=["AAPL"],
+        initial_cash=Decimal("10000"),
+        ai_model="local/momentum",
+    )
+    return await Run.create(
+        model=model,
+        run_number=1,
+        mode=TradingMode.DAILY,
+        status=RunStatus.RUNNING,
+        attempts=attempts,
+        worker_id=worker,
+        heartbeat_at=heartbeat,
+        strategy_snapshot={"initial_cash": "10000.00", "allowed_tickers": ["AAPL"]},
+    )
 
 
 async def test_a_run_whose_worker_went_silent_is_released_and_dispatched_again(settings, server_url, user):
@@ -89,12 +102,24 @@ async def test_the_stale_threshold_is_a_setting(settings, server_url, user):
 
 # --- queued runs that no worker will be handed ------------------------------------------------------------
 
+
 async def _queued_run(email: str, *, created: dt.datetime) -> Run:
     owner = await User.get(email=email)
-    model = await TradingModel.create(owner=owner, name="Queued", signature=f"queued-{uuid.uuid4().hex[:8]}",
-                                      allowed_tickers=["AAPL"], initial_cash=Decimal("10000"), ai_model="local/momentum")
-    run = await Run.create(model=model, run_number=1, mode=TradingMode.DAILY, status=RunStatus.QUEUED,
-                           strategy_snapshot={"initial_cash": "10000.00", "allowed_tickers": ["AAPL"]})
+    model = await TradingModel.create(
+        owner=owner,
+        name="Queued",
+        signature=f"queued-{uuid.uuid4().hex[:8]}",
+        allowed_tickers=["AAPL"],
+        initial_cash=Decimal("10000"),
+        ai_model="local/momentum",
+    )
+    run = await Run.create(
+        model=model,
+        run_number=1,
+        mode=TradingMode.DAILY,
+        status=RunStatus.QUEUED,
+        strategy_snapshot={"initial_cash": "10000.00", "allowed_tickers": ["AAPL"]},
+    )
     await Run.filter(id=run.id).update(created_at=created)
     return run
 
@@ -120,8 +145,9 @@ async def test_the_redis_broker_reports_the_runs_it_holds_waiting_delayed_or_in_
     broker.declare_queue("runs")
     try:
         broker.enqueue(Message(queue_name="runs", actor_name="run_trading", args=(41, "-"), kwargs={}, options={}))
-        broker.enqueue(Message(queue_name="runs", actor_name="run_trading", args=(42, "-"), kwargs={}, options={}),
-                       delay=60_000)
+        broker.enqueue(
+            Message(queue_name="runs", actor_name="run_trading", args=(42, "-"), kwargs={}, options={}), delay=60_000
+        )
         consumer = broker.consume("runs", prefetch=1, timeout=1000)
         taken = next(consumer)  # a worker took it and has not acknowledged it yet
         assert taken.args[0] == 41

@@ -64,8 +64,9 @@ def long_answers(messages, tools) -> Turn:
 class Follower:
     """A websocket subscriber that records every event it gets, and how its stream ended."""
 
-    def __init__(self, ws_url: str, token: str, query: str, field: str, variables: dict,
-                 last_kinds: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, ws_url: str, token: str, query: str, field: str, variables: dict, last_kinds: frozenset[str] = frozenset()
+    ) -> None:
         self.ws_url, self.token, self.query, self.field, self.variables = ws_url, token, query, field, variables
         self.last_kinds = last_kinds  # a stream that does not complete by itself ends here for the test
         self.events: list[dict] = []
@@ -82,8 +83,15 @@ class Follower:
         socket = await ws_connect(self.ws_url, {"authorization": f"Bearer {self.token}"})
         try:
             assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
-            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-                "query": self.query, "variables": {**self.variables, "after": after_seq}}}))
+            await socket.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {"query": self.query, "variables": {**self.variables, "after": after_seq}},
+                    }
+                )
+            )
             while True:
                 message = json.loads(await socket.recv())
                 if message["type"] == "next":
@@ -140,40 +148,65 @@ async def shipped_prices(server_url):
         yield
 
 
-@pytest.mark.skipif(backend() != "postgres",
-                    reason="The multi-process topology (API, worker and tool servers writing at once) runs in the "
-                           "suite's PostgreSQL pass.")
-async def test_redis_killed_mid_run_and_mid_reply_then_everything_resumes(settings, tmp_path, shipped_prices,
-                                                                          slow_llm):
+@pytest.mark.skipif(
+    backend() != "postgres",
+    reason="The multi-process topology (API, worker and tool servers writing at once) runs in the "
+    "suite's PostgreSQL pass.",
+)
+async def test_redis_killed_mid_run_and_mid_reply_then_everything_resumes(settings, tmp_path, shipped_prices, slow_llm):
     with private_redis(tmp_path) as redis_server:
-        async with production_topology(settings, tmp_path, redis_url=redis_server.url,
-                                       OPENAI_API_BASE=slow_llm.base_url) as topology, \
-                httpx.AsyncClient(base_url=topology.api_url, timeout=60) as http:
+        async with (
+            production_topology(
+                settings, tmp_path, redis_url=redis_server.url, OPENAI_API_BASE=slow_llm.base_url
+            ) as topology,
+            httpx.AsyncClient(base_url=topology.api_url, timeout=60) as http,
+        ):
             api = GraphQLClient(http)
             token = (await api.data(SIGNUP, {"email": unique_email("outage"), "password": PASSWORD}))["signup"]["token"]
 
             async def model(name: str) -> str:
-                return (await api.data(CREATE_MODEL, {"i": {"name": name, "allowedTickers": ["AAPL"],
-                                                            "aiModel": "openai/gpt-5"}}, token=token))["createModel"]["id"]
+                return (
+                    await api.data(
+                        CREATE_MODEL,
+                        {"i": {"name": name, "allowedTickers": ["AAPL"], "aiModel": "openai/gpt-5"}},
+                        token=token,
+                    )
+                )["createModel"]["id"]
 
             trading, spare = await model("Remote trader"), await model("Spare")
-            run = (await api.data(START_DAILY, {"model": trading, "input": {
-                "startDate": START.isoformat(), "endDate": END.isoformat()}}, token=token))["startDailyRun"]
-            conversation = (await api.data(CREATE_CONVERSATION, {"model": trading}, token=token))["createConversation"]["id"]
-            idle_conversation = (await api.data(CREATE_CONVERSATION, {"model": spare}, token=token))["createConversation"]["id"]
+            run = (
+                await api.data(
+                    START_DAILY,
+                    {"model": trading, "input": {"startDate": START.isoformat(), "endDate": END.isoformat()}},
+                    token=token,
+                )
+            )["startDailyRun"]
+            conversation = (await api.data(CREATE_CONVERSATION, {"model": trading}, token=token))["createConversation"][
+                "id"
+            ]
+            idle_conversation = (await api.data(CREATE_CONVERSATION, {"model": spare}, token=token))[
+                "createConversation"
+            ]["id"]
             await api.data(SEND, {"id": conversation, "c": "Tell me everything."}, token=token)
 
             # Two subscribers per stream: one stays connected through the outage, one drops during it
             # and resumes with afterSeq once Redis is back.
             run_stays = Follower(topology.ws_url, token, RUN_EVENTS, "runEvents", {"id": run["id"]}).start()
             run_resumes = Follower(topology.ws_url, token, RUN_EVENTS, "runEvents", {"id": run["id"]}).start()
-            chat_stays = Follower(topology.ws_url, token, CHAT_EVENTS, "chatEvents", {"id": conversation},
-                                  CHAT_END).start()
-            chat_resumes = Follower(topology.ws_url, token, CHAT_EVENTS, "chatEvents", {"id": conversation},
-                                    CHAT_END).start()
-            await wait_until(lambda: any(e["kind"] == "TRADE" for e in run_stays.events)
-                             and sum(e["kind"] == "TOKEN" for e in chat_stays.events) >= 5, 60,
-                             "the run's first trade and the reply's first tokens")
+            chat_stays = Follower(
+                topology.ws_url, token, CHAT_EVENTS, "chatEvents", {"id": conversation}, CHAT_END
+            ).start()
+            chat_resumes = Follower(
+                topology.ws_url, token, CHAT_EVENTS, "chatEvents", {"id": conversation}, CHAT_END
+            ).start()
+            await wait_until(
+                lambda: (
+                    any(e["kind"] == "TRADE" for e in run_stays.events)
+                    and sum(e["kind"] == "TOKEN" for e in chat_stays.events) >= 5
+                ),
+                60,
+                "the run's first trade and the reply's first tokens",
+            )
 
             redis_server.stop(kill=True)
             down_at = asyncio.get_running_loop().time()
@@ -183,8 +216,11 @@ async def test_redis_killed_mid_run_and_mid_reply_then_everything_resumes(settin
             ready = await http.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["checks"] == {"database": "ok", "redis": "unreachable"}
-            start_error = await api.error(START_DAILY, {"model": spare, "input": {
-                "startDate": START.isoformat(), "endDate": END.isoformat()}}, token=token)
+            start_error = await api.error(
+                START_DAILY,
+                {"model": spare, "input": {"startDate": START.isoformat(), "endDate": END.isoformat()}},
+                token=token,
+            )
             assert start_error["extensions"]["code"] == "UNAVAILABLE", start_error
             send_error = await api.error(SEND, {"id": idle_conversation, "c": "hello?"}, token=token)
             assert send_error["extensions"]["code"] == "UNAVAILABLE", send_error
@@ -211,7 +247,9 @@ async def test_redis_killed_mid_run_and_mid_reply_then_everything_resumes(settin
             # The refused start and send left nothing half-done: no run waiting forever, no unanswered message.
             assert not await Run.filter(model__name="Spare", status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists()
             assert not await ChatMessage.filter(content="hello?").exists()
-            assert (await api.data(SEND, {"id": idle_conversation, "c": "hello again"}, token=token))["sendMessage"]["id"]
+            assert (await api.data(SEND, {"id": idle_conversation, "c": "hello again"}, token=token))["sendMessage"][
+                "id"
+            ]
 
             api_log = topology.log("api")
 
@@ -239,17 +277,26 @@ async def test_bars(server_url):
 
 
 async def test_a_start_or_send_that_cannot_reach_the_queue_is_unavailable_and_leaves_nothing_half_done(
-        api, user, test_bars, monkeypatch):
+    api, user, test_bars, monkeypatch
+):
     async def queue_down(self, *args):
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(Dispatcher, "enqueue_run", queue_down)
     monkeypatch.setattr(Dispatcher, "enqueue_reply", queue_down)
-    model = (await api.data(CREATE_MODEL, {"i": {"name": "Queue down", "allowedTickers": [px.SYMBOL],
-                                                 "aiModel": "local/buy-and-hold"}}, token=user.token))["createModel"]["id"]
+    model = (
+        await api.data(
+            CREATE_MODEL,
+            {"i": {"name": "Queue down", "allowedTickers": [px.SYMBOL], "aiModel": "local/buy-and-hold"}},
+            token=user.token,
+        )
+    )["createModel"]["id"]
     days = px.trading_days()
-    error = await api.error(START_DAILY, {"model": model, "input": {
-        "startDate": days[0].isoformat(), "endDate": days[-1].isoformat()}}, token=user.token)
+    error = await api.error(
+        START_DAILY,
+        {"model": model, "input": {"startDate": days[0].isoformat(), "endDate": days[-1].isoformat()}},
+        token=user.token,
+    )
     assert error["extensions"]["code"] == "UNAVAILABLE"
     assert "6379" not in error["message"]
     # The run exists (it was committed before the hand-over) but ended at once, with the reason.
@@ -262,7 +309,12 @@ async def test_a_start_or_send_that_cannot_reach_the_queue_is_unavailable_and_le
     assert not await ChatMessage.filter(content="are you there?").exists()
 
     monkeypatch.undo()  # the queue is back: both work again, with no CONFLICT left over
-    again = (await api.data(START_DAILY, {"model": model, "input": {
-        "startDate": days[0].isoformat(), "endDate": days[-1].isoformat()}}, token=user.token))["startDailyRun"]
+    again = (
+        await api.data(
+            START_DAILY,
+            {"model": model, "input": {"startDate": days[0].isoformat(), "endDate": days[-1].isoformat()}},
+            token=user.token,
+        )
+    )["startDailyRun"]
     assert again["status"] == "QUEUED" and again["runNumber"] == 2
     assert (await api.data(SEND, {"id": conversation, "c": "are you there?"}, token=user.token))["sendMessage"]["id"]

@@ -9,8 +9,11 @@ import pytest
 
 from db_models.runs import EquityPoint, Position, ReasoningLog, Run, RunStatus
 from tests.support import price_fixtures as px
-from tests.support.run_helpers import START_DAILY, follow_run
-from tests.support.run_helpers import market  # noqa: F401  (fixture)
+from tests.support.run_helpers import (
+    START_DAILY,
+    follow_run,
+    market,  # noqa: F401  (fixture)
+)
 
 DAYS = px.trading_days()
 CREATE = """mutation($input: CreateModelInput!) { createModel(input: $input) { id } }"""
@@ -25,8 +28,11 @@ RUN = """query($id: ID!) { run(id: $id) {
 
 
 async def make_model(api, account, ai_model="local/buy-and-hold", tickers=(px.SYMBOL, px.OTHER)) -> str:
-    data = await api.data(CREATE, {"input": {"name": f"{ai_model} test", "allowedTickers": list(tickers),
-                                             "aiModel": ai_model}}, token=account.token)
+    data = await api.data(
+        CREATE,
+        {"input": {"name": f"{ai_model} test", "allowedTickers": list(tickers), "aiModel": ai_model}},
+        token=account.token,
+    )
     return data["createModel"]["id"]
 
 
@@ -44,6 +50,7 @@ async def wait_finished(run_id: str, api, account, timeout: float = 60) -> dict:
             if run["status"] not in ("QUEUED", "RUNNING"):
                 return run
             await asyncio.sleep(0.1)
+
     return await asyncio.wait_for(poll(), timeout)
 
 
@@ -61,8 +68,10 @@ async def test_a_buy_and_hold_run_streams_its_events_and_ends_at_the_hand_comput
     trades = [e["position"] for e in events if e["kind"] == "TRADE"]
     # 10,000 split evenly: 5,000 / 100 = 50 LKAH at the first open, 5,000 / 1,100 -> 4 LKBH.
     # The two orders go out together, so either may fill first.
-    assert sorted((t["symbol"], t["amount"], t["price"]) for t in trades) == [(px.SYMBOL, 50, 100.0),
-                                                                              (px.OTHER, 4, 1100.0)]
+    assert sorted((t["symbol"], t["amount"], t["price"]) for t in trades) == [
+        (px.SYMBOL, 50, 100.0),
+        (px.OTHER, 4, 1100.0),
+    ]
 
     result = (await api.data(RUN, {"id": run["id"]}, token=user.token))["run"]
     last = len(DAYS) - 1
@@ -105,12 +114,23 @@ async def test_the_model_shows_its_latest_run_positions_and_performance(api, ws_
     assert model["performance"]["tradingDays"] == len(DAYS)
 
 
-@pytest.mark.parametrize(("variables", "code", "field"), [
-    ({"startDate": DAYS[5].isoformat(), "endDate": DAYS[1].isoformat()}, "BAD_USER_INPUT", "startDate"),
-    ({"startDate": "2031-01-01", "endDate": "2031-02-01"}, "BAD_USER_INPUT", "No daily prices"),
-    ({"startDate": DAYS[0].isoformat(), "endDate": DAYS[3].isoformat(), "maxSteps": 0}, "BAD_USER_INPUT", "maxSteps"),
-    ({"startDate": DAYS[0].isoformat(), "endDate": DAYS[3].isoformat(), "maxSteps": 101}, "BAD_USER_INPUT", "maxSteps"),
-])
+@pytest.mark.parametrize(
+    ("variables", "code", "field"),
+    [
+        ({"startDate": DAYS[5].isoformat(), "endDate": DAYS[1].isoformat()}, "BAD_USER_INPUT", "startDate"),
+        ({"startDate": "2031-01-01", "endDate": "2031-02-01"}, "BAD_USER_INPUT", "No daily prices"),
+        (
+            {"startDate": DAYS[0].isoformat(), "endDate": DAYS[3].isoformat(), "maxSteps": 0},
+            "BAD_USER_INPUT",
+            "maxSteps",
+        ),
+        (
+            {"startDate": DAYS[0].isoformat(), "endDate": DAYS[3].isoformat(), "maxSteps": 101},
+            "BAD_USER_INPUT",
+            "maxSteps",
+        ),
+    ],
+)
 async def test_bad_run_input_is_refused_and_creates_nothing(api, user, market, variables, code, field):
     model_id = await make_model(api, user)
     error = await api.error(START_DAILY, {"model": model_id, "input": variables}, token=user.token)
@@ -122,8 +142,11 @@ async def test_a_second_start_while_a_run_is_active_is_a_conflict(api, user, mar
     model_id = await make_model(api, user)
     run = await start(api, user, model_id)
     await Run.filter(id=(await Run.get(model__owner__email=user.email)).id).update(status=RunStatus.RUNNING)
-    error = await api.error(START_DAILY, {"model": model_id, "input": {
-        "startDate": DAYS[0].isoformat(), "endDate": DAYS[2].isoformat()}}, token=user.token)
+    error = await api.error(
+        START_DAILY,
+        {"model": model_id, "input": {"startDate": DAYS[0].isoformat(), "endDate": DAYS[2].isoformat()}},
+        token=user.token,
+    )
     assert error["extensions"]["code"] == "CONFLICT"
     assert await Run.filter(model__owner__email=user.email).count() == 1
     assert run["id"]
@@ -143,7 +166,9 @@ async def test_deleting_a_finished_run_removes_its_positions_logs_and_curve(api,
     run = await start(api, user, await make_model(api, user))
     await wait_finished(run["id"], api, user)
     pk = (await Run.get(model__owner__email=user.email)).id
-    assert (await api.data("mutation($id: ID!) { deleteRun(id: $id) }", {"id": run["id"]}, token=user.token))["deleteRun"]
+    assert (await api.data("mutation($id: ID!) { deleteRun(id: $id) }", {"id": run["id"]}, token=user.token))[
+        "deleteRun"
+    ]
     for table in (Position, ReasoningLog, EquityPoint):
         assert not await table.filter(run_id=pk).exists()
     assert await api.error_code(RUN, {"id": run["id"]}, token=user.token) == "NOT_FOUND"
@@ -153,8 +178,10 @@ async def test_a_running_run_cannot_be_deleted(api, user, market):
     run = await start(api, user, await make_model(api, user))
     await wait_finished(run["id"], api, user)
     await Run.filter(model__owner__email=user.email).update(status=RunStatus.RUNNING)
-    assert await api.error_code("mutation($id: ID!) { deleteRun(id: $id) }", {"id": run["id"]},
-                                token=user.token) == "CONFLICT"
+    assert (
+        await api.error_code("mutation($id: ID!) { deleteRun(id: $id) }", {"id": run["id"]}, token=user.token)
+        == "CONFLICT"
+    )
     await Run.filter(model__owner__email=user.email).update(status=RunStatus.COMPLETED)
 
 
@@ -164,8 +191,13 @@ START_INTRADAY = """mutation($model: ID!, $input: IntradayRunInput!) { startIntr
 
 async def test_an_intraday_session_decides_bar_by_bar_and_fills_at_the_next_open(api, ws_url, user, market):
     model_id = await make_model(api, user, tickers=(px.SYMBOL,))
-    run = (await api.data(START_INTRADAY, {"model": model_id, "input": {
-        "symbol": px.SYMBOL.lower(), "date": px.HOURLY_DATE.isoformat()}}, token=user.token))["startIntradayRun"]
+    run = (
+        await api.data(
+            START_INTRADAY,
+            {"model": model_id, "input": {"symbol": px.SYMBOL.lower(), "date": px.HOURLY_DATE.isoformat()}},
+            token=user.token,
+        )
+    )["startIntradayRun"]
     assert (run["mode"], run["symbol"], run["session"]) == ("INTRADAY", px.SYMBOL, "REGULAR")
     assert run["progress"]["total"] == len(px.HOURS) - 1  # every bar but the last is a decision bar
     events, error = await follow_run(ws_url, user.token, run["id"])
@@ -180,12 +212,15 @@ async def test_an_intraday_session_decides_bar_by_bar_and_fills_at_the_next_open
     assert curve[-1]["value"] == float(cash + 19 * px.hourly_close(15))
 
 
-@pytest.mark.parametrize(("variables", "field"), [
-    ({"symbol": "MSFT", "date": px.HOURLY_DATE.isoformat()}, "symbol"),
-    ({"symbol": px.SYMBOL, "date": "2025-01-16"}, "date"),
-    ({"symbol": px.SYMBOL, "date": px.HOURLY_DATE.isoformat(), "session": "PRE"}, "date"),
-    ({"symbol": px.SYMBOL, "date": px.HOURLY_DATE.isoformat(), "maxSteps": 0}, "maxSteps"),
-])
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"symbol": "MSFT", "date": px.HOURLY_DATE.isoformat()}, "symbol"),
+        ({"symbol": px.SYMBOL, "date": "2025-01-16"}, "date"),
+        ({"symbol": px.SYMBOL, "date": px.HOURLY_DATE.isoformat(), "session": "PRE"}, "date"),
+        ({"symbol": px.SYMBOL, "date": px.HOURLY_DATE.isoformat(), "maxSteps": 0}, "maxSteps"),
+    ],
+)
 async def test_bad_intraday_input_is_refused(api, user, market, variables, field):
     model_id = await make_model(api, user, tickers=(px.SYMBOL,))
     error = await api.error(START_INTRADAY, {"model": model_id, "input": variables}, token=user.token)

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import asyncio
 
-
 from db_models.runs import Position, Run
 from tests.support import price_fixtures as px
-from tests.support.run_helpers import follow_run
-from tests.support.run_helpers import market  # noqa: F401  (fixture)
+from tests.support.run_helpers import (
+    follow_run,
+    market,  # noqa: F401  (fixture)
+)
 from tests.test_runs import DAYS, RUN, make_model, start, wait_finished
 
 
 async def test_a_remote_model_trades_through_the_tools_and_its_usage_is_counted(api, ws_url, user, market, remote_llm):
     model_id = await make_model(api, user, ai_model="openai/gpt-5", tickers=(px.SYMBOL,))
-    await api.data("mutation($id: ID!) { updateModel(id: $id, input: {parameters: {temperature: 0.3, topK: 7}}) { id } }",
-                   {"id": model_id}, token=user.token)
+    await api.data(
+        "mutation($id: ID!) { updateModel(id: $id, input: {parameters: {temperature: 0.3, topK: 7}}) { id } }",
+        {"id": model_id},
+        token=user.token,
+    )
     run = await start(api, user, model_id, end=DAYS[4])
     events, error = await follow_run(ws_url, user.token, run["id"])
     assert error is None and events[-1]["kind"] == "COMPLETED"
     result = (await api.data(RUN, {"id": run["id"]}, token=user.token))["run"]
     buys = [e["node"] for e in result["positions"]["edges"] if e["node"]["action"] == "BUY"]
-    assert [(b["symbol"], b["amount"], b["price"]) for b in buys] == [(px.SYMBOL, 1, float(px.daily_open(i))) for i in range(5)]
+    assert [(b["symbol"], b["amount"], b["price"]) for b in buys] == [
+        (px.SYMBOL, 1, float(px.daily_open(i))) for i in range(5)
+    ]
     assert result["usage"]["llmCalls"] == len(remote_llm.requests) == 15  # portfolio, buy, answer: each of 5 days
     assert result["usage"]["inputTokens"] == sum(u["prompt_tokens"] for u in remote_llm.usage_reports)
     assert result["usage"]["outputTokens"] == sum(u["completion_tokens"] for u in remote_llm.usage_reports)
@@ -43,14 +49,16 @@ async def test_a_failing_llm_fails_the_run_with_a_readable_reason(api, ws_url, u
     assert events[-1]["message"] == result["error"]
 
 
-async def test_cancelling_a_running_run_stops_it_within_seconds_and_keeps_what_was_done(api, ws_url, user, market,
-                                                                                         remote_llm):
+async def test_cancelling_a_running_run_stops_it_within_seconds_and_keeps_what_was_done(
+    api, ws_url, user, market, remote_llm
+):
     remote_llm.delay_seconds = 0.2
     run = await start(api, user, await make_model(api, user, ai_model="openai/gpt-5", tickers=(px.SYMBOL,)))
     progress, _ = await follow_run(ws_url, user.token, run["id"], limit=4)  # QUEUED, STARTED, PROGRESS, ...
     assert progress[-1]["status"] == "RUNNING"
-    cancelled = (await api.data("mutation($id: ID!) { cancelRun(id: $id) { id status } }", {"id": run["id"]},
-                                token=user.token))["cancelRun"]
+    cancelled = (
+        await api.data("mutation($id: ID!) { cancelRun(id: $id) { id status } }", {"id": run["id"]}, token=user.token)
+    )["cancelRun"]
     assert cancelled["status"] == "RUNNING"  # it stops at its next step boundary
     started = asyncio.get_running_loop().time()
     result = await wait_finished(run["id"], api, user, timeout=15)
@@ -67,5 +75,7 @@ async def test_cancelling_a_running_run_stops_it_within_seconds_and_keeps_what_w
 async def test_a_finished_run_cannot_be_cancelled(api, user, market, remote_llm):
     run = await start(api, user, await make_model(api, user), end=DAYS[1])
     await wait_finished(run["id"], api, user)
-    assert await api.error_code("mutation($id: ID!) { cancelRun(id: $id) { id } }", {"id": run["id"]},
-                                token=user.token) == "CONFLICT"
+    assert (
+        await api.error_code("mutation($id: ID!) { cancelRun(id: $id) { id } }", {"id": run["id"]}, token=user.token)
+        == "CONFLICT"
+    )

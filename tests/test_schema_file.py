@@ -9,4 +9,5 @@ SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema.graphql"
 
 def test_the_checked_in_schema_equals_the_served_one():
     assert SCHEMA_FILE.read_text().strip() == str(schema).strip(), (
-        "schema.graphql is stale: run `aibt export-schema -o schema.graphql` and commit it")
+        "schema.graphql is stale: run `aibt export-schema -o schema.graphql` and commit it"
+    )

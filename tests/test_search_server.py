@@ -23,16 +23,36 @@ from tests.support.tool_servers import call_text, create_running_run, mcp_client
 CLOCK = datetime(2024, 1, 5, 14, 30, tzinfo=UTC)
 
 RESULTS = [
-    {"title": "Apple beats estimates", "url": "https://news.example/old", "description": "Old news.",
-     "publishedTime": "2024-01-02T15:00:00Z"},
-    {"title": "Apple guidance raised", "url": "https://news.example/day-before", "description": "Day before.",
-     "date": "2024-01-04"},
-    {"title": "Apple falls after the bell", "url": "https://news.example/later-today", "description": "Later today.",
-     "publishedTime": "2024-01-05T21:00:00+00:00"},
-    {"title": "Apple closes the week", "url": "https://news.example/same-day", "description": "Same day, no time.",
-     "date": "Jan 5, 2024"},
-    {"title": "Apple in 2025", "url": "https://news.example/next-year", "description": "Next year.",
-     "publishedTime": "2025-03-01T00:00:00Z"},
+    {
+        "title": "Apple beats estimates",
+        "url": "https://news.example/old",
+        "description": "Old news.",
+        "publishedTime": "2024-01-02T15:00:00Z",
+    },
+    {
+        "title": "Apple guidance raised",
+        "url": "https://news.example/day-before",
+        "description": "Day before.",
+        "date": "2024-01-04",
+    },
+    {
+        "title": "Apple falls after the bell",
+        "url": "https://news.example/later-today",
+        "description": "Later today.",
+        "publishedTime": "2024-01-05T21:00:00+00:00",
+    },
+    {
+        "title": "Apple closes the week",
+        "url": "https://news.example/same-day",
+        "description": "Same day, no time.",
+        "date": "Jan 5, 2024",
+    },
+    {
+        "title": "Apple in 2025",
+        "url": "https://news.example/next-year",
+        "description": "Next year.",
+        "publishedTime": "2025-03-01T00:00:00Z",
+    },
     {"title": "Apple company profile", "url": "https://news.example/undated", "description": "No date at all."},
 ]
 
@@ -49,8 +69,9 @@ async def fake_jina() -> AsyncIterator[FakeJina]:
 
     async def search(request: Request):
         query = request.query_params.get("q", "")
-        recorded.append({"q": query, "authorization": request.headers.get("authorization"),
-                         "accept": request.headers.get("accept")})
+        recorded.append(
+            {"q": query, "authorization": request.headers.get("authorization"), "accept": request.headers.get("accept")}
+        )
         if "slow" in query:
             await asyncio.sleep(3)
         if "broken" in query:
@@ -98,8 +119,9 @@ async def test_news_is_what_was_published_before_the_runs_clock(settings, search
         assert hidden not in answer, answer
     assert "2 shown; dropped 3 dated after the run's clock and 1 undated (the run is a backtest)" in answer
     assert "as of 2024-01-05 14:30 UTC" in answer
-    assert jina.requests == [{"q": "AAPL stock market news", "authorization": "Bearer test-key",
-                              "accept": "application/json"}]
+    assert jina.requests == [
+        {"q": "AAPL stock market news", "authorization": "Bearer test-key", "accept": "application/json"}
+    ]
 
 
 async def test_web_search_filters_the_same_way_and_limits_the_results(settings, search_url, jina):
@@ -150,12 +172,15 @@ async def test_without_a_key_search_says_it_is_offline(settings, search_url, fak
     assert fake_jina.requests == []
 
 
-@pytest.mark.parametrize(("query", "reason"), [
-    ("slow", "timed out after 1 s"),
-    ("broken", "answered HTTP 502"),
-    ("unauthorised", "rejected the API key (HTTP 401)"),
-    ("garbled", "not JSON"),
-])
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("slow", "timed out after 1 s"),
+        ("broken", "answered HTTP 502"),
+        ("unauthorised", "rejected the API key (HTTP 401)"),
+        ("garbled", "not JSON"),
+    ],
+)
 async def test_search_failures_are_readable_answers(settings, search_url, jina, query, reason):
     run = await create_running_run(settings, clock_at=CLOCK)
     answer = await search(search_url, run.credential, tool="search_web", query=query)

@@ -41,19 +41,24 @@ async def _codes(api, document: str, token: str | None = None, variables: dict |
 
 # --- depth, aliases, tokens, size -------------------------------------------------------------------
 
+
 async def test_a_document_deeper_than_the_limit_is_too_complex(api, user, app):
     assert app.state.security.config.max_query_depth == 12  # the default this test is written against
     assert (await api.data(_deep(2), token=user.token))["models"]  # depth 11: allowed
     assert await _codes(api, _deep(3), token=user.token) == {"QUERY_TOO_COMPLEX"}  # depth 15
     # Fragments count towards depth as if written inline.
-    fragmented = ("query { models { edges { node { ...M } } } } fragment M on TradingModel "
-                  f"{{ {_deep(3)[len('{ models { edges { node { '):-len(' } } } }')]} }}")
+    fragmented = (
+        "query { models { edges { node { ...M } } } } fragment M on TradingModel "
+        f"{{ {_deep(3)[len('{ models { edges { node { ') : -len(' } } } }')]} }}"
+    )
     assert await _codes(api, fragmented, token=user.token) == {"QUERY_TOO_COMPLEX"}
 
 
 async def test_a_smaller_configured_depth_applies_at_once(api, user, limits):
     limits(max_query_depth=3)  # root fields are at depth 0: owner { id } reaches 4
-    assert await _codes(api, "{ models { edges { node { owner { id } } } } }", token=user.token) == {"QUERY_TOO_COMPLEX"}
+    assert await _codes(api, "{ models { edges { node { owner { id } } } } }", token=user.token) == {
+        "QUERY_TOO_COMPLEX"
+    }
     assert (await api.data("{ models { edges { node { id } } } }", token=user.token))["models"]
 
 
@@ -84,7 +89,9 @@ async def test_a_document_over_the_size_limit_is_refused_before_parsing(api, use
     # Not even valid GraphQL: a parser would call it a syntax error, but it is never parsed.
     document = "{ me { " + "é" * (limit // 2 + 1)
     assert len(document) < limit < len(document.encode())  # the limit is in bytes, not characters
-    response = await api.http.post("/graphql", json={"query": document}, headers={"Authorization": f"Bearer {user.token}"})
+    response = await api.http.post(
+        "/graphql", json={"query": document}, headers={"Authorization": f"Bearer {user.token}"}
+    )
     assert response.status_code == 413
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
@@ -98,20 +105,27 @@ async def test_a_document_over_the_size_limit_is_refused_before_parsing(api, use
 async def test_a_body_over_the_request_limit_is_refused_unread(api, user, limits):
     limits(max_request_bytes=10_000)
     variables = {"padding": "x" * 20_000}
-    response = await api.http.post("/graphql", json={"query": "{ me { id } }", "variables": variables},
-                                   headers={"Authorization": f"Bearer {user.token}"})
+    response = await api.http.post(
+        "/graphql",
+        json={"query": "{ me { id } }", "variables": variables},
+        headers={"Authorization": f"Bearer {user.token}"},
+    )
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
 # --- fragments and batches ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("document", [
-    "query { me { ...A } } fragment A on User { ...B } fragment B on User { ...A }",
-    "query { me { ...A } } fragment A on User { id ...A }",
-    "query { me { ...A } } fragment A on User { ...B } fragment B on User { ...C } fragment C on User { ...A email }",
-    "query { me { ...Missing } }",
-])
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "query { me { ...A } } fragment A on User { ...B } fragment B on User { ...A }",
+        "query { me { ...A } } fragment A on User { id ...A }",
+        "query { me { ...A } } fragment A on User { ...B } fragment B on User { ...C } fragment C on User { ...A email }",
+        "query { me { ...Missing } }",
+    ],
+)
 async def test_circular_or_unknown_fragments_are_bad_user_input_and_answered_at_once(api, user, document):
     assert await _codes(api, document, token=user.token) == {"BAD_USER_INPUT"}
 
@@ -135,14 +149,27 @@ CONNECTION_FIELDS = """{ __schema { types { name fields { name args { name } typ
 async def test_every_connection_refuses_a_page_over_100(api, admin):
     # Every field returning a connection, found in the served schema, so a new one is not forgotten.
     types = (await api.data(CONNECTION_FIELDS, token=admin.token))["__schema"]["types"]
-    paged = {(t["name"], f["name"], next(a["name"] for a in f["args"] if a["name"] in ("first", "last")))
-             for t in types if not t["name"].startswith("__") for f in t["fields"] or []
-             if ((f["type"]["ofType"] or f["type"])["name"] or "").endswith("Connection")}
+    paged = {
+        (t["name"], f["name"], next(a["name"] for a in f["args"] if a["name"] in ("first", "last")))
+        for t in types
+        if not t["name"].startswith("__")
+        for f in t["fields"] or []
+        if ((f["type"]["ofType"] or f["type"])["name"] or "").endswith("Connection")
+    }
     owner = await User.get(email=admin.email)
-    model = await TradingModel.create(owner=owner, name="paged", signature="paged", allowed_tickers=["AAPL"],
-                                      initial_cash=10000, ai_model="local/momentum", parameters={})
+    model = await TradingModel.create(
+        owner=owner,
+        name="paged",
+        signature="paged",
+        allowed_tickers=["AAPL"],
+        initial_cash=10000,
+        ai_model="local/momentum",
+        parameters={},
+    )
     run = await Run.create(model=model, run_number=1, mode=TradingMode.DAILY, status=RunStatus.COMPLETED)
-    conversation = (await api.data('mutation { createConversation { id } }', token=admin.token))["createConversation"]["id"]
+    conversation = (await api.data("mutation { createConversation { id } }", token=admin.token))["createConversation"][
+        "id"
+    ]
     parents = {
         "Query": ("", "{ %s }", {}),
         "TradingModel": ("$id: ID!", "{ model(id: $id) { %s } }", {"id": to_global_id("TradingModel", model.id)}),
@@ -154,7 +181,10 @@ async def test_every_connection_refuses_a_page_over_100(api, admin):
     for parent, field, argument in sorted(paged):
         declaration, shape, variables = parents[parent]
         for size, allowed in ((MAX_PAGE_SIZE, True), (MAX_PAGE_SIZE + 1, False), (-1, False)):
-            document = f"query{f'({declaration})' if declaration else ''} " + shape % f"{field}({argument}: {size}) {{ totalCount }}"
+            document = (
+                f"query{f'({declaration})' if declaration else ''} "
+                + shape % f"{field}({argument}: {size}) {{ totalCount }}"
+            )
             body = await api.execute(document, variables, token=admin.token)
             if allowed:
                 assert not body.get("errors"), (parent, field, body)
@@ -184,6 +214,7 @@ async def test_introspection_is_refused_in_production_and_allowed_otherwise(api,
 
 # --- methods and content types --------------------------------------------------------------------------
 
+
 def _signup_document(email: str) -> str:
     return f'mutation {{ signup(email: "{email}", password: "{PASSWORD}") {{ token }} }}'
 
@@ -199,13 +230,19 @@ async def test_a_mutation_over_get_is_refused_with_no_side_effect(api):
     assert await User.filter(email=email).exists()
 
 
-@pytest.mark.parametrize("content_type, encode", [
-    ("text/plain", lambda doc: json.dumps({"query": doc})),
-    ("text/plain;charset=UTF-8", lambda doc: json.dumps({"query": doc})),
-    ("application/x-www-form-urlencoded", lambda doc: urlencode({"query": doc})),
-    ("multipart/form-data; boundary=x", lambda doc: f'--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n{doc}\r\n--x--\r\n'),
-    (None, lambda doc: json.dumps({"query": doc})),
-])
+@pytest.mark.parametrize(
+    "content_type, encode",
+    [
+        ("text/plain", lambda doc: json.dumps({"query": doc})),
+        ("text/plain;charset=UTF-8", lambda doc: json.dumps({"query": doc})),
+        ("application/x-www-form-urlencoded", lambda doc: urlencode({"query": doc})),
+        (
+            "multipart/form-data; boundary=x",
+            lambda doc: f'--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n{doc}\r\n--x--\r\n',
+        ),
+        (None, lambda doc: json.dumps({"query": doc})),
+    ],
+)
 async def test_a_simple_cross_site_post_is_refused_as_csrf_with_no_side_effect(api, content_type, encode):
     email = unique_email("csrf")
     headers = {"content-type": content_type} if content_type else {}
@@ -219,8 +256,11 @@ async def test_a_simple_cross_site_post_is_refused_as_csrf_with_no_side_effect(a
 
 async def test_a_non_json_post_with_a_preflight_header_is_still_not_executed(api):
     email = unique_email("preflight")
-    response = await api.http.post("/graphql", content=json.dumps({"query": _signup_document(email)}),
-                                   headers={"content-type": "text/plain", "x-requested-with": "XMLHttpRequest"})
+    response = await api.http.post(
+        "/graphql",
+        content=json.dumps({"query": _signup_document(email)}),
+        headers={"content-type": "text/plain", "x-requested-with": "XMLHttpRequest"},
+    )
     assert response.status_code == 415
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert not await User.filter(email=email).exists()

@@ -21,21 +21,35 @@ from tests.support import price_fixtures as px
 from tests.support.run_helpers import market  # noqa: F401  (fixture)
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "a long enough password"
 DROP_AFTER_EVENTS = 3  # runEvents messages the first websocket delivers before it is cut
 
 if not os.access(CHROMIUM, os.X_OK):
-    pytest.skip(f"{CHROMIUM} is missing: the single-page app test needs Debian's chromium package, which "
-                "`make test` installs with apt-get when run as root (`apt-get install -y chromium`).",
-                allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed "
-                                     "(it comes with the test extra: pip install -e '.[test]')")
+    pytest.skip(
+        f"{CHROMIUM} is missing: the single-page app test needs Debian's chromium package, which "
+        "`make test` installs with apt-get when run as root (`apt-get install -y chromium`).",
+        allow_module_level=True,
+    )
+playwright_api = pytest.importorskip(
+    "playwright.async_api",
+    reason="the playwright package is not installed (it comes with the test extra: pip install -e '.[test]')",
+)
 expect = playwright_api.expect
 
-STORED_REPLY = """query($id: ID!) { conversation(id: $id) { title messages(last: 10) { edges { node { role content } } } } }"""
+STORED_REPLY = (
+    """query($id: ID!) { conversation(id: $id) { title messages(last: 10) { edges { node { role content } } } } }"""
+)
 LATEST_RUN = """{ models(first: 5) { edges { node { name latestRun { id status totalTrades
   positions(first: 100) { edges { node { action symbol amount price } } } } } } } }"""
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
@@ -47,8 +61,13 @@ async def browser():
     profile = tempfile.mkdtemp(prefix="aibt-chromium-")
     async with playwright_api.async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, locale="en-US",
-            viewport={"width": 1280, "height": 900})
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            locale="en-US",
+            viewport={"width": 1280, "height": 900},
+        )
         context.page_errors = []
         context.on("weberror", lambda error: context.page_errors.append(str(error.error)))
         try:
@@ -174,8 +193,11 @@ async def test_sign_in_run_a_model_live_and_chat_in_the_browser(server_url, api,
         [model] = [e["node"] for e in (await api.data(LATEST_RUN, token=token))["models"]["edges"]]
         run = model["latestRun"]
         assert run["status"] == "COMPLETED" and run["totalTrades"] == 2
-        stored = sorted((p["node"]["symbol"], p["node"]["amount"]) for p in run["positions"]["edges"]
-                        if p["node"]["action"] != "NO_TRADE")
+        stored = sorted(
+            (p["node"]["symbol"], p["node"]["amount"])
+            for p in run["positions"]["edges"]
+            if p["node"]["action"] != "NO_TRADE"
+        )
         assert stored == [(px.SYMBOL, 50), (px.OTHER, 4)]
         await expect(page.locator("#model-table tbody tr")).to_contain_text("#1 completed")
 
@@ -215,8 +237,9 @@ async def test_sign_in_run_a_model_live_and_chat_in_the_browser(server_url, api,
         assert seen[-1][0] > seen[0][0]
         shown = await reply.locator(".text").inner_text()
         conversation = (await api.data(STORED_REPLY, {"id": conversation_id}, token=token))["conversation"]
-        [stored_reply] = [e["node"]["content"] for e in conversation["messages"]["edges"]
-                          if e["node"]["role"] == "ASSISTANT"]
+        [stored_reply] = [
+            e["node"]["content"] for e in conversation["messages"]["edges"] if e["node"]["role"] == "ASSISTANT"
+        ]
         assert shown.strip() == stored_reply.strip() and len(stored_reply) > len(texts[0])
         assert texts[-1].strip() == stored_reply.strip()
         await expect(page.locator("#conversation-title")).to_have_text(conversation["title"])

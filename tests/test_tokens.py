@@ -54,7 +54,9 @@ async def test_an_unsigned_alg_none_token_is_unauthenticated(api, user, settings
 
 
 async def test_a_token_from_another_issuer_is_unauthenticated(api, user, settings):
-    token = jwt.encode(_claims(await _user_id(user), settings, iss="someone-else"), settings.jwt_secret, algorithm="HS256")
+    token = jwt.encode(
+        _claims(await _user_id(user), settings, iss="someone-else"), settings.jwt_secret, algorithm="HS256"
+    )
     assert await api.error_code(PROTECTED, token=token) == "UNAUTHENTICATED"
 
 

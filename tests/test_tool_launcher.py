@@ -23,8 +23,10 @@ def test_servers_listen_on_their_default_ports_unless_configured(monkeypatch):
     for variable in ("AIBT_TOOLS_HOST", "AIBT_MATH_PORT", "AIBT_SEARCH_URL", "AIBT_TRADE_PORT"):
         monkeypatch.delenv(variable, raising=False)
     assert server_urls() == {
-        "math": "http://127.0.0.1:8000/mcp", "search": "http://127.0.0.1:8001/mcp",
-        "price": "http://127.0.0.1:8002/mcp", "trade": "http://127.0.0.1:8003/mcp",
+        "math": "http://127.0.0.1:8000/mcp",
+        "search": "http://127.0.0.1:8001/mcp",
+        "price": "http://127.0.0.1:8002/mcp",
+        "trade": "http://127.0.0.1:8003/mcp",
     }
     monkeypatch.setenv("AIBT_MATH_PORT", "9100")
     monkeypatch.setenv("AIBT_TOOLS_HOST", "0.0.0.0")
@@ -99,12 +101,16 @@ def _wait_healthy(urls: dict[str, str], process: subprocess.Popen, timeout: floa
 def _serve_tools(tmp_path, settings, names: list[str]) -> tuple[list, str]:
     """Runs `aibt tools NAMES...` on free ports until every server is healthy; its statuses and log."""
     ports = {name: free_port() for name in names or launcher.DEFAULT_PORTS}
-    env = clean_env(DATABASE_URL=settings.database_url, AIBT_DATA_DIR=str(tmp_path),
-                    **{f"AIBT_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env = clean_env(
+        DATABASE_URL=settings.database_url,
+        AIBT_DATA_DIR=str(tmp_path),
+        **{f"AIBT_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    )
     log = tmp_path / "tools.log"
     with log.open("w") as output:
-        process = subprocess.Popen([AIBT, "tools", *names], env=env, cwd=tmp_path,
-                                   stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [AIBT, "tools", *names], env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT
+        )
         try:
             statuses = _wait_healthy({name: f"http://127.0.0.1:{port}/mcp" for name, port in ports.items()}, process)
         finally:
@@ -128,15 +134,24 @@ def test_aibt_tools_serves_all_four_servers_by_default(tmp_path, settings):
 
 
 def test_aibt_tools_refuses_an_unknown_server_name(tmp_path):
-    result = subprocess.run([AIBT, "tools", "weather"], env=clean_env(AIBT_DATA_DIR=str(tmp_path)), cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [AIBT, "tools", "weather"],
+        env=clean_env(AIBT_DATA_DIR=str(tmp_path)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0 and "unknown tool server(s) weather" in result.stderr
 
 
 def test_embedded_serve_starts_the_tool_servers_itself(tmp_path):
     ports = {name: free_port() for name in launcher.DEFAULT_PORTS}
-    env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"), AIBT_START_TOOLS="1",
-                    **{f"AIBT_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env = clean_env(
+        AIBT_DATA_DIR=str(tmp_path / "d"),
+        AIBT_START_TOOLS="1",
+        **{f"AIBT_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    )
     with aibt_server(env, tmp_path):
         urls = {name: f"http://127.0.0.1:{ports[name]}/mcp" for name in ("math", "search")}
         statuses = asyncio.run(tool_server_status(urls, timeout=5))

@@ -28,8 +28,9 @@ async def trade_url(server_url):
 
 @pytest_asyncio.fixture
 async def daily_run(settings, trade_url):
-    return await create_running_run(settings, clock_at=px.session_open(DAYS[TODAY]),
-                                    allowed_tickers=[px.SYMBOL, px.OTHER])
+    return await create_running_run(
+        settings, clock_at=px.session_open(DAYS[TODAY]), allowed_tickers=[px.SYMBOL, px.OTHER]
+    )
 
 
 async def call(url: str, credential: str | None, tool: str, **arguments) -> str:
@@ -60,16 +61,21 @@ async def test_a_sell_fills_at_the_open_and_returns_the_cash(trade_url, daily_ru
     assert [p.action_id for p in await positions(daily_run.run)] == [1, 2]
 
 
-@pytest.mark.parametrize(("tool", "arguments", "reason"), [
-    ("buy", {"symbol": "MSFT", "amount": 1}, "allowed"),
-    ("buy", {"symbol": px.SYMBOL, "amount": 0}, "positive"),
-    ("buy", {"symbol": px.SYMBOL, "amount": -3}, "positive"),
-    ("buy", {"symbol": px.SYMBOL, "amount": 1.5}, "whole"),
-    ("buy", {"symbol": px.SYMBOL, "amount": 92}, "cash"),
-    ("sell", {"symbol": px.SYMBOL, "amount": 1}, "shares"),
-    ("buy", {"symbol": "not a symbol", "amount": 1}, "ticker"),
-])
-async def test_forbidden_trades_are_refused_in_plain_words_and_write_nothing(trade_url, daily_run, tool, arguments, reason):
+@pytest.mark.parametrize(
+    ("tool", "arguments", "reason"),
+    [
+        ("buy", {"symbol": "MSFT", "amount": 1}, "allowed"),
+        ("buy", {"symbol": px.SYMBOL, "amount": 0}, "positive"),
+        ("buy", {"symbol": px.SYMBOL, "amount": -3}, "positive"),
+        ("buy", {"symbol": px.SYMBOL, "amount": 1.5}, "whole"),
+        ("buy", {"symbol": px.SYMBOL, "amount": 92}, "cash"),
+        ("sell", {"symbol": px.SYMBOL, "amount": 1}, "shares"),
+        ("buy", {"symbol": "not a symbol", "amount": 1}, "ticker"),
+    ],
+)
+async def test_forbidden_trades_are_refused_in_plain_words_and_write_nothing(
+    trade_url, daily_run, tool, arguments, reason
+):
     text = await call(trade_url, daily_run.credential, tool, **arguments)
     assert text.startswith("Refused:") and reason in text.lower()
     assert await positions(daily_run.run) == []
@@ -86,8 +92,13 @@ async def test_the_portfolio_tool_values_holdings_at_the_latest_known_price(trad
 
 
 async def test_an_intraday_order_fills_at_the_next_bars_open(settings, trade_url):
-    run = await create_running_run(settings, clock_at=px.hour_start(12), allowed_tickers=[px.SYMBOL],
-                                   mode=TradingMode.INTRADAY, bar_interval=PriceInterval.HOUR)
+    run = await create_running_run(
+        settings,
+        clock_at=px.hour_start(12),
+        allowed_tickers=[px.SYMBOL],
+        mode=TradingMode.INTRADAY,
+        bar_interval=PriceInterval.HOUR,
+    )
     answer = json.loads(await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=3))
     assert answer["price"] == float(px.hourly_open(13))
     [row] = await positions(run.run)
@@ -95,8 +106,13 @@ async def test_an_intraday_order_fills_at_the_next_bars_open(settings, trade_url
 
 
 async def test_at_the_last_bar_of_a_session_orders_cannot_fill(settings, trade_url):
-    run = await create_running_run(settings, clock_at=px.hour_start(15), allowed_tickers=[px.SYMBOL],
-                                   mode=TradingMode.INTRADAY, bar_interval=PriceInterval.HOUR)
+    run = await create_running_run(
+        settings,
+        clock_at=px.hour_start(15),
+        allowed_tickers=[px.SYMBOL],
+        mode=TradingMode.INTRADAY,
+        bar_interval=PriceInterval.HOUR,
+    )
     text = await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=1)
     assert text.startswith("Refused:") and "no later" in text.lower()
 
@@ -107,9 +123,9 @@ async def test_trading_without_a_credential_is_refused(trade_url):
 
 async def test_concurrent_buys_of_one_run_never_overspend(trade_url, daily_run):
     """Ten sessions buy 20 shares (2,180.00 each) at once; 10,000.00 pays for exactly four."""
-    results = await asyncio.gather(*[
-        call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=20) for _ in range(10)
-    ])
+    results = await asyncio.gather(
+        *[call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=20) for _ in range(10)]
+    )
     filled = [r for r in results if not r.startswith("Refused:")]
     assert len(filled) == 4
     assert all("cash" in r for r in results if r.startswith("Refused:"))

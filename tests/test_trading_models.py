@@ -37,19 +37,36 @@ async def snapshot(model_id: str) -> list[dict]:
 
 async def test_create_model_with_every_field(api, user):
     created = await create(
-        api, user, description="Buys strength", allowedTickers=["aapl", " MSFT ", "AAPL", "BRK.B"],
-        initialCash=25000.5, aiModel="openai/gpt-5", customRules="No more than 3 trades a day",
+        api,
+        user,
+        description="Buys strength",
+        allowedTickers=["aapl", " MSFT ", "AAPL", "BRK.B"],
+        initialCash=25000.5,
+        aiModel="openai/gpt-5",
+        customRules="No more than 3 trades a day",
         customInstructions="Think step by step",
-        parameters={"temperature": 0.7, "topP": 0.9, "topK": 40, "frequencyPenalty": -0.5,
-                    "presencePenalty": 1.5, "maxTokens": 4096},
+        parameters={
+            "temperature": 0.7,
+            "topP": 0.9,
+            "topK": 40,
+            "frequencyPenalty": -0.5,
+            "presencePenalty": 1.5,
+            "maxTokens": 4096,
+        },
     )
     assert created["name"] == "Momentum Strategy"
     assert created["signature"] == "momentum-strategy"
     assert created["allowedTickers"] == ["AAPL", "MSFT", "BRK.B"]
     assert created["initialCash"] == 25000.5
     assert created["isActive"] is True
-    assert created["parameters"] == {"temperature": 0.7, "topP": 0.9, "topK": 40, "frequencyPenalty": -0.5,
-                                     "presencePenalty": 1.5, "maxTokens": 4096}
+    assert created["parameters"] == {
+        "temperature": 0.7,
+        "topP": 0.9,
+        "topK": 40,
+        "frequencyPenalty": -0.5,
+        "presencePenalty": 1.5,
+        "maxTokens": 4096,
+    }
     assert created["owner"] == {"id": user.id, "email": user.email}
     row = await TradingModel.get(signature="momentum-strategy", owner__email=user.email)
     assert row.initial_cash == Decimal("25000.50")
@@ -68,7 +85,10 @@ async def test_signatures_are_unique_per_owner_and_independent_between_owners(ap
     third = await create(api, user, name="Momentum-Strategy-1")
     others = await create(api, other_user, name="Momentum Strategy 1")
     assert [first["signature"], second["signature"], third["signature"]] == [
-        "momentum-strategy-1", "momentum-strategy-1-2", "momentum-strategy-1-3"]
+        "momentum-strategy-1",
+        "momentum-strategy-1-2",
+        "momentum-strategy-1-3",
+    ]
     assert others["signature"] == "momentum-strategy-1"
 
 
@@ -121,8 +141,13 @@ async def test_create_model_needs_a_token(api):
 
 async def test_once_prices_exist_a_ticker_without_prices_is_refused(api, user):
     bar = await PriceBar.create(
-        symbol="AAPL", interval=PriceInterval.DAY, timestamp=dt.datetime(2025, 1, 2, 14, 30, tzinfo=dt.UTC),
-        trade_date=dt.date(2025, 1, 2), open=Decimal("243.85"), close=Decimal("243.26"), source="test",
+        symbol="AAPL",
+        interval=PriceInterval.DAY,
+        timestamp=dt.datetime(2025, 1, 2, 14, 30, tzinfo=dt.UTC),
+        trade_date=dt.date(2025, 1, 2),
+        open=Decimal("243.85"),
+        close=Decimal("243.26"),
+        source="test",
     )
     try:
         error = await api.error(CREATE, {"input": model_input(allowedTickers=["AAPL", "ZZZZ"])}, token=user.token)
@@ -135,10 +160,21 @@ async def test_once_prices_exist_a_ticker_without_prices_is_refused(api, user):
 
 async def test_update_changes_only_the_given_fields(api, user):
     created = await create(api, user, parameters={"temperature": 0.5, "maxTokens": 1000}, customRules="keep")
-    updated = (await api.data(UPDATE, {"id": created["id"], "input": {
-        "description": "now described", "isActive": False, "initialCash": 5000,
-        "parameters": {"topP": 0.5, "maxTokens": None},
-    }}, token=user.token))["updateModel"]
+    updated = (
+        await api.data(
+            UPDATE,
+            {
+                "id": created["id"],
+                "input": {
+                    "description": "now described",
+                    "isActive": False,
+                    "initialCash": 5000,
+                    "parameters": {"topP": 0.5, "maxTokens": None},
+                },
+            },
+            token=user.token,
+        )
+    )["updateModel"]
     assert updated["description"] == "now described"
     assert updated["isActive"] is False
     assert updated["initialCash"] == 5000.0
@@ -153,21 +189,31 @@ async def test_update_changes_only_the_given_fields(api, user):
 async def test_renaming_rederives_a_free_signature(api, user):
     await create(api, user, name="Taken")
     created = await create(api, user, name="Original")
-    updated = (await api.data(UPDATE, {"id": created["id"], "input": {"name": "Taken"}}, token=user.token))["updateModel"]
+    updated = (await api.data(UPDATE, {"id": created["id"], "input": {"name": "Taken"}}, token=user.token))[
+        "updateModel"
+    ]
     assert (updated["name"], updated["signature"]) == ("Taken", "taken-2")
 
 
 async def test_update_can_clear_optional_text(api, user):
     created = await create(api, user, description="something")
-    updated = (await api.data(UPDATE, {"id": created["id"], "input": {"description": None}}, token=user.token))["updateModel"]
+    updated = (await api.data(UPDATE, {"id": created["id"], "input": {"description": None}}, token=user.token))[
+        "updateModel"
+    ]
     assert updated["description"] is None
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"name": None}, "name"), ({"allowedTickers": None}, "allowedTickers"), ({"initialCash": None}, "initialCash"),
-    ({"aiModel": None}, "aiModel"), ({"isActive": None}, "isActive"),
-    *[(o, f) for o, f in BAD_INPUTS if "description" not in o],
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": None}, "name"),
+        ({"allowedTickers": None}, "allowedTickers"),
+        ({"initialCash": None}, "initialCash"),
+        ({"aiModel": None}, "aiModel"),
+        ({"isActive": None}, "isActive"),
+        *[(o, f) for o, f in BAD_INPUTS if "description" not in o],
+    ],
+)
 async def test_update_rejects_bad_input_and_changes_nothing(api, user, overrides, field):
     created = await create(api, user)
     before = await TradingModel.get(id=(await TradingModel.filter(owner__email=user.email).first()).id).values()
@@ -214,7 +260,9 @@ async def test_another_users_model_is_not_found_and_untouched(api, user, other_u
         (DELETE, {"id": created["id"]}),
     ]
     for query, variables in calls:
-        mine_missing = await api.error(query, {**variables, "id": "VHJhZGluZ01vZGVsOjk5OTk5OTk"}, token=other_user.token)
+        mine_missing = await api.error(
+            query, {**variables, "id": "VHJhZGluZ01vZGVsOjk5OTk5OTk"}, token=other_user.token
+        )
         theirs = await api.error(query, variables, token=other_user.token)
         assert theirs["extensions"]["code"] == mine_missing["extensions"]["code"] == "NOT_FOUND"
     assert await snapshot(created["id"]) == before
@@ -242,9 +290,14 @@ async def test_models_lists_only_the_callers_models_newest_first_in_pages(api, u
     assert seen == list(reversed(names))
 
 
-@pytest.mark.parametrize(("variables", "message"), [
-    ({"first": 101}, "first"), ({"first": -1}, "first"), ({"after": "not-a-cursor"}, "after"),
-])
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"first": 101}, "first"),
+        ({"first": -1}, "first"),
+        ({"after": "not-a-cursor"}, "after"),
+    ],
+)
 async def test_models_rejects_bad_paging_arguments(api, user, variables, message):
     error = await api.error(MODELS, variables, token=user.token)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"

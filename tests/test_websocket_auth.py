@@ -26,11 +26,14 @@ async def test_a_valid_token_is_acknowledged(ws_url, user):
         await socket.close()
 
 
-@pytest.mark.parametrize("payload", [
-    {"authorization": "Bearer not-a-token"},
-    {"authorization": "garbage"},
-    {},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"authorization": "Bearer not-a-token"},
+        {"authorization": "garbage"},
+        {},
+    ],
+)
 async def test_connection_init_without_a_valid_token_is_refused(ws_url, payload):
     socket = await ws_connect(ws_url, payload)
     assert await _closed_with(socket) == 4403

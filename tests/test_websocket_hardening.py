@@ -41,6 +41,7 @@ async def _closed_with(socket, timeout: float = 5) -> tuple[int, float]:
 
 # --- the protocol ------------------------------------------------------------------------------------------
 
+
 async def test_a_connection_without_connection_init_is_closed_with_4408(ws_url, limits):
     limits(ws_init_timeout_seconds=0.5)
     socket = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"])
@@ -51,7 +52,7 @@ async def test_a_connection_without_connection_init_is_closed_with_4408(ws_url, 
 
 async def test_subscribe_before_the_ack_is_closed_with_4401(ws_url, user):
     socket = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"])
-    await subscribe(socket, "1", "subscription { runEvents(runId: \"x\") { seq } }")
+    await subscribe(socket, "1", 'subscription { runEvents(runId: "x") { seq } }')
     assert (await _closed_with(socket))[0] == 4401
 
 
@@ -59,9 +60,11 @@ async def test_subscribe_before_the_ack_is_closed_with_4401(ws_url, user):
 async def test_connection_init_with_a_bad_token_is_closed_with_4403(ws_url, user, settings, bad):
     now = int(time.time())
     claims = {"sub": "1", "iat": now - 100, "exp": now - 10, "jti": uuid.uuid4().hex, "iss": settings.jwt_issuer}
-    token = {"expired": jwt.encode(claims, settings.jwt_secret, algorithm="HS256"),
-             "wrong-signature": user.token[:-4] + ("AAAA" if not user.token.endswith("AAAA") else "BBBB"),
-             "garbage": "x.y.z"}[bad]
+    token = {
+        "expired": jwt.encode(claims, settings.jwt_secret, algorithm="HS256"),
+        "wrong-signature": user.token[:-4] + ("AAAA" if not user.token.endswith("AAAA") else "BBBB"),
+        "garbage": "x.y.z",
+    }[bad]
     socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
     assert (await _closed_with(socket))[0] == 4403
 
@@ -133,6 +136,7 @@ async def test_an_oversized_document_over_a_websocket_is_too_complex(ws_url, use
 
 # --- tokens that stop being valid while subscribed --------------------------------------------------------
 
+
 async def _ended_unauthenticated(socket, operation_id: str, within: float) -> dict:
     """Reads until the operation's error; returns it after checking the operation then completes."""
     started = time.monotonic()
@@ -172,7 +176,9 @@ async def test_a_run_stream_ends_when_its_token_is_revoked(api, app, ws_url, sig
 async def test_a_chat_stream_ends_when_its_token_is_revoked(api, app, ws_url, signup, limits):
     limits(ws_auth_recheck_seconds=0.3)
     account = await signup("chatter")
-    conversation = (await api.data("mutation { createConversation { id } }", token=account.token))["createConversation"]["id"]
+    conversation = (await api.data("mutation { createConversation { id } }", token=account.token))[
+        "createConversation"
+    ]["id"]
     socket = await acked(ws_url, account.token)
     try:
         await subscribe(socket, "chat", CHAT_EVENTS, {"id": conversation})
@@ -232,7 +238,9 @@ async def test_one_revoked_stream_does_not_disturb_another_connections_stream(ap
 
 async def test_chat_events_are_delivered_while_the_token_is_valid(api, app, ws_url, user, limits):
     limits(ws_auth_recheck_seconds=0.1)
-    conversation = (await api.data("mutation { createConversation { id } }", token=user.token))["createConversation"]["id"]
+    conversation = (await api.data("mutation { createConversation { id } }", token=user.token))["createConversation"][
+        "id"
+    ]
     pk = parse_global_id("Conversation", conversation, kind="conversation")
     socket = await acked(ws_url, user.token)
     try:
@@ -248,6 +256,7 @@ async def test_chat_events_are_delivered_while_the_token_is_valid(api, app, ws_u
 
 
 # --- errors over websockets -------------------------------------------------------------------------------
+
 
 async def test_errors_over_a_websocket_carry_a_code_and_the_connections_request_id(ws_url, user):
     request_id = f"ws-{uuid.uuid4().hex[:12]}"
@@ -266,7 +275,8 @@ async def test_errors_over_a_websocket_carry_a_code_and_the_connections_request_
 
 
 async def test_an_unexpected_failure_over_a_websocket_reveals_nothing_and_is_logged_with_its_request_id(
-        ws_url, user, caplog):
+    ws_url, user, caplog
+):
     request_id = f"ws-{uuid.uuid4().hex[:12]}"
     socket = await acked(ws_url, user.token, headers={"X-Request-ID": request_id})
     connection = connections.get("default")
@@ -281,6 +291,15 @@ async def test_an_unexpected_failure_over_a_websocket_reveals_nothing_and_is_log
     message = json.loads(raw)
     errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
     assert errors[0]["extensions"] == {"code": "INTERNAL", "requestId": request_id}
-    for leak in ("trading_models", "select", "traceback", "/site-packages/", ".py", "operationalerror", "sqlite", "asyncpg"):
+    for leak in (
+        "trading_models",
+        "select",
+        "traceback",
+        "/site-packages/",
+        ".py",
+        "operationalerror",
+        "sqlite",
+        "asyncpg",
+    ):
         assert leak not in raw.lower(), leak
     assert any(request_id in record.getMessage() and record.exc_info for record in caplog.records)

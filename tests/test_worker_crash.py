@@ -22,7 +22,8 @@ from tests.support.run_helpers import START_DAILY, follow_run
 from tests.support.topology import production_topology
 
 pytestmark = pytest.mark.skipif(
-    backend() != "postgres", reason="Killing workers needs the multi-process topology, run in the PostgreSQL pass.")
+    backend() != "postgres", reason="Killing workers needs the multi-process topology, run in the PostgreSQL pass."
+)
 
 START, END = dt.date(2010, 3, 1), dt.date(2010, 3, 31)
 RESULT = """query($id: ID!) { run(id: $id) { status error totalTrades
@@ -39,23 +40,42 @@ async def shipped_prices(server_url):
 
 
 def comparable(run: dict) -> dict:
-    positions = Counter((p["node"]["date"], p["node"]["action"], p["node"]["symbol"], p["node"]["amount"],
-                         p["node"]["price"], p["node"]["cash"]) for p in run["positions"]["edges"])
-    return {"status": run["status"], "positions": positions, "curve": run["equityCurve"],
-            "log_dates": [e["node"]["date"] for e in run["logs"]["edges"]], "performance": run["performance"],
-            "totalTrades": run["totalTrades"]}
+    positions = Counter(
+        (
+            p["node"]["date"],
+            p["node"]["action"],
+            p["node"]["symbol"],
+            p["node"]["amount"],
+            p["node"]["price"],
+            p["node"]["cash"],
+        )
+        for p in run["positions"]["edges"]
+    )
+    return {
+        "status": run["status"],
+        "positions": positions,
+        "curve": run["equityCurve"],
+        "log_dates": [e["node"]["date"] for e in run["logs"]["edges"]],
+        "performance": run["performance"],
+        "totalTrades": run["totalTrades"],
+    }
 
 
 async def test_a_killed_worker_s_run_resumes_elsewhere_and_ends_as_if_uninterrupted(
-        settings, tmp_path, shipped_prices, remote_llm):
+    settings, tmp_path, shipped_prices, remote_llm
+):
     remote_llm.delay_seconds = 0.1
     async with production_topology(settings, tmp_path, AIBT_RUN_STALE_SECONDS="3") as topology:
         async with httpx.AsyncClient(base_url=topology.api_url, timeout=30) as http:
             api = GraphQLClient(http)
             token = (await api.data(SIGNUP, {"email": unique_email("crash"), "password": PASSWORD}))["signup"]["token"]
-            model = (await api.data("mutation($i: CreateModelInput!) { createModel(input: $i) { id } }",
-                                    {"i": {"name": "Crash", "allowedTickers": ["AAPL"], "aiModel": "openai/gpt-5"}},
-                                    token=token))["createModel"]["id"]
+            model = (
+                await api.data(
+                    "mutation($i: CreateModelInput!) { createModel(input: $i) { id } }",
+                    {"i": {"name": "Crash", "allowedTickers": ["AAPL"], "aiModel": "openai/gpt-5"}},
+                    token=token,
+                )
+            )["createModel"]["id"]
             dates = {"startDate": START.isoformat(), "endDate": END.isoformat()}
             run = (await api.data(START_DAILY, {"model": model, "input": dates}, token=token))["startDailyRun"]
             # Let it finish a few days, then kill the worker process that holds it, without warning.

@@ -25,8 +25,15 @@ async def connect_subscribe_vanish(ws_url: str, token: str, conversation: str) -
     connection without a word of graphql-transport-ws or a websocket close frame."""
     socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
     assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
-    await socket.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": CHAT_EVENTS, "variables": {"id": conversation, "after": 0}}}))
+    await socket.send(
+        json.dumps(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": CHAT_EVENTS, "variables": {"id": conversation, "after": 0}},
+            }
+        )
+    )
     message = json.loads(await asyncio.wait_for(socket.recv(), 10))
     assert message["type"] == "next" and message["payload"]["data"]["chatEvents"]["seq"] == 1, message
     socket.transport.abort()
@@ -35,8 +42,9 @@ async def connect_subscribe_vanish(ws_url: str, token: str, conversation: str) -
 
 async def cycles(ws_url: str, token: str, conversation: str, count: int) -> None:
     for start in range(0, count, AT_ONCE):
-        await asyncio.gather(*(connect_subscribe_vanish(ws_url, token, conversation)
-                               for _ in range(min(AT_ONCE, count - start))))
+        await asyncio.gather(
+            *(connect_subscribe_vanish(ws_url, token, conversation) for _ in range(min(AT_ONCE, count - start)))
+        )
 
 
 async def settled_tasks(baseline: int | None = None, timeout: float = 10) -> int:
@@ -51,9 +59,12 @@ async def settled_tasks(baseline: int | None = None, timeout: float = 10) -> int
 
 async def test_vanished_websocket_clients_leave_no_tasks_and_no_memory_behind(api, ws_url, user):
     conversation = (await api.data(CREATE, token=user.token))["createConversation"]["id"]
-    events, error = await follow_chat(ws_url, user.token, conversation,
-                                      on_open=lambda: api.data(SEND, {"id": conversation, "c": "list my models"},
-                                                               token=user.token))
+    events, error = await follow_chat(
+        ws_url,
+        user.token,
+        conversation,
+        on_open=lambda: api.data(SEND, {"id": conversation, "c": "list my models"}, token=user.token),
+    )
     assert error is None and events
 
     await cycles(ws_url, user.token, conversation, WARM_UP)  # imports, caches and pools reach their size
@@ -71,9 +82,11 @@ async def test_vanished_websocket_clients_leave_no_tasks_and_no_memory_behind(ap
         tracemalloc.stop()
 
     growth = memory_after - memory_before
-    print(f"\n{CYCLES} vanished clients: tasks {tasks_before} -> {tasks_after}; "
-          f"traced memory {memory_before / 1e6:.2f} MB -> {memory_after / 1e6:.2f} MB "
-          f"({growth / CYCLES:.0f} bytes per cycle)")
+    print(
+        f"\n{CYCLES} vanished clients: tasks {tasks_before} -> {tasks_after}; "
+        f"traced memory {memory_before / 1e6:.2f} MB -> {memory_after / 1e6:.2f} MB "
+        f"({growth / CYCLES:.0f} bytes per cycle)"
+    )
     assert tasks_after <= tasks_before, "subscription tasks outlived their connections"
     # A leaked subscription (its task, generator, queue, listener and connection state) would cost tens of
     # KB a cycle; what is left (a few hundred bytes a cycle, measured) is far below that.

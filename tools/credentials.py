@@ -24,8 +24,14 @@ class CredentialError(Exception):
 
 def issue_run_credential(settings: Settings, run_id: int, ttl: timedelta = DEFAULT_TTL) -> str:
     now = datetime.now(UTC)
-    claims = {"run": run_id, "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex,
-              "iss": settings.jwt_issuer, "aud": AUDIENCE}
+    claims = {
+        "run": run_id,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+        "iss": settings.jwt_issuer,
+        "aud": AUDIENCE,
+    }
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
@@ -34,8 +40,14 @@ def verify_run_credential(settings: Settings, token: str | None) -> int:
     if not token:
         raise CredentialError("This tool needs a run credential; none was sent.")
     try:
-        claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], audience=AUDIENCE,
-                            issuer=settings.jwt_issuer, options={"require": ["run", "exp", "iat", "aud", "iss"]})
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=settings.jwt_issuer,
+            options={"require": ["run", "exp", "iat", "aud", "iss"]},
+        )
         run_id = claims["run"]
     except jwt.InvalidTokenError as exc:
         raise CredentialError(f"The run credential is not valid ({exc}).") from None

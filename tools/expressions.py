@@ -26,8 +26,13 @@ class ExpressionError(ValueError):
 Number = int | float
 
 _BINARY: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 _UNARY: dict[type[ast.unaryop], Callable[[Number], Number]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
@@ -95,8 +100,9 @@ def _walk(node: ast.AST) -> Number:
             raise ExpressionError("The result is too large.") from None
     if isinstance(node, ast.Call):
         return _call(node)
-    raise ExpressionError(f"{_describe(node)} is not allowed; use numbers, + - * / // % **, "
-                          f"parentheses and {', '.join(FUNCTIONS)}.")
+    raise ExpressionError(
+        f"{_describe(node)} is not allowed; use numbers, + - * / // % **, parentheses and {', '.join(FUNCTIONS)}."
+    )
 
 
 def _call(node: ast.Call) -> Number:

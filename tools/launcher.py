@@ -42,8 +42,11 @@ class _QuietSessionClose(logging.Filter):
     SSE stream is open (every session does): drop that record, keep every other."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.getMessage() == "Error in standalone SSE writer" and record.exc_info
-                    and type(record.exc_info[1]).__name__ == "ClosedResourceError")
+        return not (
+            record.getMessage() == "Error in standalone SSE writer"
+            and record.exc_info
+            and type(record.exc_info[1]).__name__ == "ClosedResourceError"
+        )
 
 
 logging.getLogger("mcp.server.streamable_http").addFilter(_QuietSessionClose())
@@ -153,7 +156,10 @@ class RunningToolServers(AbstractAsyncContextManager["RunningToolServers"]):
 
 
 async def start_tool_servers(
-    names: Iterable[str] | None = None, *, host: str | None = None, ports: Mapping[str, int] | None = None,
+    names: Iterable[str] | None = None,
+    *,
+    host: str | None = None,
+    ports: Mapping[str, int] | None = None,
 ) -> RunningToolServers:
     """Starts the named servers (all four by default) and returns once each accepts connections.
 
@@ -177,8 +183,9 @@ async def start_tool_servers(
     for name in names:
         sock = sockets[name]
         # No log_config or log_level: the host process (API, CLI, tests) owns the logging set-up.
-        config = uvicorn.Config(apps[name], lifespan="on", timeout_graceful_shutdown=3,
-                                log_config=None, log_level=None, access_log=False)
+        config = uvicorn.Config(
+            apps[name], lifespan="on", timeout_graceful_shutdown=3, log_config=None, log_level=None, access_log=False
+        )
         server = _EmbeddedServer(config)
         running._servers.append(server)
         running._tasks.append(asyncio.create_task(server.serve(sockets=[sock]), name=f"aibt-tools-{name}"))
@@ -278,8 +285,9 @@ def _check_name(name: str) -> None:
         raise ToolServerError(f"Unknown tool server {name!r}; the servers are {', '.join(DEFAULT_PORTS)}.")
 
 
-async def serve_tool_servers(settings: Settings, names: Iterable[str] | None = None, *,
-                             host: str | None = None) -> None:
+async def serve_tool_servers(
+    settings: Settings, names: Iterable[str] | None = None, *, host: str | None = None
+) -> None:
     """Runs the servers until SIGINT or SIGTERM, with the database open for the tools that read it."""
     from tortoise import Tortoise
 

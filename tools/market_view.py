@@ -37,9 +37,15 @@ class BarView:
 
     def as_dict(self) -> dict:
         number = lambda v: None if v is None else float(v)  # noqa: E731
-        return {"time": self.timestamp.astimezone(EXCHANGE_TZ).isoformat(), "date": self.trade_date.isoformat(),
-                "open": number(self.open), "high": number(self.high), "low": number(self.low),
-                "close": number(self.close), "volume": self.volume}
+        return {
+            "time": self.timestamp.astimezone(EXCHANGE_TZ).isoformat(),
+            "date": self.trade_date.isoformat(),
+            "open": number(self.open),
+            "high": number(self.high),
+            "low": number(self.low),
+            "close": number(self.close),
+            "volume": self.volume,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,9 @@ class MarketView:
     def is_daily(self) -> bool:
         return self.run.mode == TradingMode.DAILY
 
-    async def bars(self, symbol: str, interval: PriceInterval, limit: int, until: dt.date | None = None) -> list[BarView]:
+    async def bars(
+        self, symbol: str, interval: PriceInterval, limit: int, until: dt.date | None = None
+    ) -> list[BarView]:
         """The newest `limit` bars the run may see, oldest first; `until` can only narrow the window."""
         limit = max(1, min(limit, MAX_BARS))
         query = PriceBar.filter(symbol=symbol, interval=interval)
@@ -100,8 +108,11 @@ class MarketView:
             if bar is None:
                 raise ToolRefusal(f"{symbol} has no price for {self.today.isoformat()}; it cannot trade today.")
             return Fill(bar.open, bar.timestamp, bar.trade_date)
-        bar = await (PriceBar.filter(symbol=symbol, interval=self.interval, timestamp__gt=self.clock_at,
-                                     trade_date=self.today).order_by("timestamp").first())
+        bar = await (
+            PriceBar.filter(symbol=symbol, interval=self.interval, timestamp__gt=self.clock_at, trade_date=self.today)
+            .order_by("timestamp")
+            .first()
+        )
         if bar is None:
             raise ToolRefusal(f"No later {symbol} bar in this session: orders can no longer fill today.")
         return Fill(bar.open, bar.timestamp, bar.trade_date)

@@ -94,12 +94,18 @@ async def indicators(ctx: Context, symbol: str, short_window: int = 5, long_wind
     long_ma = closes.rolling(long_window).mean()
     above = bool(short_ma.iloc[-1] > long_ma.iloc[-1])
     was_above = bool(short_ma.iloc[-2] > long_ma.iloc[-2])
-    returns = {f"return_{n}": float(closes.iloc[-1] / closes.iloc[-1 - n] - 1) if len(closes) > n else None
-               for n in (1, 5, 20)}
+    returns = {
+        f"return_{n}": float(closes.iloc[-1] / closes.iloc[-1 - n] - 1) if len(closes) > n else None for n in (1, 5, 20)
+    }
     return {
-        "symbol": ticker, "as_of": rows[-1].as_dict()["time"], "last_close": float(closes.iloc[-1]),
-        f"sma_{short_window}": float(short_ma.iloc[-1]), f"sma_{long_window}": float(long_ma.iloc[-1]),
-        "short_above_long": above, "crossed_up": above and not was_above, "crossed_down": was_above and not above,
+        "symbol": ticker,
+        "as_of": rows[-1].as_dict()["time"],
+        "last_close": float(closes.iloc[-1]),
+        f"sma_{short_window}": float(short_ma.iloc[-1]),
+        f"sma_{long_window}": float(long_ma.iloc[-1]),
+        "short_above_long": above,
+        "crossed_up": above and not was_above,
+        "crossed_down": was_above and not above,
         **returns,
     }
 

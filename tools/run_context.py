@@ -13,7 +13,6 @@ from db_models.runs import Run, RunStatus
 from db_models.settings import get_settings
 from tools.credentials import HEADER, CredentialError, verify_run_credential
 
-
 P = ParamSpec("P")
 R = TypeVar("R")
 

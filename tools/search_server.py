@@ -139,8 +139,12 @@ def _result(item: dict[str, Any]) -> SearchResult:
     snippet = str(item.get("description") or item.get("content") or "").strip()
     if len(snippet) > SNIPPET_CHARS:
         snippet = snippet[:SNIPPET_CHARS].rstrip() + "…"
-    return SearchResult(title=str(item.get("title") or "(untitled)").strip(), url=str(item.get("url") or ""),
-                        snippet=snippet, published=published_at(item))
+    return SearchResult(
+        title=str(item.get("title") or "(untitled)").strip(),
+        url=str(item.get("url") or ""),
+        snippet=snippet,
+        published=published_at(item),
+    )
 
 
 def render(query: str, clock_at: datetime, visible: Visible, limit: int) -> str:
@@ -212,8 +216,10 @@ async def search_web(query: str, ctx: Context, max_results: int = 5) -> str:
 
 
 def create_server() -> FastMCP:
-    server = FastMCP("aibt-search", instructions="Market news and web search, limited to what was published "
-                                                  "before the run's current time.")
+    server = FastMCP(
+        "aibt-search",
+        instructions="Market news and web search, limited to what was published before the run's current time.",
+    )
     for tool in (search_news, search_web):
         server.tool()(refusals_as_text(tool))
     return server

@@ -30,8 +30,12 @@ async def _portfolio_answer(view: MarketView, portfolio: Portfolio) -> dict[str,
     marks = {s: await view.mark_price(s) for s in portfolio.holdings}
     known = {s: p for s, p in marks.items() if p is not None}
     value = portfolio.cash + sum(Decimal(n) * known[s] for s, n in portfolio.holdings.items() if s in known)
-    return {"cash": float(portfolio.cash), "holdings": dict(portfolio.holdings),
-            "prices": {s: float(p) for s, p in known.items()}, "value": float(value)}
+    return {
+        "cash": float(portfolio.cash),
+        "holdings": dict(portfolio.holdings),
+        "prices": {s: float(p) for s, p in known.items()},
+        "value": float(value),
+    }
 
 
 async def _trade(ctx: Context, action: ActionType, symbol: str, amount: float | int) -> dict[str, Any]:
@@ -43,14 +47,26 @@ async def _trade(ctx: Context, action: ActionType, symbol: str, amount: float | 
         raise ToolRefusal(f"{ticker} is not one of this model's allowed tickers: {', '.join(_allowed(run))}.")
     fill = await view.fill(ticker)
     try:
-        position = await apply_trade(run, action=action, symbol=ticker, amount=shares, price=fill.price,
-                                     date=fill.trade_date, timestamp=fill.timestamp, allowed_tickers=_allowed(run))
+        position = await apply_trade(
+            run,
+            action=action,
+            symbol=ticker,
+            amount=shares,
+            price=fill.price,
+            date=fill.trade_date,
+            timestamp=fill.timestamp,
+            allowed_tickers=_allowed(run),
+        )
     except TradeRefused as refusal:
         raise ToolRefusal(str(refusal)) from None
     portfolio = Portfolio(cash=position.cash, holdings={s: n for s, n in position.holdings.items() if n})
     verb = "Bought" if action == ActionType.BUY else "Sold"
-    return {"result": f"{verb} {shares} {ticker} at {fill.price:.2f}.", "price": float(fill.price),
-            "filled_at": fill.timestamp.isoformat(), **await _portfolio_answer(view, portfolio)}
+    return {
+        "result": f"{verb} {shares} {ticker} at {fill.price:.2f}.",
+        "price": float(fill.price),
+        "filled_at": fill.timestamp.isoformat(),
+        **await _portfolio_answer(view, portfolio),
+    }
 
 
 async def buy(ctx: Context, symbol: str, amount: float) -> dict[str, Any]:

@@ -18,18 +18,51 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from agents.scripted_model import message_text
 
 DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
-RUN_LIST = re.compile(r"\bruns?\s*(?:number|no\.?|#)?\s*#?(\d+(?:\s*(?:,|and|&|or|vs\.?|versus|with|to|/)\s*"
-                      r"(?:runs?\s*)?#?\d+)*)", re.IGNORECASE)
+RUN_LIST = re.compile(
+    r"\bruns?\s*(?:number|no\.?|#)?\s*#?(\d+(?:\s*(?:,|and|&|or|vs\.?|versus|with|to|/)\s*"
+    r"(?:runs?\s*)?#?\d+)*)",
+    re.IGNORECASE,
+)
 QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{1,100})[\"”'’]")
-NAMED_MODEL = re.compile(r"\b(?:model|signature)\s+(?!and\b|or\b|do\b|did\b|does\b|is\b|was\b|to\b|i\b)"
-                         r"([A-Za-z0-9][\w.\-]*)", re.IGNORECASE)
-LIST_WORDS = ("list", "my models", "which models", "what models", "models do i", "all my runs", "my runs",
-              "what runs", "which runs", "overview")
+NAMED_MODEL = re.compile(
+    r"\b(?:model|signature)\s+(?!and\b|or\b|do\b|did\b|does\b|is\b|was\b|to\b|i\b)"
+    r"([A-Za-z0-9][\w.\-]*)",
+    re.IGNORECASE,
+)
+LIST_WORDS = (
+    "list",
+    "my models",
+    "which models",
+    "what models",
+    "models do i",
+    "all my runs",
+    "my runs",
+    "what runs",
+    "which runs",
+    "overview",
+)
 COMPARE_WORDS = ("compare", "comparison", " vs", "versus", "difference between", "better run", "side by side")
 REASONING_WORDS = ("why", "reason", "thinking", "think", "log", "explain", "rationale", "decid")
 TRADE_WORDS = ("trade", "bought", "sold", "buy", "sell", "position", "holding", "order")
-PERFORMANCE_WORDS = ("how did", "how is", "how was", "perform", "return", "sharpe", "sortino", "drawdown",
-                     "volatility", "win rate", "result", "metric", "profit", "loss", "made money", "do?", "doing")
+PERFORMANCE_WORDS = (
+    "how did",
+    "how is",
+    "how was",
+    "perform",
+    "return",
+    "sharpe",
+    "sortino",
+    "drawdown",
+    "volatility",
+    "win rate",
+    "result",
+    "metric",
+    "profit",
+    "loss",
+    "made money",
+    "do?",
+    "doing",
+)
 MAX_TRADES_LISTED = 20
 MAX_REASONING_CHARS = 1200
 
@@ -52,10 +85,15 @@ class Turn:
     def read(cls, messages: Sequence[BaseMessage], tool_names: Sequence[str]) -> Turn:
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         question = message_text(messages[start].content) if start >= 0 else ""
-        later = list(messages[start + 1:])
+        later = list(messages[start + 1 :])
         answered = {m.tool_call_id: message_text(m.content) for m in later if isinstance(m, ToolMessage)}
-        results = [(c["name"], dict(c["args"]), answered[c["id"]])
-                   for m in later if isinstance(m, AIMessage) for c in m.tool_calls if c["id"] in answered]
+        results = [
+            (c["name"], dict(c["args"]), answered[c["id"]])
+            for m in later
+            if isinstance(m, AIMessage)
+            for c in m.tool_calls
+            if c["id"] in answered
+        ]
         return cls(question, frozenset(tool_names), results)
 
     def result(self, name: str) -> tuple[dict[str, Any], dict[str, Any] | str] | None:
@@ -70,6 +108,7 @@ class Turn:
 
 
 # --- reading the question -------------------------------------------------------------------------
+
 
 def run_numbers(question: str) -> list[int]:
     numbers: list[int] = []
@@ -129,6 +168,7 @@ def tool_request(question: str) -> tuple[str, dict[str, Any]] | None:
 
 # --- saying the figures ---------------------------------------------------------------------------
 
+
 def pct(value: float | None, *, signed: bool = True) -> str:
     if value is None:
         return "not available"
@@ -164,8 +204,10 @@ def performance_answer(result: dict[str, Any]) -> str:
     head = f"{run_name(result)} is {status}, {period(result)}."
     trades = result.get("tradeCount", 0)
     if not figures:
-        return (f"{head} It has no portfolio values yet, so there are no performance figures; "
-                f"it has made {trades} trade{'' if trades == 1 else 's'} so far.")
+        return (
+            f"{head} It has no portfolio values yet, so there are no performance figures; "
+            f"it has made {trades} trade{'' if trades == 1 else 's'} so far."
+        )
     sentences = [
         head,
         f"It returned {pct(figures['totalReturn'])}, from {dollars(figures['initialValue'])} to "
@@ -174,8 +216,11 @@ def performance_answer(result: dict[str, Any]) -> str:
         f"Its Sharpe ratio is {ratio(figures['sharpeRatio'])} and its maximum drawdown was "
         f"{pct(figures['maxDrawdown'], signed=False)}.",
         f"It made {trades} trade{'' if trades == 1 else 's'}"
-        + (f", and {pct(figures['winRate'], signed=False)} of its sells beat their average cost."
-           if figures.get("winRate") is not None else ", with no sell to judge a win rate by yet."),
+        + (
+            f", and {pct(figures['winRate'], signed=False)} of its sells beat their average cost."
+            if figures.get("winRate") is not None
+            else ", with no sell to judge a win rate by yet."
+        ),
     ]
     extras = []
     if figures.get("annualizedReturn") is not None:
@@ -206,7 +251,9 @@ def compare_answer(result: dict[str, Any]) -> str:
     if not numbers:
         return f"There are no runs of {model.get('name')} ({model.get('signature')}) to compare."
     names = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
-    sentences = [f"Comparing run{'s' if len(numbers) > 1 else ''} {names} of {model.get('name')} ({model.get('signature')})."]
+    sentences = [
+        f"Comparing run{'s' if len(numbers) > 1 else ''} {names} of {model.get('name')} ({model.get('signature')})."
+    ]
     if missing:
         sentences.append(f"Not found: run{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}.")
     measured = [r for r in runs if r.get("performance")]
@@ -232,22 +279,34 @@ def compare_answer(result: dict[str, Any]) -> str:
 
 def _trade_phrase(row: dict[str, Any], *, dated: bool) -> str:
     verb = "bought" if row["action"] == "BUY" else "sold"
-    return f"{verb} {row['amount']} {row['symbol']} at {dollars(row['price'])}" + (f" on {row['date']}" if dated else "")
+    return f"{verb} {row['amount']} {row['symbol']} at {dollars(row['price'])}" + (
+        f" on {row['date']}" if dated else ""
+    )
 
 
 def positions_answer(result: dict[str, Any]) -> str:
     rows = result.get("positions") or []
     trades = [r for r in rows if r.get("action") in ("BUY", "SELL")]
     start, end = result.get("fromDate"), result.get("toDate")
-    when = (f"on {start}" if start and start == end else f"from {start} to {end}" if start and end else
-            f"from {start}" if start else f"up to {end}" if end else "over the whole run")
+    when = (
+        f"on {start}"
+        if start and start == end
+        else f"from {start} to {end}"
+        if start and end
+        else f"from {start}"
+        if start
+        else f"up to {end}"
+        if end
+        else "over the whole run"
+    )
     name = run_name(result)
     if not trades:
         idle = f" ({len(rows)} step{'' if len(rows) == 1 else 's'} without a trade)" if rows else ""
         return f"{name} made no trades {when}{idle}."
     shown = trades[:MAX_TRADES_LISTED]
-    text = (f"{name} made {len(trades)} trade{'' if len(trades) == 1 else 's'} {when}: "
-            + "; ".join(_trade_phrase(r, dated=not (start and start == end)) for r in shown))
+    text = f"{name} made {len(trades)} trade{'' if len(trades) == 1 else 's'} {when}: " + "; ".join(
+        _trade_phrase(r, dated=not (start and start == end)) for r in shown
+    )
     if len(trades) > len(shown):
         text += f"; and {len(trades) - len(shown)} more"
     text += "."
@@ -270,8 +329,10 @@ def reasoning_answer(result: dict[str, Any]) -> str:
                 args = ", ".join(f"{k}={v}" for k, v in sorted((call.get("args") or {}).items()))
                 actions.append(f"{call.get('name')}({args})")
     model = result.get("model") or {}
-    head = (f"On {result.get('date')}, in run {result.get('runNumber')} of {model.get('name')} "
-            f"({model.get('signature')}), the agent")
+    head = (
+        f"On {result.get('date')}, in run {result.get('runNumber')} of {model.get('name')} "
+        f"({model.get('signature')}), the agent"
+    )
     if not said and not actions:
         return f"{head} left no reasoning in its logs."
     text = ""
@@ -280,8 +341,8 @@ def reasoning_answer(result: dict[str, Any]) -> str:
     if said:
         quote = " ".join(said)
         if len(quote) > MAX_REASONING_CHARS:
-            quote = quote[:MAX_REASONING_CHARS - 1].rstrip() + "…"
-        text += f" It wrote: \"{quote}\"" if text else f"{head} wrote: \"{quote}\""
+            quote = quote[: MAX_REASONING_CHARS - 1].rstrip() + "…"
+        text += f' It wrote: "{quote}"' if text else f'{head} wrote: "{quote}"'
     return text.strip()
 
 
@@ -299,17 +360,26 @@ def list_answer(result: dict[str, Any]) -> str:
         listed = "; ".join(
             f"run {r['runNumber']} {str(r['status']).lower()}"
             + (f", {pct(r['finalReturn'])}" if r.get("finalReturn") is not None else "")
-            + f", {r.get('tradeCount', 0)} trade{'' if r.get('tradeCount', 0) == 1 else 's'}" for r in runs)
+            + f", {r.get('tradeCount', 0)} trade{'' if r.get('tradeCount', 0) == 1 else 's'}"
+            for r in runs
+        )
         parts.append(f"{head} has {len(runs)} run{'' if len(runs) == 1 else 's'}: {listed}.")
     return " ".join(parts)
 
 
-HELP = ("I am the AIBT analyst. I can tell you how a run did (return, Sharpe ratio, drawdown, trades), compare "
-        "runs side by side, list the trades of a date or a date range, show what the agent was thinking on a "
-        "date, and list your models and runs. Try \"how did run 1 do?\", \"compare runs 1 and 2\", \"what trades "
-        "did it make on 2025-01-15?\" or \"list my models\".")
-ANSWERS = {"run_performance": performance_answer, "compare_runs": compare_answer, "positions": positions_answer,
-           "reasoning_logs": reasoning_answer, "list_models_and_runs": list_answer}
+HELP = (
+    "I am the AIBT analyst. I can tell you how a run did (return, Sharpe ratio, drawdown, trades), compare "
+    "runs side by side, list the trades of a date or a date range, show what the agent was thinking on a "
+    'date, and list your models and runs. Try "how did run 1 do?", "compare runs 1 and 2", "what trades '
+    'did it make on 2025-01-15?" or "list my models".'
+)
+ANSWERS = {
+    "run_performance": performance_answer,
+    "compare_runs": compare_answer,
+    "positions": positions_answer,
+    "reasoning_logs": reasoning_answer,
+    "list_models_and_runs": list_answer,
+}
 
 
 def reply(turn: Turn) -> Reply:
@@ -325,7 +395,7 @@ def reply(turn: Turn) -> Reply:
     _, result = found
     if isinstance(result, str):
         if result.startswith("Not found:"):
-            return Reply(f"{result} I can only see your own models and runs; \"list my models\" shows them.")
+            return Reply(f'{result} I can only see your own models and runs; "list my models" shows them.')
         return Reply(f"I could not get an answer: {result}")
     try:
         return Reply(ANSWERS[name](result))

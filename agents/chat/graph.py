@@ -14,7 +14,15 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agents.chat import nodes, prompts
 from agents.chat.state import (
-    ChatRequest, ChatState, OnToken, OnToolEnd, OnToolStart, ReplyFailed, ReplyResult, ShouldStop)
+    ChatRequest,
+    ChatState,
+    OnToken,
+    OnToolEnd,
+    OnToolStart,
+    ReplyFailed,
+    ReplyResult,
+    ShouldStop,
+)
 from agents.chat.tools import AnalystScope, conversation_facts, make_analyst_tools, tool_specs
 
 NO_ANSWER = "I could not finish an answer within the steps allowed for one reply. Try a narrower question."
@@ -54,14 +62,22 @@ def history_messages(history: Sequence[dict]) -> list[BaseMessage]:
 
 
 async def initial_messages(request: ChatRequest, scope: AnalystScope) -> list[BaseMessage]:
-    system = prompts.system_prompt(await conversation_facts(scope), instructions=request.instructions,
-                                   summary=request.summary)
+    system = prompts.system_prompt(
+        await conversation_facts(scope), instructions=request.instructions, summary=request.summary
+    )
     return [SystemMessage(system), *history_messages(request.history), HumanMessage(request.message)]
 
 
-async def stream_reply(*, llm: BaseChatModel, request: ChatRequest, on_token: OnToken, on_tool_start: OnToolStart,
-                       on_tool_end: OnToolEnd, should_stop: ShouldStop | None = None,
-                       max_steps: int = 8) -> ReplyResult:
+async def stream_reply(
+    *,
+    llm: BaseChatModel,
+    request: ChatRequest,
+    on_token: OnToken,
+    on_tool_start: OnToolStart,
+    on_tool_end: OnToolEnd,
+    should_stop: ShouldStop | None = None,
+    max_steps: int = 8,
+) -> ReplyResult:
     """Answers `request.message` as the analyst, streaming the reply through the callbacks.
 
     The concatenation of every token given to on_token is the result's content, exactly. Tools read
@@ -71,16 +87,20 @@ async def stream_reply(*, llm: BaseChatModel, request: ChatRequest, on_token: On
     """
     if max_steps < 1:
         raise ValueError("max_steps must be at least 1.")
-    recorder = nodes.Recorder(on_token=on_token, on_tool_start=on_tool_start, on_tool_end=on_tool_end,
-                              should_stop=should_stop)
+    recorder = nodes.Recorder(
+        on_token=on_token, on_tool_start=on_tool_start, on_tool_end=on_tool_end, should_stop=should_stop
+    )
     scope = AnalystScope(user_id=request.user_id, model_id=request.model_id, run_id=request.run_id)
     tools = make_analyst_tools(scope)
     graph = build_chat_graph(llm, tools, recorder)
     state: dict[str, Any] = {"messages": await initial_messages(request, scope), "max_steps": max_steps, "steps": 0}
     if await recorder.stop_requested():
         return recorder.result()
-    config: RunnableConfig = {"recursion_limit": 2 * max_steps + 10,
-                              "run_name": "chat_reply", "metadata": {"conversation_id": request.conversation_id}}
+    config: RunnableConfig = {
+        "recursion_limit": 2 * max_steps + 10,
+        "run_name": "chat_reply",
+        "metadata": {"conversation_id": request.conversation_id},
+    }
     try:
         await graph.ainvoke(state, config)
     except Exception as error:

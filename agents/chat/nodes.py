@@ -35,14 +35,16 @@ def text_content(content: Any) -> str:
     """A message's (or chunk's) text: the string, or its text blocks joined."""
     if isinstance(content, str):
         return content
-    return "".join(block if isinstance(block, str) else str(block.get("text", ""))
-                   for block in content or []
-                   if isinstance(block, str) or (isinstance(block, dict) and block.get("type") == "text"))
+    return "".join(
+        block if isinstance(block, str) else str(block.get("text", ""))
+        for block in content or []
+        if isinstance(block, str) or (isinstance(block, dict) and block.get("type") == "text")
+    )
 
 
 def short_output(text: str, limit: int = SHORT_OUTPUT_CHARS) -> str:
     text = text.strip()
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def jsonable(value: Any) -> Any:
@@ -81,12 +83,19 @@ class Recorder:
         return self.cut_short
 
     def result(self) -> ReplyResult:
-        return ReplyResult(content=self.content, tool_calls=list(self.tool_calls), cut_short=self.cut_short,
-                           llm_calls=self.llm_calls, input_tokens=self.input_tokens, output_tokens=self.output_tokens)
+        return ReplyResult(
+            content=self.content,
+            tool_calls=list(self.tool_calls),
+            cut_short=self.cut_short,
+            llm_calls=self.llm_calls,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+        )
 
 
-def make_agent_node(llm: BaseChatModel, tools: Sequence[Any],
-                    recorder: Recorder) -> Callable[..., Awaitable[dict[str, Any]]]:
+def make_agent_node(
+    llm: BaseChatModel, tools: Sequence[Any], recorder: Recorder
+) -> Callable[..., Awaitable[dict[str, Any]]]:
     """One analyst turn, streamed: tokens reach the recorder as they arrive and should_stop is asked
     between them. The last allowed turn has no tools, so the model answers with what it has.
     `tools` are what bind_tools takes: tools, or their OpenAI specs."""
@@ -120,9 +129,13 @@ def make_agent_node(llm: BaseChatModel, tools: Sequence[Any],
         elif recorder.cut_short:  # a stopped turn keeps its text; its unfinished tool calls are dropped
             message = AIMessage(content=text_content(response.content), id=response.id)
         else:
-            message = AIMessage(content=response.content, tool_calls=response.tool_calls, id=response.id,
-                                usage_metadata=response.usage_metadata,
-                                response_metadata=response.response_metadata)
+            message = AIMessage(
+                content=response.content,
+                tool_calls=response.tool_calls,
+                id=response.id,
+                usage_metadata=response.usage_metadata,
+                response_metadata=response.response_metadata,
+            )
         return {"messages": [message], "steps": 1}
 
     return agent
@@ -137,8 +150,9 @@ def make_tool_node(tools: Sequence[BaseTool], recorder: Recorder) -> ToolNode:
     """The model's tool calls, run one at a time in its order, each announced before and after."""
     lock = asyncio.Lock()
 
-    async def announced(request: ToolCallRequest,
-                        execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]]) -> ToolMessage | Command:
+    async def announced(
+        request: ToolCallRequest, execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]]
+    ) -> ToolMessage | Command:
         async with lock:
             name, args = request.tool_call["name"], jsonable(request.tool_call.get("args") or {})
             await recorder.on_tool_start(name, args)

@@ -7,9 +7,9 @@ prompts open with a task heading the local analyst recognises.
 
 from __future__ import annotations
 
-from agents.scripted_model import read_facts as read_facts_under
-
 from collections.abc import Sequence
+
+from agents.scripted_model import read_facts as read_facts_under
 
 FACTS_HEADING = "## Conversation facts"
 TITLE_TASK = "## Task: conversation title"
@@ -80,7 +80,7 @@ def read_block(text: str, label: str) -> str | None:
     start, end = text.find(f"<<<{label}\n"), text.find(f"\n{label}>>>")
     if start < 0 or end < start:
         return None
-    return text[start + len(label) + 4:end]
+    return text[start + len(label) + 4 : end]
 
 
 def read_facts(system_text: str) -> dict[str, str]:

@@ -25,7 +25,9 @@ class ChatRequest:
     model_id: int | None  # the conversation's trading model (db pk), if any
     run_id: int | None  # the conversation's run (db pk), if any
     summary: str | None  # summary of older messages
-    history: list[dict]  # the last 30 messages before this one, oldest first: {"role": "user"|"assistant", "content": str}
+    history: list[
+        dict
+    ]  # the last 30 messages before this one, oldest first: {"role": "user"|"assistant", "content": str}
     message: str  # the user's new message
     instructions: str | None  # the admin's global chat instructions
 

@@ -26,13 +26,16 @@ def first_sentence(text: str, limit: int = MAX_POINT_CHARS) -> str:
     flat = " ".join(text.split())
     match = SENTENCE.match(flat)
     sentence = match.group(1) if match else flat
-    return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
 
 def transcript(messages: Sequence[dict], limit: int = MAX_TRANSCRIPT_CHARS) -> str:
     """The messages as `Speaker: text` lines, the newest kept when too long."""
-    lines = [f"{SPEAKERS.get(str(m.get('role', '')).lower(), 'Note')}: {' '.join(str(m.get('content') or '').split())}"
-             for m in messages if str(m.get("content") or "").strip()]
+    lines = [
+        f"{SPEAKERS.get(str(m.get('role', '')).lower(), 'Note')}: {' '.join(str(m.get('content') or '').split())}"
+        for m in messages
+        if str(m.get("content") or "").strip()
+    ]
     text = "\n".join(lines)
     return text if len(text) <= limit else text[-limit:]
 
@@ -54,7 +57,7 @@ def extractive_summary(previous_summary: str | None, messages: Sequence[dict]) -
         points.pop(0)
     summary = "\n".join([head, *points]).strip()
     if len(summary) > MAX_SUMMARY_CHARS:
-        summary = "…" + summary[-(MAX_SUMMARY_CHARS - 1):]
+        summary = "…" + summary[-(MAX_SUMMARY_CHARS - 1) :]
     return summary or "No messages to summarise yet."
 
 
@@ -66,7 +69,8 @@ async def summarise(llm: BaseChatModel | None, previous_summary: str | None, mes
         try:
             answer = await asyncio.wait_for(
                 llm.ainvoke([HumanMessage(prompts.summary_prompt(previous_summary, transcript(messages)))]),
-                SUMMARY_TIMEOUT_SECONDS)
+                SUMMARY_TIMEOUT_SECONDS,
+            )
             text = text_content(answer.content).strip()
             if text:
                 return text[:MAX_SUMMARY_CHARS]

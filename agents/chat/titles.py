@@ -19,9 +19,43 @@ TITLE_TIMEOUT_SECONDS = 20.0
 DEFAULT_TITLE = "New analyst conversation"
 WORD = re.compile(r"[^\W_](?:[\w.'/%+-]*[^\W_%]|%)?|\d+(?:\.\d+)?%?", re.UNICODE)
 # Words that carry no topic at the start or end of a title.
-FILLER = {"hi", "hello", "hey", "please", "pls", "thanks", "thank", "so", "ok", "okay", "um", "well", "and",
-          "the", "a", "an", "of", "to", "for", "with", "on", "in", "at", "me", "tell", "can", "could", "you",
-          "would", "i", "just", "quick", "question", "is", "it"}
+FILLER = {
+    "hi",
+    "hello",
+    "hey",
+    "please",
+    "pls",
+    "thanks",
+    "thank",
+    "so",
+    "ok",
+    "okay",
+    "um",
+    "well",
+    "and",
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "for",
+    "with",
+    "on",
+    "in",
+    "at",
+    "me",
+    "tell",
+    "can",
+    "could",
+    "you",
+    "would",
+    "i",
+    "just",
+    "quick",
+    "question",
+    "is",
+    "it",
+}
 log = logging.getLogger(__name__)
 
 
@@ -64,8 +98,9 @@ async def make_title(llm: BaseChatModel | None, first_message: str) -> str:
     something that is not a 3-5 word title."""
     if llm is not None:
         try:
-            answer = await asyncio.wait_for(llm.ainvoke([HumanMessage(prompts.title_prompt(first_message))]),
-                                            TITLE_TIMEOUT_SECONDS)
+            answer = await asyncio.wait_for(
+                llm.ainvoke([HumanMessage(prompts.title_prompt(first_message))]), TITLE_TIMEOUT_SECONDS
+            )
             title = clean_title(text_content(answer.content))
             if title:
                 return title

@@ -18,7 +18,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from db_models.metrics import PerformanceFigures, run_performance as compute_run_performance
+from db_models.metrics import PerformanceFigures
+from db_models.metrics import run_performance as compute_run_performance
 from db_models.runs import Position, ReasoningLog, Run
 from db_models.trading import TradingModel
 
@@ -55,11 +56,19 @@ def performance_dict(figures: PerformanceFigures | None) -> dict[str, Any] | Non
     def r(value: float | None) -> float | None:
         return None if value is None else round(value, 6)
 
-    return {"initialValue": round(figures.initial_value, 2), "finalValue": round(figures.final_value, 2),
-            "totalReturn": r(figures.total_return), "annualizedReturn": r(figures.annualized_return),
-            "volatility": r(figures.volatility), "sharpeRatio": r(figures.sharpe_ratio),
-            "sortinoRatio": r(figures.sortino_ratio), "maxDrawdown": r(figures.max_drawdown),
-            "winRate": r(figures.win_rate), "totalTrades": figures.total_trades, "tradingDays": figures.trading_days}
+    return {
+        "initialValue": round(figures.initial_value, 2),
+        "finalValue": round(figures.final_value, 2),
+        "totalReturn": r(figures.total_return),
+        "annualizedReturn": r(figures.annualized_return),
+        "volatility": r(figures.volatility),
+        "sharpeRatio": r(figures.sharpe_ratio),
+        "sortinoRatio": r(figures.sortino_ratio),
+        "maxDrawdown": r(figures.max_drawdown),
+        "winRate": r(figures.win_rate),
+        "totalTrades": figures.total_trades,
+        "tradingDays": figures.trading_days,
+    }
 
 
 def _parse_date(value: str | None, label: str) -> datetime.date | None:
@@ -88,10 +97,17 @@ def _model_label(model: TradingModel) -> dict[str, str]:
 
 
 def _run_summary(run: Run) -> dict[str, Any]:
-    return {"runNumber": run.run_number, "status": str(run.status), "mode": str(run.mode),
-            "startDate": run.start_date or run.date, "endDate": run.end_date or run.date,
-            "symbol": run.symbol, "startedAt": run.started_at, "endedAt": run.ended_at,
-            "tradeCount": run.total_trades}
+    return {
+        "runNumber": run.run_number,
+        "status": str(run.status),
+        "mode": str(run.mode),
+        "startDate": run.start_date or run.date,
+        "endDate": run.end_date or run.date,
+        "symbol": run.symbol,
+        "startedAt": run.started_at,
+        "endedAt": run.ended_at,
+        "tradeCount": run.total_trades,
+    }
 
 
 @dataclass(frozen=True)
@@ -126,7 +142,9 @@ class AnalystScope:
                 return found[0]
             if len(found) > 1:
                 names = ", ".join(m.signature for m in found)
-                raise Lookup(f"Not found: {len(found)} of your models are called {text!r}; name one by signature: {names}.")
+                raise Lookup(
+                    f"Not found: {len(found)} of your models are called {text!r}; name one by signature: {names}."
+                )
         if text.isdigit():
             model = await self.models().filter(id=int(text)).first()
             if model is not None:
@@ -170,14 +188,27 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
         listed = []
         for model in models[:MAX_MODELS]:
             runs = await Run.filter(model_id=model.id).order_by("-run_number").limit(MAX_RUNS_PER_MODEL + 1)
-            listed.append({
-                **_model_label(model), "aiModel": model.ai_model, "allowedTickers": model.allowed_tickers,
-                "initialCash": model.initial_cash,
-                "runs": [{"runNumber": r.run_number, "status": str(r.status), "mode": str(r.mode),
-                          "startDate": r.start_date or r.date, "endDate": r.end_date or r.date,
-                          "tradeCount": r.total_trades, "finalReturn": r.final_return}
-                         for r in sorted(runs[:MAX_RUNS_PER_MODEL], key=lambda r: r.run_number)],
-                "moreRuns": len(runs) > MAX_RUNS_PER_MODEL})
+            listed.append(
+                {
+                    **_model_label(model),
+                    "aiModel": model.ai_model,
+                    "allowedTickers": model.allowed_tickers,
+                    "initialCash": model.initial_cash,
+                    "runs": [
+                        {
+                            "runNumber": r.run_number,
+                            "status": str(r.status),
+                            "mode": str(r.mode),
+                            "startDate": r.start_date or r.date,
+                            "endDate": r.end_date or r.date,
+                            "tradeCount": r.total_trades,
+                            "finalReturn": r.final_return,
+                        }
+                        for r in sorted(runs[:MAX_RUNS_PER_MODEL], key=lambda r: r.run_number)
+                    ],
+                    "moreRuns": len(runs) > MAX_RUNS_PER_MODEL,
+                }
+            )
         return compact({"models": listed, "moreModels": len(models) > MAX_MODELS})
 
     async def run_performance(run_number: int | None = None, model: str | None = None) -> str:
@@ -221,12 +252,19 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
         for number in numbers:
             if number in chosen:
                 run = chosen[number]
-                compared.append({**_run_summary(run), "performance": performance_dict(await compute_run_performance(run))})
-        return compact({"model": _model_label(found), "runs": compared,
-                        "notFound": [n for n in numbers if n not in chosen]})
+                compared.append(
+                    {**_run_summary(run), "performance": performance_dict(await compute_run_performance(run))}
+                )
+        return compact(
+            {"model": _model_label(found), "runs": compared, "notFound": [n for n in numbers if n not in chosen]}
+        )
 
-    async def positions(model: str | None = None, run_number: int | None = None, from_date: str | None = None,
-                        to_date: str | None = None) -> str:
+    async def positions(
+        model: str | None = None,
+        run_number: int | None = None,
+        from_date: str | None = None,
+        to_date: str | None = None,
+    ) -> str:
         """The run's actions (BUY, SELL or NO_TRADE, with amount and fill price) and the portfolio after each,
         oldest first, at most 100 rows.
 
@@ -249,12 +287,29 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
             rows = rows.filter(date__lte=end)
         total = await rows.count()
         found_rows = await rows.order_by("action_id").limit(MAX_POSITIONS)
-        return compact({
-            "model": _model_label(found), "runNumber": run.run_number, "fromDate": start, "toDate": end,
-            "count": total, "truncated": total > MAX_POSITIONS,
-            "positions": [{"date": p.date, "time": p.timestamp, "action": str(p.action), "symbol": p.symbol,
-                           "amount": p.amount, "price": p.price, "cash": p.cash, "holdings": p.holdings}
-                          for p in found_rows]})
+        return compact(
+            {
+                "model": _model_label(found),
+                "runNumber": run.run_number,
+                "fromDate": start,
+                "toDate": end,
+                "count": total,
+                "truncated": total > MAX_POSITIONS,
+                "positions": [
+                    {
+                        "date": p.date,
+                        "time": p.timestamp,
+                        "action": str(p.action),
+                        "symbol": p.symbol,
+                        "amount": p.amount,
+                        "price": p.price,
+                        "cash": p.cash,
+                        "holdings": p.holdings,
+                    }
+                    for p in found_rows
+                ],
+            }
+        )
 
     async def reasoning_logs(model: str | None = None, run_number: int | None = None, date: str | None = None) -> str:
         """What the trading agent said and did on one date of a run: its messages and tool calls (text capped).
@@ -298,8 +353,15 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
             steps.append({"time": log.timestamp, "messages": lines})
             if truncated:
                 break
-        return compact({"model": _model_label(found), "runNumber": run.run_number, "date": day,
-                        "steps": steps, "truncated": truncated})
+        return compact(
+            {
+                "model": _model_label(found),
+                "runNumber": run.run_number,
+                "date": day,
+                "steps": steps,
+                "truncated": truncated,
+            }
+        )
 
     functions = [list_models_and_runs, run_performance, compare_runs, positions, reasoning_logs]
     return [_bound_tool(f) for f in functions]
@@ -314,8 +376,9 @@ _SPECS: list[dict[str, Any]] = []
 def _bound_tool(function) -> StructuredTool:
     name = function.__name__
     if name not in _SCHEMAS:
-        made = StructuredTool.from_function(coroutine=function, name=name,
-                                            parse_docstring=name != "list_models_and_runs")
+        made = StructuredTool.from_function(
+            coroutine=function, name=name, parse_docstring=name != "list_models_and_runs"
+        )
         _SCHEMAS[name] = (made.description, made.args_schema)
     description, args_schema = _SCHEMAS[name]
     return StructuredTool(name=name, description=description, args_schema=args_schema, coroutine=function)
@@ -336,19 +399,27 @@ async def conversation_facts(scope: AnalystScope) -> list[tuple[str, str]]:
     model = await scope.models().filter(id=scope.model_id).first() if scope.model_id is not None else None
     if model is None:
         count = await scope.models().count()
-        facts.append(("Conversation model", f"none (a general conversation; the user has {count} model"
-                                             f"{'' if count == 1 else 's'})"))
+        facts.append(
+            (
+                "Conversation model",
+                f"none (a general conversation; the user has {count} model{'' if count == 1 else 's'})",
+            )
+        )
         return facts
-    facts += [("Conversation model", f"{model.name} (signature {model.signature})"),
-              ("Model's AI", model.ai_model), ("Allowed tickers", ", ".join(model.allowed_tickers or []) or "none"),
-              ("Initial cash", f"{Decimal(model.initial_cash):.2f}"),
-              ("Runs of the model", str(await Run.filter(model_id=model.id).count()))]
+    facts += [
+        ("Conversation model", f"{model.name} (signature {model.signature})"),
+        ("Model's AI", model.ai_model),
+        ("Allowed tickers", ", ".join(model.allowed_tickers or []) or "none"),
+        ("Initial cash", f"{Decimal(model.initial_cash):.2f}"),
+        ("Runs of the model", str(await Run.filter(model_id=model.id).count())),
+    ]
     run = None
     if scope.run_id is not None:
         run = await Run.filter(id=scope.run_id, model_id=model.id).first()
     if run is not None:
-        period = (f"{run.start_date} to {run.end_date}" if run.start_date else
-                  f"{run.symbol} on {run.date} ({run.session})")
+        period = (
+            f"{run.start_date} to {run.end_date}" if run.start_date else f"{run.symbol} on {run.date} ({run.session})"
+        )
         facts.append(("Conversation run", f"run {run.run_number}, {run.mode}, {run.status}, {period}"))
     else:
         facts.append(("Conversation run", "none (runs default to the model's latest)"))

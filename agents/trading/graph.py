@@ -20,8 +20,13 @@ from agents.trading.state import DayContext, DayResult, TradingState
 ShouldStop = Callable[[], Awaitable[bool]]
 
 
-def build_trading_graph(llm: BaseChatModel, tools: Sequence[BaseTool], *, should_stop: ShouldStop | None = None,
-                        checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+def build_trading_graph(
+    llm: BaseChatModel,
+    tools: Sequence[BaseTool],
+    *,
+    should_stop: ShouldStop | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+) -> CompiledStateGraph:
     """agent -> tools -> agent ... until the model answers without tool calls, max_steps turns are used,
     or `should_stop` says so (checked at every step boundary)."""
 
@@ -50,18 +55,30 @@ def default_thread_id(context: DayContext) -> str:
 
 
 def initial_state(context: DayContext, max_steps: int) -> dict[str, Any]:
-    return {"messages": [SystemMessage(prompts.system_prompt(context)), HumanMessage(prompts.day_message(context))],
-            "max_steps": max_steps, "steps": 0, "llm_calls": 0, "input_tokens": 0, "output_tokens": 0}
+    return {
+        "messages": [SystemMessage(prompts.system_prompt(context)), HumanMessage(prompts.day_message(context))],
+        "max_steps": max_steps,
+        "steps": 0,
+        "llm_calls": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+    }
 
 
 def message_dict(message: BaseMessage) -> dict[str, Any]:
     """One message as JSON-able data, as a ReasoningLog keeps it."""
     role = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}.get(message.type, message.type)
-    tool_calls = [{"id": call.get("id"), "name": call["name"], "args": json.loads(json.dumps(call["args"], default=str))}
-                  for call in getattr(message, "tool_calls", None) or []]
-    return {"role": role, "content": nodes.text_content(message.content), "tool_calls": tool_calls,
-            "tool_call_id": message.tool_call_id if isinstance(message, ToolMessage) else None,
-            "name": message.name if isinstance(message, ToolMessage) else None}
+    tool_calls = [
+        {"id": call.get("id"), "name": call["name"], "args": json.loads(json.dumps(call["args"], default=str))}
+        for call in getattr(message, "tool_calls", None) or []
+    ]
+    return {
+        "role": role,
+        "content": nodes.text_content(message.content),
+        "tool_calls": tool_calls,
+        "tool_call_id": message.tool_call_id if isinstance(message, ToolMessage) else None,
+        "name": message.name if isinstance(message, ToolMessage) else None,
+    }
 
 
 def day_result(state: dict[str, Any], max_steps: int) -> DayResult:
@@ -69,14 +86,27 @@ def day_result(state: dict[str, Any], max_steps: int) -> DayResult:
     steps = int(state.get("steps", 0))
     last = messages[-1] if messages else None
     wanted_more = isinstance(last, ToolMessage) or (isinstance(last, AIMessage) and bool(last.tool_calls))
-    return DayResult(messages=[message_dict(m) for m in messages], llm_calls=int(state.get("llm_calls", 0)),
-                     input_tokens=int(state.get("input_tokens", 0)), output_tokens=int(state.get("output_tokens", 0)),
-                     steps=steps, stopped_by_limit=steps >= max_steps and wanted_more)
+    return DayResult(
+        messages=[message_dict(m) for m in messages],
+        llm_calls=int(state.get("llm_calls", 0)),
+        input_tokens=int(state.get("input_tokens", 0)),
+        output_tokens=int(state.get("output_tokens", 0)),
+        steps=steps,
+        stopped_by_limit=steps >= max_steps and wanted_more,
+    )
 
 
-async def run_trading_day(*, llm: BaseChatModel, tools: Sequence[BaseTool], context: DayContext, max_steps: int,
-                          should_stop: ShouldStop | None = None, checkpointer: BaseCheckpointSaver | None = None,
-                          thread_id: str | None = None, graph: CompiledStateGraph | None = None) -> DayResult:
+async def run_trading_day(
+    *,
+    llm: BaseChatModel,
+    tools: Sequence[BaseTool],
+    context: DayContext,
+    max_steps: int,
+    should_stop: ShouldStop | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+    thread_id: str | None = None,
+    graph: CompiledStateGraph | None = None,
+) -> DayResult:
     """Runs one trading day (or intraday decision bar) of a run and returns its conversation and usage.
 
     With a checkpointer, the day's state is kept under `thread_id` (default: run, date and day index):

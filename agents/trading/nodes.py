@@ -32,9 +32,13 @@ def make_agent_node(llm: BaseChatModel, tools: Sequence[BaseTool]) -> Callable[.
     async def agent(state: TradingState, config: RunnableConfig) -> dict[str, Any]:
         response = await model.ainvoke(state["messages"], config)
         usage = getattr(response, "usage_metadata", None) or {}
-        return {"messages": [response], "steps": 1, "llm_calls": 1,
-                "input_tokens": int(usage.get("input_tokens") or 0),
-                "output_tokens": int(usage.get("output_tokens") or 0)}
+        return {
+            "messages": [response],
+            "steps": 1,
+            "llm_calls": 1,
+            "input_tokens": int(usage.get("input_tokens") or 0),
+            "output_tokens": int(usage.get("output_tokens") or 0),
+        }
 
     return agent
 
@@ -62,9 +66,9 @@ def text_content(content: Any) -> str:
     return "\n".join(parts)
 
 
-async def _plain_text_results(request: ToolCallRequest,
-                              execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]]
-                              ) -> ToolMessage | Command:
+async def _plain_text_results(
+    request: ToolCallRequest, execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]]
+) -> ToolMessage | Command:
     """MCP tools answer with content blocks; the model and the logs get their text as one string."""
     result = await execute(request)
     if isinstance(result, ToolMessage) and not isinstance(result.content, str):
@@ -73,8 +77,7 @@ async def _plain_text_results(request: ToolCallRequest,
 
 
 def make_tool_node(tools: Sequence[BaseTool]) -> ToolNode:
-    return ToolNode(list(tools), name=TOOLS, handle_tool_errors=tool_error_message,
-                    awrap_tool_call=_plain_text_results)
+    return ToolNode(list(tools), name=TOOLS, handle_tool_errors=tool_error_message, awrap_tool_call=_plain_text_results)
 
 
 def _last_ai(state: TradingState) -> AIMessage | None:

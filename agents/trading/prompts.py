@@ -6,10 +6,9 @@ user's; local models read their facts from it with `read_run_facts`.
 
 from __future__ import annotations
 
-from agents.scripted_model import read_facts as read_facts_under
-
 from decimal import Decimal
 
+from agents.scripted_model import read_facts as read_facts_under
 from agents.trading.state import DayContext
 
 FACTS_HEADING = "## Run facts"

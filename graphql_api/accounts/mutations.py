@@ -24,9 +24,7 @@ def _auth_payload(info: AppInfo, user: db.User) -> AuthPayload:
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation
-    async def signup(
-        self, info: AppInfo, email: str, password: str, display_name: str | None = None
-    ) -> AuthPayload:
+    async def signup(self, info: AppInfo, email: str, password: str, display_name: str | None = None) -> AuthPayload:
         await rate_limits.enforce(info, "signup")
         email = clean_email(email)
         check_password(password)

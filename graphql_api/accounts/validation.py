@@ -32,7 +32,5 @@ def clean_display_name(name: str | None) -> str | None:
     if not value:
         return None
     if len(value) > MAX_DISPLAY_NAME or any(ord(c) < 32 for c in value):
-        raise BadUserInput(
-            f"displayName must be at most {MAX_DISPLAY_NAME} printable characters.", field="displayName"
-        )
+        raise BadUserInput(f"displayName must be at most {MAX_DISPLAY_NAME} printable characters.", field="displayName")
     return value

@@ -6,8 +6,8 @@ import strawberry
 
 from graphql_api.admin import service
 from graphql_api.admin.types import LeaderboardEntry, SystemStats, SystemStatus
-from graphql_api.health import redis_status
 from graphql_api.context import AppInfo
+from graphql_api.health import redis_status
 
 
 @strawberry.type

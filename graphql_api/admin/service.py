@@ -9,12 +9,12 @@ from db_models.chat import ChatMessage, Conversation
 from db_models.runs import Run, RunStatus
 from db_models.settings import Settings
 from db_models.trading import TradingModel
+from graphql_api.accounts.types import User as UserType
 from graphql_api.admin.types import LeaderboardEntry, SystemStats, SystemStatus, ToolServerStatus
 from graphql_api.errors import BadUserInput
 from graphql_api.health import database_status
 from graphql_api.runs.loaders import curve_performance_by_run
 from graphql_api.runs.types import Run as RunType
-from graphql_api.accounts.types import User as UserType
 from graphql_api.trading_models.types import TradingModel as ModelType
 from tasks.worker_runtime import live_worker_count
 from tools.launcher import tool_server_status
@@ -39,20 +39,29 @@ async def leaderboard(limit: int | None) -> list[LeaderboardEntry]:
     entries = []
     for rank, (run, figures) in enumerate(zip(runs, all_figures, strict=True), start=1):
         model = models[run.model_id]
-        entries.append(LeaderboardEntry(
-            rank=rank, model=ModelType.from_row(model), run=RunType.from_row(run),
-            owner=UserType.from_row(owners[model.owner_id]), total_return=run.final_return,
-            sharpe_ratio=figures.sharpe_ratio if figures else None,
-            max_drawdown=run.max_drawdown if run.max_drawdown is not None else 0.0))
+        entries.append(
+            LeaderboardEntry(
+                rank=rank,
+                model=ModelType.from_row(model),
+                run=RunType.from_row(run),
+                owner=UserType.from_row(owners[model.owner_id]),
+                total_return=run.final_return,
+                sharpe_ratio=figures.sharpe_ratio if figures else None,
+                max_drawdown=run.max_drawdown if run.max_drawdown is not None else 0.0,
+            )
+        )
     return entries
 
 
 async def system_stats() -> SystemStats:
     by_status = dict(await Run.all().annotate(n=Count("id")).group_by("status").values_list("status", "n"))
     return SystemStats(
-        users=await User.all().count(), models=await TradingModel.all().count(), runs=await Run.all().count(),
+        users=await User.all().count(),
+        models=await TradingModel.all().count(),
+        runs=await Run.all().count(),
         runs_by_status={str(s.value): by_status.get(s, by_status.get(s.value, 0)) for s in RunStatus},
-        conversations=await Conversation.all().count(), messages=await ChatMessage.all().count(),
+        conversations=await Conversation.all().count(),
+        messages=await ChatMessage.all().count(),
     )
 
 
@@ -63,7 +72,9 @@ async def system_status(settings: Settings, redis_ok: str | None) -> SystemStatu
         database=await database_status(),
         broker=f"{mode}: {redis_ok}" if settings.redis_url else "embedded (in-process worker)",
         pubsub=f"{mode}: {redis_ok}" if settings.redis_url else "embedded (in-process)",
-        tool_servers=[ToolServerStatus(name=s.name, url=s.url, healthy=s.healthy, tools=list(s.tools)) for s in servers],
+        tool_servers=[
+            ToolServerStatus(name=s.name, url=s.url, healthy=s.healthy, tools=list(s.tools)) for s in servers
+        ],
         workers=await live_worker_count(settings),
         queued_runs=await Run.filter(status=RunStatus.QUEUED).count(),
         running_runs=await Run.filter(status=RunStatus.RUNNING).count(),

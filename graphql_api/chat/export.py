@@ -12,12 +12,25 @@ ROLE_NAMES = {"USER": "You", "ASSISTANT": "Analyst", "SYSTEM": "System"}
 async def export_conversation(conversation: Conversation, export_format: str) -> str:
     messages = await ChatMessage.filter(conversation_id=conversation.id).order_by("id")
     if export_format == "JSON":
-        return json.dumps({
-            "title": conversation.title, "summary": conversation.summary,
-            "createdAt": conversation.created_at.isoformat(),
-            "messages": [{"role": str(m.role), "content": m.content, "toolCalls": m.tool_calls,
-                          "cutShort": m.cut_short, "createdAt": m.created_at.isoformat()} for m in messages],
-        }, indent=2, ensure_ascii=False)
+        return json.dumps(
+            {
+                "title": conversation.title,
+                "summary": conversation.summary,
+                "createdAt": conversation.created_at.isoformat(),
+                "messages": [
+                    {
+                        "role": str(m.role),
+                        "content": m.content,
+                        "toolCalls": m.tool_calls,
+                        "cutShort": m.cut_short,
+                        "createdAt": m.created_at.isoformat(),
+                    }
+                    for m in messages
+                ],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
     lines = [f"# {conversation.title}", ""]
     for message in messages:
         when = message.created_at.strftime("%Y-%m-%d %H:%M UTC")

@@ -14,8 +14,9 @@ from graphql_api.security import rate_limits
 @strawberry.type
 class ChatMutations:
     @strawberry.mutation
-    async def create_conversation(self, info: AppInfo, model_id: strawberry.ID | None = None,
-                                  run_id: strawberry.ID | None = None) -> Conversation:
+    async def create_conversation(
+        self, info: AppInfo, model_id: strawberry.ID | None = None, run_id: strawberry.ID | None = None
+    ) -> Conversation:
         user = await info.context.require_user()
         return Conversation.from_row(await service.create_conversation(user, model_id, run_id))
 
@@ -35,7 +36,9 @@ class ChatMutations:
         await service.delete_conversation(info.context.services, user, id)
         return True
 
-    @strawberry.mutation(description="Stores the user's message and starts the assistant's reply, which streams on chatEvents.")
+    @strawberry.mutation(
+        description="Stores the user's message and starts the assistant's reply, which streams on chatEvents."
+    )
     async def send_message(self, info: AppInfo, conversation_id: strawberry.ID, content: str) -> ChatMessage:
         user = await info.context.require_user()
         await rate_limits.enforce(info, "send_message", user_id=user.id)

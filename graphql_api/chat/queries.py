@@ -15,13 +15,26 @@ from graphql_api.trading_models.service import get_owned_model
 
 @strawberry.type
 class ChatQueries:
-    @strawberry.field(description="General conversations when modelId is omitted; search matches titles and message text.")
-    async def conversations(self, info: AppInfo, model_id: strawberry.ID | None = None, search: str | None = None,
-                            first: int | None = 20, after: str | None = None) -> Connection[Conversation]:
+    @strawberry.field(
+        description="General conversations when modelId is omitted; search matches titles and message text."
+    )
+    async def conversations(
+        self,
+        info: AppInfo,
+        model_id: strawberry.ID | None = None,
+        search: str | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[Conversation]:
         user = await info.context.require_user()
         model_pk = None if model_id is None else (await get_owned_model(user, model_id)).id
-        return await paginate(service.search_conversations(user, model_pk, search), to_node=Conversation.from_row,
-                              first=first, after=after, descending=True)
+        return await paginate(
+            service.search_conversations(user, model_pk, search),
+            to_node=Conversation.from_row,
+            first=first,
+            after=after,
+            descending=True,
+        )
 
     @strawberry.field
     async def conversation(self, info: AppInfo, id: strawberry.ID) -> Conversation | None:
@@ -29,8 +42,9 @@ class ChatQueries:
         return Conversation.from_row(await service.get_owned_conversation(user, id))
 
     @strawberry.field
-    async def export_conversation(self, info: AppInfo, id: strawberry.ID,
-                                  format: ExportFormat | None = ExportFormat.MARKDOWN) -> str:
+    async def export_conversation(
+        self, info: AppInfo, id: strawberry.ID, format: ExportFormat | None = ExportFormat.MARKDOWN
+    ) -> str:
         user = await info.context.require_user()
         conversation = await service.get_owned_conversation(user, id)
         return await export_conversation(conversation, (format or ExportFormat.MARKDOWN).value)

@@ -24,8 +24,7 @@ REPLY_TIMEOUT = dt.timedelta(minutes=10)  # a reply older than this lost its wor
 
 
 async def get_owned_conversation(user: User, conversation_id: str) -> Conversation:
-    return await find_by_global_id(Conversation, "Conversation", conversation_id, kind="conversation",
-                                   user_id=user.id)
+    return await find_by_global_id(Conversation, "Conversation", conversation_id, kind="conversation", user_id=user.id)
 
 
 async def create_conversation(user: User, model_id: str | None, run_id: str | None) -> Conversation:
@@ -37,8 +36,11 @@ async def create_conversation(user: User, model_id: str | None, run_id: str | No
 
 
 def scope(user: User, model_id: int | None):
-    return Conversation.filter(user_id=user.id, model_id=model_id) if model_id else \
-        Conversation.filter(user_id=user.id, model_id__isnull=True)
+    return (
+        Conversation.filter(user_id=user.id, model_id=model_id)
+        if model_id
+        else Conversation.filter(user_id=user.id, model_id__isnull=True)
+    )
 
 
 def search_conversations(user: User, model_pk: int | None, search: str | None):
@@ -94,7 +96,8 @@ async def send_message(services: Services, user: User, conversation_id: str, con
     now = dt.datetime.now(dt.UTC)
     async with in_transaction():
         taken = await Conversation.filter(
-            Q(reply_started_at__isnull=True) | Q(reply_started_at__lt=now - REPLY_TIMEOUT), id=conversation.id,
+            Q(reply_started_at__isnull=True) | Q(reply_started_at__lt=now - REPLY_TIMEOUT),
+            id=conversation.id,
         ).update(reply_started_at=now, cancel_reply_requested=False)
         if not taken:
             raise Conflict("A reply is still being written; wait for it or cancel it.")
@@ -106,13 +109,17 @@ async def send_message(services: Services, user: User, conversation_id: str, con
         # again later neither conflicts with a reply that never started nor leaves an unanswered copy.
         await ChatMessage.filter(id=message.id).delete()
         await Conversation.filter(id=conversation.id, reply_started_at=now).update(reply_started_at=None)
-        raise Unavailable("The reply could not be handed to a worker: the job queue is unavailable. "
-                          "Send the message again shortly.") from exc
+        raise Unavailable(
+            "The reply could not be handed to a worker: the job queue is unavailable. Send the message again shortly."
+        ) from exc
     return message
 
 
 async def cancel_reply(user: User, conversation_id: str) -> bool:
     """True when a reply was in progress and will stop; False when there was none."""
     conversation = await get_owned_conversation(user, conversation_id)
-    return bool(await Conversation.filter(id=conversation.id, reply_started_at__isnull=False)
-                .update(cancel_reply_requested=True))
+    return bool(
+        await Conversation.filter(id=conversation.id, reply_started_at__isnull=False).update(
+            cancel_reply_requested=True
+        )
+    )

@@ -23,15 +23,21 @@ async def load_settings_row() -> SettingsRow:
 
 
 def to_graphql(row: SettingsRow) -> GlobalChatSettings:
-    return GlobalChatSettings(chat_model=row.chat_model or DEFAULT_CHAT_MODEL, instructions=row.instructions,
-                              parameters=ModelParameters.from_stored(row.parameters or {}), updated_at=row.updated_at)
+    return GlobalChatSettings(
+        chat_model=row.chat_model or DEFAULT_CHAT_MODEL,
+        instructions=row.instructions,
+        parameters=ModelParameters.from_stored(row.parameters or {}),
+        updated_at=row.updated_at,
+    )
 
 
 def _chat_model(model_id: str | None) -> str:
     info = find_model((model_id or "").strip())
     if info is None or (info.local and info.id != DEFAULT_CHAT_MODEL):
-        raise BadUserInput(f"chatModel {model_id!r} is not a chat model: use local/analyst or a remote model "
-                           "from Query.aiModels.", field="chatModel")
+        raise BadUserInput(
+            f"chatModel {model_id!r} is not a chat model: use local/analyst or a remote model from Query.aiModels.",
+            field="chatModel",
+        )
     return info.id
 
 

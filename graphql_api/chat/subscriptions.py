@@ -17,9 +17,12 @@ from tasks.chat_events import conversation_stream
 
 @strawberry.type
 class ChatSubscriptions:
-    @strawberry.subscription(description="Live events of a conversation's replies. With afterSeq, replays as runEvents does.")
-    async def chat_events(self, info: AppInfo, conversation_id: strawberry.ID,
-                          after_seq: int | None = None) -> AsyncGenerator[ChatEvent, None]:
+    @strawberry.subscription(
+        description="Live events of a conversation's replies. With afterSeq, replays as runEvents does."
+    )
+    async def chat_events(
+        self, info: AppInfo, conversation_id: strawberry.ID, after_seq: int | None = None
+    ) -> AsyncGenerator[ChatEvent, None]:
         user = await info.context.require_user()
         conversation = await get_owned_conversation(user, conversation_id)
         if after_seq is not None and after_seq < 0:

@@ -49,21 +49,34 @@ class ChatMessage:
 
     @classmethod
     def from_row(cls, row: db.ChatMessage) -> ChatMessage:
-        return cls(id=strawberry.ID(to_global_id("ChatMessage", row.id)), role=row.role, content=row.content,
-                   tool_calls=row.tool_calls, created_at=row.created_at)
+        return cls(
+            id=strawberry.ID(to_global_id("ChatMessage", row.id)),
+            role=row.role,
+            content=row.content,
+            tool_calls=row.tool_calls,
+            created_at=row.created_at,
+        )
 
     @classmethod
     def from_event(cls, data: dict[str, Any]) -> ChatMessage:
-        return cls(id=strawberry.ID(to_global_id("ChatMessage", data["pk"])), role=db.MessageRole(data["role"]),
-                   content=data["content"], tool_calls=data.get("toolCalls"),
-                   created_at=dt.datetime.fromisoformat(data["createdAt"]))
+        return cls(
+            id=strawberry.ID(to_global_id("ChatMessage", data["pk"])),
+            role=db.MessageRole(data["role"]),
+            content=data["content"],
+            tool_calls=data.get("toolCalls"),
+            created_at=dt.datetime.fromisoformat(data["createdAt"]),
+        )
 
 
 async def message_counts(conversation_ids: list[int]) -> list[int]:
     from tortoise.functions import Count
 
-    rows = await (db.ChatMessage.filter(conversation_id__in=list(set(conversation_ids)))
-                  .annotate(n=Count("id")).group_by("conversation_id").values_list("conversation_id", "n"))
+    rows = await (
+        db.ChatMessage.filter(conversation_id__in=list(set(conversation_ids)))
+        .annotate(n=Count("id"))
+        .group_by("conversation_id")
+        .values_list("conversation_id", "n")
+    )
     counts = dict(rows)
     return [counts.get(i, 0) for i in conversation_ids]
 
@@ -80,13 +93,20 @@ class Conversation:
 
     @classmethod
     def from_row(cls, row: db.Conversation) -> Conversation:
-        return cls(row=row, id=strawberry.ID(to_global_id("Conversation", row.id)), title=row.title,
-                   is_active=row.is_active, summary=row.summary, created_at=row.created_at,
-                   updated_at=row.updated_at)
+        return cls(
+            row=row,
+            id=strawberry.ID(to_global_id("Conversation", row.id)),
+            title=row.title,
+            is_active=row.is_active,
+            summary=row.summary,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
     @strawberry.field
-    async def model(self, info: AppInfo) -> Annotated[TradingModel, strawberry.lazy(
-            "graphql_api.trading_models.types")] | None:
+    async def model(
+        self, info: AppInfo
+    ) -> Annotated[TradingModel, strawberry.lazy("graphql_api.trading_models.types")] | None:
         from graphql_api.trading_models.loaders import models_by_id
         from graphql_api.trading_models.types import TradingModel
 
@@ -107,8 +127,9 @@ class Conversation:
 
     @strawberry.field(description="The newest messages, oldest first within the page.")
     async def messages(self, last: int | None = 30, before: str | None = None) -> Connection[ChatMessage]:
-        return await paginate_backward(db.ChatMessage.filter(conversation_id=self.row.id),
-                                       to_node=ChatMessage.from_row, last=last, before=before)
+        return await paginate_backward(
+            db.ChatMessage.filter(conversation_id=self.row.id), to_node=ChatMessage.from_row, last=last, before=before
+        )
 
 
 @strawberry.type
@@ -129,11 +150,17 @@ class ChatEvent:
     def from_event(cls, event: dict[str, Any]) -> ChatEvent:
         message = event.get("message")
         return cls(
-            seq=event["seq"], conversation_id=strawberry.ID(to_global_id("Conversation", event["conversationId"])),
-            kind=ChatEventKind(event["kind"]), token=event.get("token"), tool=event.get("tool"),
-            tool_input=event.get("toolInput"), tool_output=event.get("toolOutput"),
-            message=None if message is None else ChatMessage.from_event(message), title=event.get("title"),
-            error=event.get("error"), at=dt.datetime.fromisoformat(event["at"]),
+            seq=event["seq"],
+            conversation_id=strawberry.ID(to_global_id("Conversation", event["conversationId"])),
+            kind=ChatEventKind(event["kind"]),
+            token=event.get("token"),
+            tool=event.get("tool"),
+            tool_input=event.get("toolInput"),
+            tool_output=event.get("toolOutput"),
+            message=None if message is None else ChatMessage.from_event(message),
+            title=event.get("title"),
+            error=event.get("error"),
+            at=dt.datetime.fromisoformat(event["at"]),
         )
 
 

@@ -29,12 +29,14 @@ class MarketQueries:
     async def symbols(self) -> list[str]:
         return sorted(await PriceBarRow.all().distinct().values_list("symbol", flat=True))
 
-    @strawberry.field(description=(
-        "Public: price bars of one symbol, oldest first. from and to are inclusive trading dates in the "
-        "exchange's time zone. An unknown symbol answers an empty list. Bars that carry only their open "
-        f"(the newest bar of some feeds) are left out. At most {MAX_BARS:,} bars: a longer range answers "
-        "BAD_USER_INPUT; narrow from/to."
-    ))
+    @strawberry.field(
+        description=(
+            "Public: price bars of one symbol, oldest first. from and to are inclusive trading dates in the "
+            "exchange's time zone. An unknown symbol answers an empty list. Bars that carry only their open "
+            f"(the newest bar of some feeds) are left out. At most {MAX_BARS:,} bars: a longer range answers "
+            "BAD_USER_INPUT; narrow from/to."
+        )
+    )
     async def stock_prices(
         self,
         symbol: str,
@@ -46,8 +48,9 @@ class MarketQueries:
         interval = interval or PriceInterval.DAY
         if from_ is not None and to is not None and from_ > to:
             raise BadUserInput(f"from ({from_.isoformat()}) is after to ({to.isoformat()}).", field="from")
-        query = PriceBarRow.filter(symbol=ticker, interval=interval, high__isnull=False, low__isnull=False,
-                                   close__isnull=False)
+        query = PriceBarRow.filter(
+            symbol=ticker, interval=interval, high__isnull=False, low__isnull=False, close__isnull=False
+        )
         if from_ is not None:
             query = query.filter(trade_date__gte=from_)
         if to is not None:
@@ -56,6 +59,7 @@ class MarketQueries:
         if len(rows) > MAX_BARS:
             raise BadUserInput(
                 f"The range holds more than {MAX_BARS:,} {interval.value} bars of {ticker}; narrow from/to.",
-                field="to", limit=MAX_BARS,
+                field="to",
+                limit=MAX_BARS,
             )
         return [PriceBar.from_values(row) for row in rows]

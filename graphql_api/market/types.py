@@ -15,8 +15,9 @@ PriceInterval = strawberry.enum(db.PriceInterval)
 @strawberry.type(description="One bar: its start (UTC), its prices and its volume.")
 class PriceBar:
     symbol: str
-    timestamp: datetime = strawberry.field(description=(
-        "The bar's start in UTC. Daily bars start at 09:30 America/New_York on their trading date."))
+    timestamp: datetime = strawberry.field(
+        description=("The bar's start in UTC. Daily bars start at 09:30 America/New_York on their trading date.")
+    )
     open: float
     high: float
     low: float
@@ -26,6 +27,11 @@ class PriceBar:
     @classmethod
     def from_values(cls, row: dict[str, Any]) -> PriceBar:
         return cls(
-            symbol=row["symbol"], timestamp=row["timestamp"], open=float(row["open"]), high=float(row["high"]),
-            low=float(row["low"]), close=float(row["close"]), volume=row["volume"],
+            symbol=row["symbol"],
+            timestamp=row["timestamp"],
+            open=float(row["open"]),
+            high=float(row["high"]),
+            low=float(row["low"]),
+            close=float(row["close"]),
+            volume=row["volume"],
         )

@@ -10,8 +10,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from db_models.ledger import initial_cash
-from db_models.metrics import (PerformanceFigures, TradeRecord, compute_performance, periods_per_year,
-                               session_bars)
+from db_models.metrics import PerformanceFigures, TradeRecord, compute_performance, periods_per_year, session_bars
 from db_models.runs import EquityPoint, Position, Run
 from db_models.trading import TradingModel
 
@@ -21,8 +20,11 @@ TRADE_FIGURES = frozenset({"winRate", "totalTrades"})
 def asks_for_trade_figures(info: Info) -> bool:
     """Whether the selection under a Performance field names a figure made from the run's actions
     (a fragment counts as yes)."""
-    return any(not isinstance(selection, SelectedField) or selection.name in TRADE_FIGURES
-               for field in info.selected_fields for selection in field.selections)
+    return any(
+        not isinstance(selection, SelectedField) or selection.name in TRADE_FIGURES
+        for field in info.selected_fields
+        for selection in field.selections
+    )
 
 
 def _periods(run: Run) -> int:
@@ -47,20 +49,28 @@ async def curve_performance_by_run(runs: Sequence[Run]) -> list[PerformanceFigur
 async def _performance(runs: Sequence[Run], *, with_trades: bool) -> list[PerformanceFigures | None]:
     ids = list({run.id for run in runs})
     curves: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
-    for run_id, day, value in await EquityPoint.filter(run_id__in=ids).order_by("run_id", "timestamp").values_list(
-            "run_id", "date", "value"):
+    for run_id, day, value in (
+        await EquityPoint.filter(run_id__in=ids).order_by("run_id", "timestamp").values_list("run_id", "date", "value")
+    ):
         curves[run_id].append((day, value))
     with_points = [run_id for run_id in ids if curves.get(run_id)]
     trades: dict[int, list[TradeRecord]] = defaultdict(list)
     if with_points and with_trades:
-        positions = Position.filter(run_id__in=with_points).order_by("run_id", "action_id").values_list(
-            "run_id", "action", "symbol", "amount", "price")
+        positions = (
+            Position.filter(run_id__in=with_points)
+            .order_by("run_id", "action_id")
+            .values_list("run_id", "action", "symbol", "amount", "price")
+        )
         for run_id, action, symbol, amount, price in await positions:
             trades[run_id].append(TradeRecord(action, symbol, amount, price))
-    need_model_cash = {run.model_id for run in runs
-                       if curves.get(run.id) and (run.strategy_snapshot or {}).get("initial_cash") is None}
-    model_cash = dict(await TradingModel.filter(id__in=list(need_model_cash)).values_list("id", "initial_cash")
-                      ) if need_model_cash else {}
+    need_model_cash = {
+        run.model_id for run in runs if curves.get(run.id) and (run.strategy_snapshot or {}).get("initial_cash") is None
+    }
+    model_cash = (
+        dict(await TradingModel.filter(id__in=list(need_model_cash)).values_list("id", "initial_cash"))
+        if need_model_cash
+        else {}
+    )
 
     figures: dict[int, PerformanceFigures | None] = {}
     for run in runs:

@@ -37,9 +37,13 @@ def _check_max_steps(value: int | None) -> int:
 def snapshot_of(model: TradingModel) -> dict:
     """The model as the run will trade it, frozen at start: later edits do not change a run."""
     return {
-        "name": model.name, "signature": model.signature, "ai_model": model.ai_model,
-        "parameters": dict(model.parameters or {}), "allowed_tickers": list(model.allowed_tickers),
-        "initial_cash": str(model.initial_cash), "custom_rules": model.custom_rules,
+        "name": model.name,
+        "signature": model.signature,
+        "ai_model": model.ai_model,
+        "parameters": dict(model.parameters or {}),
+        "allowed_tickers": list(model.allowed_tickers),
+        "initial_cash": str(model.initial_cash),
+        "custom_rules": model.custom_rules,
         "custom_instructions": model.custom_instructions,
     }
 
@@ -53,8 +57,12 @@ async def _create_run(model: TradingModel, **fields) -> Run:
                 if await Run.filter(model_id=model.id, status__in=ACTIVE_STATUSES).exists():
                     raise Conflict("This model already has a queued or running run; wait for it or cancel it.")
                 last = await Run.filter(model_id=model.id).order_by("-run_number").first()
-                return await Run.create(model_id=model.id, run_number=(last.run_number if last else 0) + 1,
-                                        strategy_snapshot=snapshot_of(model), **fields)
+                return await Run.create(
+                    model_id=model.id,
+                    run_number=(last.run_number if last else 0) + 1,
+                    strategy_snapshot=snapshot_of(model),
+                    **fields,
+                )
         except IntegrityError:
             continue  # a concurrent start took the same run number; look again
     raise Conflict("Another run of this model was started at the same moment; try again.")
@@ -71,11 +79,19 @@ async def start_daily_run(services: Services, model: TradingModel, data: DailyRu
         raise BadUserInput("startDate must not be after endDate.", field="startDate")
     steps = await daily_steps(list(model.allowed_tickers), data.start_date, data.end_date)
     if not steps:
-        raise BadUserInput(f"No daily prices of {', '.join(model.allowed_tickers)} between "
-                           f"{data.start_date} and {data.end_date}.", field="startDate")
-    run = await _create_run(model, mode=TradingMode.DAILY, start_date=data.start_date, end_date=data.end_date,
-                            max_steps=_check_max_steps(data.max_steps), bar_interval=PriceInterval.DAY,
-                            progress_total=len(steps))
+        raise BadUserInput(
+            f"No daily prices of {', '.join(model.allowed_tickers)} between {data.start_date} and {data.end_date}.",
+            field="startDate",
+        )
+    run = await _create_run(
+        model,
+        mode=TradingMode.DAILY,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        max_steps=_check_max_steps(data.max_steps),
+        bar_interval=PriceInterval.DAY,
+        progress_total=len(steps),
+    )
     return await _hand_over(services, run)
 
 
@@ -88,11 +104,19 @@ async def start_intraday_run(services: Services, model: TradingModel, data: Intr
     interval = await intraday_interval(symbol, data.date)
     steps = [] if interval is None else await intraday_steps(symbol, data.date, session, interval)
     if interval is None or not steps:
-        raise BadUserInput(f"No intraday bars of {symbol} in the {session.value.lower()} session of {data.date}.",
-                           field="date")
-    run = await _create_run(model, mode=TradingMode.INTRADAY, symbol=symbol, date=data.date, session=session,
-                            max_steps=_check_max_steps(data.max_steps), bar_interval=interval,
-                            progress_total=len(steps))
+        raise BadUserInput(
+            f"No intraday bars of {symbol} in the {session.value.lower()} session of {data.date}.", field="date"
+        )
+    run = await _create_run(
+        model,
+        mode=TradingMode.INTRADAY,
+        symbol=symbol,
+        date=data.date,
+        session=session,
+        max_steps=_check_max_steps(data.max_steps),
+        bar_interval=interval,
+        progress_total=len(steps),
+    )
     return await _hand_over(services, run)
 
 
@@ -107,7 +131,8 @@ async def _hand_over(services: Services, run: Run) -> Run:
     except (RedisError, OSError) as exc:
         reason = "The run could not be handed to a worker: the job queue is unavailable. Start it again shortly."
         failed = await Run.filter(id=run.id, status=RunStatus.QUEUED, worker_id__isnull=True).update(
-            status=RunStatus.FAILED, error=reason, ended_at=dt.datetime.now(dt.UTC))
+            status=RunStatus.FAILED, error=reason, ended_at=dt.datetime.now(dt.UTC)
+        )
         if failed:
             await run.refresh_from_db()
             with contextlib.suppress(RedisError, OSError):
@@ -123,7 +148,8 @@ async def cancel_run(services: Services, user: User, run_id: str) -> Run:
     await Run.filter(id=run.id).update(cancel_requested=True)
     # A queued run that no worker holds yet ends here; a running one stops at its next step.
     cancelled_now = await Run.filter(id=run.id, status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED, ended_at=dt.datetime.now(dt.UTC))
+        status=RunStatus.CANCELLED, ended_at=dt.datetime.now(dt.UTC)
+    )
     await run.refresh_from_db()
     if cancelled_now:
         await publish_run_event(services.require_bus(), run, "CANCELLED", message="Cancelled before it started.")
@@ -136,5 +162,3 @@ async def delete_run(services: Services, user: User, run_id: str) -> None:
     if not deleted:
         raise Conflict("This run is still queued or running; cancel it first.")
     await services.require_bus().delete(f"run:{run.id}")
-
-

@@ -18,10 +18,13 @@ from tasks.run_events import TERMINAL_KINDS, run_stream
 
 @strawberry.type
 class RunSubscriptions:
-    @strawberry.subscription(description="Live events of a run. With afterSeq, first replays every retained event "
-                                         "with a larger seq, with no gap or duplicate. Ends after the run's final event.")
-    async def run_events(self, info: AppInfo, run_id: strawberry.ID,
-                         after_seq: int | None = None) -> AsyncGenerator[RunEvent, None]:
+    @strawberry.subscription(
+        description="Live events of a run. With afterSeq, first replays every retained event "
+        "with a larger seq, with no gap or duplicate. Ends after the run's final event."
+    )
+    async def run_events(
+        self, info: AppInfo, run_id: strawberry.ID, after_seq: int | None = None
+    ) -> AsyncGenerator[RunEvent, None]:
         user = await info.context.require_user()
         run = await get_owned_run(user, run_id)
         if after_seq is not None and after_seq < 0:

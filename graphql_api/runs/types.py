@@ -72,16 +72,33 @@ class Position:
 
     @classmethod
     def from_row(cls, row: db.Position) -> Position:
-        return cls(id=strawberry.ID(to_global_id("Position", row.id)), date=row.date, timestamp=row.timestamp,
-                   action_id=row.action_id, action=row.action, symbol=row.symbol, amount=row.amount,
-                   price=_money(row.price), holdings=row.holdings, cash=float(row.cash))
+        return cls(
+            id=strawberry.ID(to_global_id("Position", row.id)),
+            date=row.date,
+            timestamp=row.timestamp,
+            action_id=row.action_id,
+            action=row.action,
+            symbol=row.symbol,
+            amount=row.amount,
+            price=_money(row.price),
+            holdings=row.holdings,
+            cash=float(row.cash),
+        )
 
     @classmethod
     def from_event(cls, data: dict[str, Any]) -> Position:
-        return cls(id=strawberry.ID(to_global_id("Position", data["pk"])), date=dt.date.fromisoformat(data["date"]),
-                   timestamp=dt.datetime.fromisoformat(data["timestamp"]), action_id=data["actionId"],
-                   action=db.ActionType(data["action"]), symbol=data["symbol"], amount=data["amount"],
-                   price=_money(data["price"]), holdings=data["holdings"], cash=float(data["cash"]))
+        return cls(
+            id=strawberry.ID(to_global_id("Position", data["pk"])),
+            date=dt.date.fromisoformat(data["date"]),
+            timestamp=dt.datetime.fromisoformat(data["timestamp"]),
+            action_id=data["actionId"],
+            action=db.ActionType(data["action"]),
+            symbol=data["symbol"],
+            amount=data["amount"],
+            price=_money(data["price"]),
+            holdings=data["holdings"],
+            cash=float(data["cash"]),
+        )
 
 
 @strawberry.type
@@ -89,12 +106,18 @@ class ReasoningLog:
     id: strawberry.ID
     date: dt.date
     timestamp: dt.datetime
-    messages: JSON = strawberry.field(description="The agent's message history for that step: role, content, tool calls.")
+    messages: JSON = strawberry.field(
+        description="The agent's message history for that step: role, content, tool calls."
+    )
 
     @classmethod
     def from_row(cls, row: db.ReasoningLog) -> ReasoningLog:
-        return cls(id=strawberry.ID(to_global_id("ReasoningLog", row.id)), date=row.date,
-                   timestamp=row.timestamp, messages=row.messages)
+        return cls(
+            id=strawberry.ID(to_global_id("ReasoningLog", row.id)),
+            date=row.date,
+            timestamp=row.timestamp,
+            messages=row.messages,
+        )
 
 
 @strawberry.type
@@ -156,7 +179,8 @@ class Run:
     started_at: dt.datetime | None
     ended_at: dt.datetime | None
     strategy_snapshot: JSON = strawberry.field(
-        description="Frozen copy of the model's rules, instructions, aiModel, parameters, tickers and cash at start.")
+        description="Frozen copy of the model's rules, instructions, aiModel, parameters, tickers and cash at start."
+    )
     start_date: dt.date | None
     end_date: dt.date | None
     max_steps: int
@@ -172,16 +196,32 @@ class Run:
     @classmethod
     def from_row(cls, row: db.Run) -> Run:
         return cls(
-            row=row, id=strawberry.ID(to_global_id("Run", row.id)), run_number=row.run_number, mode=row.mode,
-            status=row.status, created_at=row.created_at, started_at=row.started_at, ended_at=row.ended_at,
-            strategy_snapshot=row.strategy_snapshot, start_date=row.start_date, end_date=row.end_date,
-            max_steps=row.max_steps, symbol=row.symbol, date=row.date, session=row.session, error=row.error,
-            total_trades=row.total_trades, final_return=row.final_return,
-            final_portfolio_value=_money(row.final_portfolio_value), max_drawdown=row.max_drawdown,
+            row=row,
+            id=strawberry.ID(to_global_id("Run", row.id)),
+            run_number=row.run_number,
+            mode=row.mode,
+            status=row.status,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            strategy_snapshot=row.strategy_snapshot,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            max_steps=row.max_steps,
+            symbol=row.symbol,
+            date=row.date,
+            session=row.session,
+            error=row.error,
+            total_trades=row.total_trades,
+            final_return=row.final_return,
+            final_portfolio_value=_money(row.final_portfolio_value),
+            max_drawdown=row.max_drawdown,
         )
 
     @strawberry.field
-    async def model(self, info: AppInfo) -> Annotated[TradingModel, strawberry.lazy("graphql_api.trading_models.types")]:
+    async def model(
+        self, info: AppInfo
+    ) -> Annotated[TradingModel, strawberry.lazy("graphql_api.trading_models.types")]:
         from graphql_api.trading_models.loaders import models_by_id
         from graphql_api.trading_models.types import TradingModel
 
@@ -190,22 +230,29 @@ class Run:
     @strawberry.field
     def progress(self) -> RunProgress:
         row = self.row
-        return RunProgress(current=row.progress_current, total=row.progress_total, message=row.progress_message,
-                           current_date=row.progress_date)
+        return RunProgress(
+            current=row.progress_current,
+            total=row.progress_total,
+            message=row.progress_message,
+            current_date=row.progress_date,
+        )
 
     @strawberry.field(description="LLM calls and tokens the run has spent so far.")
     def usage(self) -> TokenUsage:
-        return TokenUsage(llm_calls=self.row.llm_calls, input_tokens=self.row.input_tokens,
-                          output_tokens=self.row.output_tokens)
+        return TokenUsage(
+            llm_calls=self.row.llm_calls, input_tokens=self.row.input_tokens, output_tokens=self.row.output_tokens
+        )
 
     @strawberry.field
     async def positions(self, first: int | None = 100, after: str | None = None) -> Connection[Position]:
-        return await paginate(positions_query(self.row.id), to_node=Position.from_row, first=first, after=after,
-                              key="action_id")
+        return await paginate(
+            positions_query(self.row.id), to_node=Position.from_row, first=first, after=after, key="action_id"
+        )
 
     @strawberry.field
-    async def logs(self, date: dt.date | None = None, first: int | None = 50,
-                   after: str | None = None) -> Connection[ReasoningLog]:
+    async def logs(
+        self, date: dt.date | None = None, first: int | None = 50, after: str | None = None
+    ) -> Connection[ReasoningLog]:
         return await paginate(logs_query(self.row.id, date), to_node=ReasoningLog.from_row, first=first, after=after)
 
     @strawberry.field
@@ -235,14 +282,22 @@ class RunEvent:
     def from_event(cls, event: dict[str, Any]) -> RunEvent:
         progress = event.get("progress")
         return cls(
-            seq=event["seq"], run_id=strawberry.ID(to_global_id("Run", event["runId"])),
-            kind=RunEventKind(event["kind"]), status=db.RunStatus(event["status"]),
-            progress=None if progress is None else RunProgress(
-                current=progress["current"], total=progress["total"], message=progress["message"],
-                current_date=dt.date.fromisoformat(progress["currentDate"]) if progress["currentDate"] else None),
+            seq=event["seq"],
+            run_id=strawberry.ID(to_global_id("Run", event["runId"])),
+            kind=RunEventKind(event["kind"]),
+            status=db.RunStatus(event["status"]),
+            progress=None
+            if progress is None
+            else RunProgress(
+                current=progress["current"],
+                total=progress["total"],
+                message=progress["message"],
+                current_date=dt.date.fromisoformat(progress["currentDate"]) if progress["currentDate"] else None,
+            ),
             message=event.get("message"),
             position=None if event.get("position") is None else Position.from_event(event["position"]),
-            at=dt.datetime.fromisoformat(event["at"]), event_key=("run", event["runId"], event["seq"]),
+            at=dt.datetime.fromisoformat(event["at"]),
+            event_key=("run", event["runId"], event["seq"]),
         )
 
 

@@ -19,7 +19,7 @@ class RateRule:
 
     @classmethod
     def parse(cls, text: str) -> RateRule | None:
-        """"30/60" means 30 per 60 seconds; "off" or "0" disables the rule."""
+        """ "30/60" means 30 per 60 seconds; "off" or "0" disables the rule."""
         text = text.strip().lower()
         if text in _OFF:
             return None
@@ -27,7 +27,9 @@ class RateRule:
         try:
             rule = cls(int(count), float(seconds or "60"))
         except ValueError:
-            raise ValueError(f'A rate limit must look like "30/60" (30 per 60 seconds) or "off"; got {text!r}.') from None
+            raise ValueError(
+                f'A rate limit must look like "30/60" (30 per 60 seconds) or "off"; got {text!r}.'
+            ) from None
         if rule.count < 1 or rule.seconds <= 0:
             raise ValueError(f"A rate limit needs a count >= 1 and a window > 0 seconds; got {text!r}.")
         return rule

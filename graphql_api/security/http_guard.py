@@ -23,8 +23,9 @@ class RequestRefused(Exception):
 
     def response(self) -> JSONResponse:
         extensions = {**self.extensions, "code": self.code, "requestId": current_request_id.get()}
-        return JSONResponse({"data": None, "errors": [{"message": self.message, "extensions": extensions}]},
-                            status_code=self.status)
+        return JSONResponse(
+            {"data": None, "errors": [{"message": self.message, "extensions": extensions}]}, status_code=self.status
+        )
 
 
 def too_large(what: str, limit: int) -> RequestRefused:
@@ -67,14 +68,21 @@ async def guard_http_request(request: Request, config: SecurityConfig) -> None:
     if not _is_json(media_type):
         if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
             raise RequestRefused(
-                400, "BAD_USER_INPUT",
+                400,
+                "BAD_USER_INPUT",
                 "Refused as a possible cross-site request forgery (CSRF): POST with Content-Type: application/json "
-                "(or send an X-Requested-With header).", reason="CSRF")
+                "(or send an X-Requested-With header).",
+                reason="CSRF",
+            )
         raise RequestRefused(415, "BAD_USER_INPUT", "Unsupported content type: POST GraphQL as application/json.")
     body = await _read_capped(request, config.max_request_bytes)
     if body.lstrip()[:1] == b"[":
-        raise RequestRefused(400, "BAD_USER_INPUT",
-                             "Batched operations are not supported: send one operation per request.", reason="BATCH")
+        raise RequestRefused(
+            400,
+            "BAD_USER_INPUT",
+            "Batched operations are not supported: send one operation per request.",
+            reason="BATCH",
+        )
 
 
 def check_document_size(query: object, config: SecurityConfig) -> None:

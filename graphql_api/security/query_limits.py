@@ -86,4 +86,3 @@ class QueryLimits(SchemaExtension):
             rules.append(NoSchemaIntrospectionCustomRule)
         ec.validation_rules = (*ec.validation_rules, *rules)
         yield
-

@@ -153,7 +153,9 @@ class RateLimiter:
             retry = _retry_after(left)
             raise RateLimited(
                 f"Too many {action.replace('_', ' ')} requests {_SCOPE_WORDS.get(scope, '')}; try again in {retry} s.",
-                retryAfterSeconds=retry, limit=rule.count, windowSeconds=rule.seconds,
+                retryAfterSeconds=retry,
+                limit=rule.count,
+                windowSeconds=rule.seconds,
             )
 
     # Failed logins: a growing lockout per email.
@@ -161,16 +163,18 @@ class RateLimiter:
         left = await self.store.locked_for("login_failures:" + _email_key(email))
         if left > 0:
             retry = _retry_after(left)
-            raise RateLimited(f"Too many failed logins for this email; try again in {retry} s.",
-                              retryAfterSeconds=retry)
+            raise RateLimited(
+                f"Too many failed logins for this email; try again in {retry} s.", retryAfterSeconds=retry
+            )
 
     async def login_failed(self, email: str) -> None:
         key = "login_failures:" + _email_key(email)
         failures, _ = await self.store.hit(key, self.config.login_failure_window_seconds)
         extra = failures - self.config.login_free_failures
         if extra > 0:
-            seconds = min(self.config.login_lockout_max_seconds,
-                          self.config.login_lockout_base_seconds * 2 ** min(extra - 1, 30))
+            seconds = min(
+                self.config.login_lockout_max_seconds, self.config.login_lockout_base_seconds * 2 ** min(extra - 1, 30)
+            )
             await self.store.lock(key, seconds)
 
     async def login_succeeded(self, email: str) -> None:

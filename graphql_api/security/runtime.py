@@ -22,8 +22,9 @@ class Security:
     @classmethod
     def from_settings(cls, settings: Settings) -> Security:
         config = load_security_config(settings)
-        store: CounterStore = (RedisCounters(settings.redis_url, settings.redis_prefix) if settings.redis_url
-                               else MemoryCounters())
+        store: CounterStore = (
+            RedisCounters(settings.redis_url, settings.redis_prefix) if settings.redis_url else MemoryCounters()
+        )
         return cls(config=config, limiter=RateLimiter(config, store))
 
     async def close(self) -> None:

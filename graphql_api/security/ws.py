@@ -38,21 +38,31 @@ class AibtTransportWSHandler(BaseGraphQLTransportWSHandler):
         self.max_subscriptions_per_connection = config.ws_max_subscriptions
 
     async def _refuse(self, operation_id: str, message: str, code: str, **extensions: Any) -> None:
-        payload = [{"message": message, "extensions": {**extensions, "code": code, "requestId": current_request_id.get()}}]
+        payload = [
+            {"message": message, "extensions": {**extensions, "code": code, "requestId": current_request_id.get()}}
+        ]
         await self.send_message({"id": operation_id, "type": "error", "payload": payload})
 
     async def handle_subscribe(self, message: Any) -> None:
         if self.connection_acknowledged and message.get("id") not in self.operations:
             config = _config(self.context)
             if len(self.operations) >= config.ws_max_subscriptions:
-                await self._refuse(message["id"], f"At most {config.ws_max_subscriptions} operations may run at once "
-                                   "on one connection; complete one first.", "RATE_LIMITED",
-                                   maxSubscriptions=config.ws_max_subscriptions)
+                await self._refuse(
+                    message["id"],
+                    f"At most {config.ws_max_subscriptions} operations may run at once "
+                    "on one connection; complete one first.",
+                    "RATE_LIMITED",
+                    maxSubscriptions=config.ws_max_subscriptions,
+                )
                 return
             query = (message.get("payload") or {}).get("query")
             if isinstance(query, str) and len(query.encode("utf-8")) > config.max_query_bytes:
-                await self._refuse(message["id"], f"The GraphQL document is larger than {config.max_query_bytes} bytes.",
-                                   "QUERY_TOO_COMPLEX", maxBytes=config.max_query_bytes)
+                await self._refuse(
+                    message["id"],
+                    f"The GraphQL document is larger than {config.max_query_bytes} bytes.",
+                    "QUERY_TOO_COMPLEX",
+                    maxBytes=config.max_query_bytes,
+                )
                 return
         await super().handle_subscribe(message)
 

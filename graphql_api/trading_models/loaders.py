@@ -16,8 +16,9 @@ async def models_by_id(ids: Sequence[int]) -> list[TradingModel | None]:
 def _top(table: str, column: str, group: str, extra: str = "") -> RawSQL:
     """The highest `column` among the rows of `table` sharing the outer row's `group`: a correlated
     subquery, so one query returns one row per group on SQLite and PostgreSQL alike."""
-    return RawSQL(f'(SELECT MAX("top"."{column}") FROM "{table}" "top" '
-                  f'WHERE "top"."{group}"="{table}"."{group}"{extra})')
+    return RawSQL(
+        f'(SELECT MAX("top"."{column}") FROM "{table}" "top" WHERE "top"."{group}"="{table}"."{group}"{extra})'
+    )
 
 
 def _top_run_number(status: RunStatus | None = None) -> RawSQL:
@@ -34,8 +35,9 @@ async def latest_run_by_model(model_ids: Sequence[int]) -> list[Run | None]:
 
 async def latest_completed_run_by_model(model_ids: Sequence[int]) -> list[Run | None]:
     """Each model's completed run with the highest run number, in one query (one row per model)."""
-    rows = await Run.filter(model_id__in=list(set(model_ids)), status=RunStatus.COMPLETED,
-                            run_number=_top_run_number(RunStatus.COMPLETED))
+    rows = await Run.filter(
+        model_id__in=list(set(model_ids)), status=RunStatus.COMPLETED, run_number=_top_run_number(RunStatus.COMPLETED)
+    )
     latest = {run.model_id: run for run in rows}
     return [latest.get(i) for i in model_ids]
 

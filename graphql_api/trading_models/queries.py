@@ -18,8 +18,11 @@ class TradingModelQueries:
     async def models(self, info: AppInfo, first: int | None = 20, after: str | None = None) -> Connection[TradingModel]:
         user = await info.context.require_user()
         return await paginate(
-            db.TradingModel.filter(owner_id=user.id), to_node=TradingModel.from_row,
-            first=first, after=after, descending=True,
+            db.TradingModel.filter(owner_id=user.id),
+            to_node=TradingModel.from_row,
+            first=first,
+            after=after,
+            descending=True,
         )
 
     @strawberry.field
@@ -28,7 +31,9 @@ class TradingModelQueries:
         return TradingModel.from_row(await get_owned_model(user, id))
 
     @strawberry.field(description="Admin only: every user's models.")
-    async def all_models(self, info: AppInfo, first: int | None = 50, after: str | None = None) -> Connection[TradingModel]:
+    async def all_models(
+        self, info: AppInfo, first: int | None = 50, after: str | None = None
+    ) -> Connection[TradingModel]:
         await info.context.require_admin()
         return await paginate(
             db.TradingModel.all(), to_node=TradingModel.from_row, first=first, after=after, descending=True
@@ -36,5 +41,6 @@ class TradingModelQueries:
 
     @strawberry.field
     def ai_models(self) -> list[AiModel]:
-        return [AiModel(id=m.id, provider=m.provider, local=m.local, description=m.description)
-                for m in available_models()]
+        return [
+            AiModel(id=m.id, provider=m.provider, local=m.local, description=m.description) for m in available_models()
+        ]

@@ -20,10 +20,21 @@ from graphql_api.context import AppInfo
 from graphql_api.errors import not_found
 from graphql_api.ids import optional_global_id, to_global_id
 from graphql_api.pagination import Connection, paginate
-from graphql_api.runs.types import (Performance, performance_of, Position, ReasoningLog, Run, RunStatus, logs_query,
-                                    positions_query)
-from graphql_api.trading_models.loaders import (latest_completed_run_by_model, latest_position_by_run,
-                                                latest_run_by_model)
+from graphql_api.runs.types import (
+    Performance,
+    Position,
+    ReasoningLog,
+    Run,
+    RunStatus,
+    logs_query,
+    performance_of,
+    positions_query,
+)
+from graphql_api.trading_models.loaders import (
+    latest_completed_run_by_model,
+    latest_position_by_run,
+    latest_run_by_model,
+)
 
 
 @strawberry.type
@@ -74,8 +85,9 @@ class TradingModel:
         return User.from_row(row)
 
     @strawberry.field
-    async def runs(self, first: int | None = 20, after: str | None = None,
-                   status: RunStatus | None = None) -> Connection[Run]:
+    async def runs(
+        self, first: int | None = 20, after: str | None = None, status: RunStatus | None = None
+    ) -> Connection[Run]:
         query = db_runs.Run.filter(model_id=self.pk)
         if status is not None:
             query = query.filter(status=status)
@@ -97,13 +109,19 @@ class TradingModel:
         return pk
 
     @strawberry.field(description="Actions of one run, or of the latest run when runId is omitted.")
-    async def positions(self, info: AppInfo, run_id: strawberry.ID | None = None,
-                        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
-                        to: date | None = None, first: int | None = 100,
-                        after: str | None = None) -> Connection[Position]:
+    async def positions(
+        self,
+        info: AppInfo,
+        run_id: strawberry.ID | None = None,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+        first: int | None = 100,
+        after: str | None = None,
+    ) -> Connection[Position]:
         pk = await self._run_id(info, run_id)
-        return await paginate(positions_query(pk or 0, from_, to), to_node=Position.from_row,
-                              first=first, after=after, key="action_id")
+        return await paginate(
+            positions_query(pk or 0, from_, to), to_node=Position.from_row, first=first, after=after, key="action_id"
+        )
 
     @strawberry.field
     async def latest_position(self, info: AppInfo) -> Position | None:
@@ -114,21 +132,27 @@ class TradingModel:
         return None if row is None else Position.from_row(row)
 
     @strawberry.field
-    async def logs(self, info: AppInfo, run_id: strawberry.ID | None = None, date: date | None = None,
-                   first: int | None = 50, after: str | None = None) -> Connection[ReasoningLog]:
+    async def logs(
+        self,
+        info: AppInfo,
+        run_id: strawberry.ID | None = None,
+        date: date | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> Connection[ReasoningLog]:
         pk = await self._run_id(info, run_id)
         return await paginate(logs_query(pk or 0, date), to_node=ReasoningLog.from_row, first=first, after=after)
 
     @strawberry.field
-    async def conversations(self, info: AppInfo, first: int | None = 20, after: str | None = None) -> Connection[
-            Annotated[Conversation, strawberry.lazy("graphql_api.chat.types")]]:
+    async def conversations(
+        self, info: AppInfo, first: int | None = 20, after: str | None = None
+    ) -> Connection[Annotated[Conversation, strawberry.lazy("graphql_api.chat.types")]]:
         """The caller's own conversations about this model (an admin browsing models sees none of others')."""
         from graphql_api.chat.types import Conversation
 
         user = await info.context.require_user()
         query = db_chat.Conversation.filter(model_id=self.pk, user_id=user.id)
-        return await paginate(query, to_node=Conversation.from_row,
-                              first=first, after=after, descending=True)
+        return await paginate(query, to_node=Conversation.from_row, first=first, after=after, descending=True)
 
     @strawberry.field(description="Metrics of one run, or of the latest completed run; null when there is none.")
     async def performance(self, info: AppInfo, run_id: strawberry.ID | None = None) -> Performance | None:

@@ -30,8 +30,12 @@ PARAMETER_RULES: dict[str, tuple[str, float, float, bool]] = {
     "max_tokens": ("max_tokens", 1, 200_000, True),
 }
 _GRAPHQL_NAMES = {
-    "temperature": "temperature", "top_p": "topP", "top_k": "topK",
-    "frequency_penalty": "frequencyPenalty", "presence_penalty": "presencePenalty", "max_tokens": "maxTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "top_k": "topK",
+    "frequency_penalty": "frequencyPenalty",
+    "presence_penalty": "presencePenalty",
+    "max_tokens": "maxTokens",
 }
 
 
@@ -75,9 +79,7 @@ def clean_cash(value: float | None) -> Decimal:
 def clean_ai_model(model_id: str | None) -> str:
     value = (model_id or "").strip()
     if find_model(value) is None:
-        raise BadUserInput(
-            f"aiModel {model_id!r} is not one of Query.aiModels.", field="aiModel"
-        )
+        raise BadUserInput(f"aiModel {model_id!r} is not one of Query.aiModels.", field="aiModel")
     return value
 
 
@@ -90,7 +92,10 @@ async def clean_tickers(tickers: list[str] | None) -> list[str]:
     for raw in tickers:
         symbol = raw.strip().upper()
         if not TICKER_PATTERN.match(symbol):
-            raise BadUserInput(f"allowedTickers: {raw!r} is not a well-formed ticker symbol (e.g. AAPL, BRK.B).", field="allowedTickers")
+            raise BadUserInput(
+                f"allowedTickers: {raw!r} is not a well-formed ticker symbol (e.g. AAPL, BRK.B).",
+                field="allowedTickers",
+            )
         if symbol not in cleaned:
             cleaned.append(symbol)
     await _check_prices_exist(cleaned)
@@ -121,7 +126,9 @@ def clean_parameters(given: Any, current: dict[str, Any] | None = None) -> dict[
             continue
         name = _GRAPHQL_NAMES[attr]
         if not math.isfinite(value) or not low <= value <= high:
-            raise BadUserInput(f"parameters.{name} must be between {low} and {high}; got {value}.", field=f"parameters.{name}")
+            raise BadUserInput(
+                f"parameters.{name} must be between {low} and {high}; got {value}.", field=f"parameters.{name}"
+            )
         merged[key] = int(value) if integer else float(value)
     return merged
 

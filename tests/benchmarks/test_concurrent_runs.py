@@ -38,7 +38,8 @@ from tests.support.topology import production_topology
 pytestmark = pytest.mark.skipif(
     backend() != "postgres",
     reason="Concurrent runs on a worker process need PostgreSQL (several processes write at once) and Redis: "
-           "run with AIBT_TEST_DATABASE=postgres.")
+    "run with AIBT_TEST_DATABASE=postgres.",
+)
 
 CONCURRENT = 50
 LLM_DELAY_SECONDS = 0.2
@@ -74,9 +75,15 @@ def slow_llm(fake_llm):
 
 async def _run_batch(api: GraphQLClient, ws_url: str, models: list[tuple[str, str]]) -> tuple[float, list[dict]]:
     """Starts one run per (owner's token, model) at once and follows each to its end; (wall seconds, final runs)."""
+
     async def one(token: str, model_id: str) -> dict:
-        run = (await api.data(START_DAILY, {"model": model_id, "input": {
-            "startDate": START.isoformat(), "endDate": END.isoformat()}}, token=token))["startDailyRun"]
+        run = (
+            await api.data(
+                START_DAILY,
+                {"model": model_id, "input": {"startDate": START.isoformat(), "endDate": END.isoformat()}},
+                token=token,
+            )
+        )["startDailyRun"]
         events, error = await follow_run(ws_url, token, run["id"], after_seq=0, timeout=300)
         assert error is None, error
         assert events[-1]["kind"] == "COMPLETED", events[-1]
@@ -113,8 +120,11 @@ def _cpu_seconds(root: int | None, stats: dict[int, tuple[str, list[str]]], *, t
 
 def _find(stats: dict[int, tuple[str, list[str]]], command: str) -> int | None:
     """The oldest process of that name whose parent is not of that name (the server's main process)."""
-    found = [pid for pid, (name, fields) in stats.items()
-             if name == command and stats.get(int(fields[1]), ("",))[0] != command]
+    found = [
+        pid
+        for pid, (name, fields) in stats.items()
+        if name == command and stats.get(int(fields[1]), ("",))[0] != command
+    ]
     return min(found) if found else None
 
 
@@ -155,8 +165,10 @@ class CpuMeter:
 
 def _peak_overlap(runs: list[dict]) -> int:
     """The most runs that were RUNNING at the same moment, from their startedAt/endedAt."""
-    edges = sorted([(dt.datetime.fromisoformat(r["startedAt"]), 1) for r in runs]
-                   + [(dt.datetime.fromisoformat(r["endedAt"]), -1) for r in runs])
+    edges = sorted(
+        [(dt.datetime.fromisoformat(r["startedAt"]), 1) for r in runs]
+        + [(dt.datetime.fromisoformat(r["endedAt"]), -1) for r in runs]
+    )
     peak = current = 0
     for _, step in edges:
         current += step
@@ -174,16 +186,20 @@ def _span(runs: list[dict]) -> float:
 @pytest.mark.parametrize("threads", [CLI_DEFAULT_THREADS, 8], ids=lambda n: f"{n}-threads")
 async def test_fifty_concurrent_runs_on_one_worker_versus_one_run(settings, tmp_path, market, slow_llm, threads):
     async with production_topology(settings, tmp_path, worker_threads=threads) as topology:
-        async with httpx.AsyncClient(base_url=topology.api_url, timeout=120,
-                                     limits=httpx.Limits(max_connections=200)) as http:
+        async with httpx.AsyncClient(
+            base_url=topology.api_url, timeout=120, limits=httpx.Limits(max_connections=200)
+        ) as http:
             api = GraphQLClient(http)
             models = []
             for i in range(CONCURRENT + 2):
                 if i % RUNS_PER_ACCOUNT == 0:
                     signup = {"email": unique_email("bench"), "password": PASSWORD}
                     token = (await api.data(SIGNUP, signup))["signup"]["token"]
-                created = await api.data(CREATE, {"input": {"name": f"Concurrent {i}", "allowedTickers": TICKERS,
-                                                             "aiModel": "openai/gpt-5"}}, token=token)
+                created = await api.data(
+                    CREATE,
+                    {"input": {"name": f"Concurrent {i}", "allowedTickers": TICKERS, "aiModel": "openai/gpt-5"}},
+                    token=token,
+                )
                 model = created["createModel"]["id"]
                 models.append((token, model))
             await _run_batch(api, topology.ws_url, models[:1])  # warm-up: imports, connections, pools
@@ -205,15 +221,21 @@ async def test_fifty_concurrent_runs_on_one_worker_versus_one_run(settings, tmp_
     assert all(r["totalTrades"] == RUN_DAYS for r in solo + batch)
 
     ratio = batch_seconds / solo_seconds
-    print(f"\n[{backend()}] one `aibt worker --threads {threads}` process, remote model, LLM answering after "
-          f"{LLM_DELAY_SECONDS * 1000:.0f} ms, {RUN_DAYS} trading days a run ({solo_calls} LLM calls a run)")
+    print(
+        f"\n[{backend()}] one `aibt worker --threads {threads}` process, remote model, LLM answering after "
+        f"{LLM_DELAY_SECONDS * 1000:.0f} ms, {RUN_DAYS} trading days a run ({solo_calls} LLM calls a run)"
+    )
     print(f"  one run alone:        {solo_seconds:6.2f} s wall (worker: {_span(solo):.2f} s)")
-    print(f"  {CONCURRENT} runs at once:     {batch_seconds:6.2f} s wall (worker: {_span(batch):.2f} s), "
-          f"peak {_peak_overlap(batch)} runs RUNNING at the same moment")
+    print(
+        f"  {CONCURRENT} runs at once:     {batch_seconds:6.2f} s wall (worker: {_span(batch):.2f} s), "
+        f"peak {_peak_overlap(batch)} runs RUNNING at the same moment"
+    )
     print(f"  CPU, one run:  {solo_cpu.report(solo_seconds)}")
     print(f"  CPU, {CONCURRENT} runs: {batch_cpu.report(batch_seconds)}  [{os.cpu_count()} cores]")
     per_run = batch_cpu.used["worker"] / CONCURRENT
-    print(f"  worker CPU per run {per_run:.2f} s ({per_run / solo_calls * 1000:.0f} ms per LLM call): "
-          f"its one event-loop thread needs >= {per_run * CONCURRENT:.1f} s for {CONCURRENT} runs, a floor of "
-          f"{per_run * CONCURRENT / solo_seconds:.1f} for the ratio however many threads or cores")
+    print(
+        f"  worker CPU per run {per_run:.2f} s ({per_run / solo_calls * 1000:.0f} ms per LLM call): "
+        f"its one event-loop thread needs >= {per_run * CONCURRENT:.1f} s for {CONCURRENT} runs, a floor of "
+        f"{per_run * CONCURRENT / solo_seconds:.1f} for the ratio however many threads or cores"
+    )
     print(f"  ratio {CONCURRENT} runs / 1 run: {ratio:.2f}  (1.0 = perfect overlap, {CONCURRENT} = one run at a time)")

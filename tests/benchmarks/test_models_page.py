@@ -92,8 +92,13 @@ def bare_app():
     async def models(request: Request) -> JSONResponse:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         try:
-            claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer,
-                                options={"require": ["exp", "iat", "jti", "iss", "sub"]})
+            claims = jwt.decode(
+                token,
+                settings.jwt_secret,
+                algorithms=["HS256"],
+                issuer=settings.jwt_issuer,
+                options={"require": ["exp", "iat", "jti", "iss", "sub"]},
+            )
             user_id = int(claims["sub"])
         except (jwt.InvalidTokenError, ValueError):
             return unauthenticated()
@@ -111,14 +116,25 @@ def bare_app():
         for row in rows:
             performance = None
             if curves.get(row["run_id"]):
-                figures = compute_performance(Decimal(row["initial_cash"]), curves[row["run_id"]], [],
-                                              periods(row["mode"], row["session"], row["bar_interval"]))
-                performance = {"totalReturn": figures.total_return, "sharpeRatio": figures.sharpe_ratio,
-                               "maxDrawdown": figures.max_drawdown}
-            latest = None if row["latest_status"] is None else {
-                "status": row["latest_status"], "finalReturn": row["latest_final_return"]}
-            edges.append({"node": {"owner": {"email": caller["email"]}, "latestRun": latest,
-                                   "performance": performance}})
+                figures = compute_performance(
+                    Decimal(row["initial_cash"]),
+                    curves[row["run_id"]],
+                    [],
+                    periods(row["mode"], row["session"], row["bar_interval"]),
+                )
+                performance = {
+                    "totalReturn": figures.total_return,
+                    "sharpeRatio": figures.sharpe_ratio,
+                    "maxDrawdown": figures.max_drawdown,
+                }
+            latest = (
+                None
+                if row["latest_status"] is None
+                else {"status": row["latest_status"], "finalReturn": row["latest_final_return"]}
+            )
+            edges.append(
+                {"node": {"owner": {"email": caller["email"]}, "latestRun": latest, "performance": performance}}
+            )
         return JSONResponse({"data": {"models": {"edges": edges}}})
 
     @asynccontextmanager
@@ -128,8 +144,9 @@ def bare_app():
             state["pool"] = pool
             yield
 
-    return Starlette(routes=[Route("/models", models), Route("/healthz", lambda _: JSONResponse({"ok": True}))],
-                     lifespan=lifespan)
+    return Starlette(
+        routes=[Route("/models", models), Route("/healthz", lambda _: JSONResponse({"ok": True}))], lifespan=lifespan
+    )
 
 
 def _serve_bare(port: int) -> None:
@@ -139,6 +156,7 @@ def _serve_bare(port: int) -> None:
 
 
 # --- servers and load --------------------------------------------------------------------------------------
+
 
 @contextmanager
 def _process(command: list[str], port: int, log: Path) -> Iterator[str]:
@@ -181,6 +199,7 @@ async def _load(send, seconds: float = SECONDS, clients: int = CLIENTS) -> tuple
 
 # --- the benchmarks ----------------------------------------------------------------------------------------
 
+
 async def _statements(api, first: int, token: str) -> tuple[int, dict]:
     with count_sql() as statements:
         data = await api.data(PAGE_QUERY, {"first": first}, token=token)
@@ -193,22 +212,29 @@ async def test_models_page_sql_and_throughput_beside_bare_starlette_asyncpg(api,
     await seed_model_page(await User.get(email=user.email), PAGE, days=60, prefix="bench")
     one, _ = await _statements(api, 1, user.token)
     fifty, expected = await _statements(api, PAGE, user.token)
-    print(f"\n[{backend()}] models page (owner, latestRun, performance): SQL statements per request "
-          f"{one} for first=1, {fifty} for first={PAGE}; bare endpoint: 3")
+    print(
+        f"\n[{backend()}] models page (owner, latestRun, performance): SQL statements per request "
+        f"{one} for first=1, {fifty} for first={PAGE}; bare endpoint: 3"
+    )
     assert fifty == one
 
     if backend() != "postgres":
-        pytest.skip("the bare Starlette + asyncpg endpoint needs PostgreSQL: "
-                    "run with AIBT_TEST_DATABASE=postgres for the throughput comparison")
+        pytest.skip(
+            "the bare Starlette + asyncpg endpoint needs PostgreSQL: "
+            "run with AIBT_TEST_DATABASE=postgres for the throughput comparison"
+        )
 
     from tests.support.server import free_port
 
     headers = {"Authorization": f"Bearer {user.token}"}
     body = {"query": PAGE_QUERY, "variables": {"first": PAGE}}
     api_port, bare_port = free_port(), free_port()
-    with (_process([AIBT, "serve", "--port", str(api_port), "--log-level", "warning"], api_port,
-                   tmp_path / "api.log") as api_url,
-          _process([sys.executable, __file__, str(bare_port)], bare_port, tmp_path / "bare.log") as bare_url):
+    with (
+        _process(
+            [AIBT, "serve", "--port", str(api_port), "--log-level", "warning"], api_port, tmp_path / "api.log"
+        ) as api_url,
+        _process([sys.executable, __file__, str(bare_port)], bare_port, tmp_path / "bare.log") as bare_url,
+    ):
 
         async def graphql(http: httpx.AsyncClient) -> None:
             response = await http.post(f"{api_url}/graphql", json=body, headers=headers)
@@ -229,13 +255,16 @@ async def test_models_page_sql_and_throughput_beside_bare_starlette_asyncpg(api,
             slices["api"].append(await _load(graphql, SECONDS / ROUNDS))
             slices["bare"].append(await _load(bare, SECONDS / ROUNDS))
         (api_rps, api_ms), (bare_rps, bare_ms) = (
-            (sum(r for r, _ in results) / ROUNDS, sum(ms for _, ms in results) / ROUNDS) for results in slices.values())
-    print(f"[{backend()}] {CLIENTS} clients x {SECONDS:.0f} s per server ({ROUNDS} alternating slices), "
-          f"page of {PAGE}, per-slice req/s API {[round(r, 1) for r, _ in slices['api']]}, "
-          f"bare {[round(r, 1) for r, _ in slices['bare']]}:\n  "
-          f"GraphQL API {api_rps:.1f} req/s (mean {api_ms:.1f} ms), "
-          f"bare Starlette + asyncpg {bare_rps:.1f} req/s (mean {bare_ms:.1f} ms); "
-          f"API / bare = {api_rps / bare_rps:.2f} ({bare_rps / api_rps:.1f}x slower)")
+            (sum(r for r, _ in results) / ROUNDS, sum(ms for _, ms in results) / ROUNDS) for results in slices.values()
+        )
+    print(
+        f"[{backend()}] {CLIENTS} clients x {SECONDS:.0f} s per server ({ROUNDS} alternating slices), "
+        f"page of {PAGE}, per-slice req/s API {[round(r, 1) for r, _ in slices['api']]}, "
+        f"bare {[round(r, 1) for r, _ in slices['bare']]}:\n  "
+        f"GraphQL API {api_rps:.1f} req/s (mean {api_ms:.1f} ms), "
+        f"bare Starlette + asyncpg {bare_rps:.1f} req/s (mean {bare_ms:.1f} ms); "
+        f"API / bare = {api_rps / bare_rps:.2f} ({bare_rps / api_rps:.1f}x slower)"
+    )
     assert api_rps > 0 and bare_rps > 0
 
 

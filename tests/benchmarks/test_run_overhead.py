@@ -73,13 +73,25 @@ async def market(server_url):
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("ai_model", ["local/momentum", "local/buy-and-hold"])
 async def test_platform_overhead_per_trading_day(api, ws_url, user, market, ai_model):
-    model_id = (await api.data(CREATE, {"input": {"name": f"Overhead {ai_model}", "allowedTickers": TICKERS,
-                                                  "aiModel": ai_model}}, token=user.token))["createModel"]["id"]
+    model_id = (
+        await api.data(
+            CREATE,
+            {"input": {"name": f"Overhead {ai_model}", "allowedTickers": TICKERS, "aiModel": ai_model}},
+            token=user.token,
+        )
+    )["createModel"]["id"]
     with StatementCounter() as statements:
         started, cpu_started = time.perf_counter(), time.process_time()
-        run = (await api.data(START_DAILY, {"model": model_id, "input": {
-            "startDate": START.isoformat(), "endDate": END.isoformat(), "maxSteps": 30}},
-            token=user.token))["startDailyRun"]
+        run = (
+            await api.data(
+                START_DAILY,
+                {
+                    "model": model_id,
+                    "input": {"startDate": START.isoformat(), "endDate": END.isoformat(), "maxSteps": 30},
+                },
+                token=user.token,
+            )
+        )["startDailyRun"]
         events, error = await follow_run(ws_url, user.token, run["id"], after_seq=0, timeout=600)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     result = (await api.data(RESULT, {"id": run["id"]}, token=user.token))["run"]
@@ -101,16 +113,28 @@ async def test_platform_overhead_per_trading_day(api, ws_url, user, market, ai_m
 
     print(f"\n[{backend()}] {ai_model}: {TRADING_DAYS} trading days x {len(TICKERS)} tickers, end to end")
     print(f"  total {elapsed:.2f} s  ->  {elapsed / TRADING_DAYS * 1000:.1f} ms per trading day")
-    print(f"  CPU of this process (API, run loop, tool servers, local model) {cpu:.2f} s -> "
-          f"{cpu / TRADING_DAYS * 1000:.1f} ms per trading day (the database server's own CPU not included)")
-    print(f"  LLM calls {result['usage']['llmCalls']} ({result['usage']['llmCalls'] / TRADING_DAYS:.1f}/day), "
-          f"tokens in/out {result['usage']['inputTokens']}/{result['usage']['outputTokens']}")
-    print(f"  tool calls {sum(tool_calls.values())} ({sum(tool_calls.values()) / TRADING_DAYS:.1f}/day): "
-          + ", ".join(f"{name} {n}" for name, n in tool_calls.most_common()))
-    print(f"  DB rows written {rows + 1} (run 1, positions {positions} incl. {result['totalTrades']} trades, "
-          f"reasoning logs {len(logs)}, equity points {curve})")
-    print(f"  SQL statements {sum(statements.kinds.values())} ({sum(statements.kinds.values()) / TRADING_DAYS:.1f}/day;"
-          f" writes {writes}, {writes / TRADING_DAYS:.1f}/day): "
-          + ", ".join(f"{kind} {n}" for kind, n in statements.kinds.most_common()))
-    print(f"  events published {len(events)} ({len(events) / TRADING_DAYS:.1f}/day): "
-          + ", ".join(f"{kind} {n}" for kind, n in event_kinds.most_common()))
+    print(
+        f"  CPU of this process (API, run loop, tool servers, local model) {cpu:.2f} s -> "
+        f"{cpu / TRADING_DAYS * 1000:.1f} ms per trading day (the database server's own CPU not included)"
+    )
+    print(
+        f"  LLM calls {result['usage']['llmCalls']} ({result['usage']['llmCalls'] / TRADING_DAYS:.1f}/day), "
+        f"tokens in/out {result['usage']['inputTokens']}/{result['usage']['outputTokens']}"
+    )
+    print(
+        f"  tool calls {sum(tool_calls.values())} ({sum(tool_calls.values()) / TRADING_DAYS:.1f}/day): "
+        + ", ".join(f"{name} {n}" for name, n in tool_calls.most_common())
+    )
+    print(
+        f"  DB rows written {rows + 1} (run 1, positions {positions} incl. {result['totalTrades']} trades, "
+        f"reasoning logs {len(logs)}, equity points {curve})"
+    )
+    print(
+        f"  SQL statements {sum(statements.kinds.values())} ({sum(statements.kinds.values()) / TRADING_DAYS:.1f}/day;"
+        f" writes {writes}, {writes / TRADING_DAYS:.1f}/day): "
+        + ", ".join(f"{kind} {n}" for kind, n in statements.kinds.most_common())
+    )
+    print(
+        f"  events published {len(events)} ({len(events) / TRADING_DAYS:.1f}/day): "
+        + ", ".join(f"{kind} {n}" for kind, n in event_kinds.most_common())
+    )

@@ -27,6 +27,8 @@ async def test_a_persistent_session_makes_tool_calls_much_cheaper():
         per_call = await _median_ms(per_call_tools["add"])
         async with session_tools(client, "math") as tools:
             persistent = await _median_ms(tools["add"])
-    print(f"\nmath.add median over {CALLS} calls: persistent session {persistent:.1f} ms, "
-          f"new session per call {per_call:.1f} ms")
+    print(
+        f"\nmath.add median over {CALLS} calls: persistent session {persistent:.1f} ms, "
+        f"new session per call {per_call:.1f} ms"
+    )
     assert persistent < per_call

@@ -53,8 +53,15 @@ def quantile(values: list[float], q: float) -> float:
 async def api_process(settings, server_url, tmp_path):
     prefix = f"aibt-bench-{uuid.uuid4().hex[:8]}:"
     port = free_port()
-    env = clean_env(DATABASE_URL=settings.database_url, REDIS_URL=REDIS_URL, AIBT_REDIS_PREFIX=prefix,
-                    AIBT_DATA_DIR=str(settings.data_dir), AIBT_SEED_PRICES="0", AIBT_START_TOOLS="0", PORT=str(port))
+    env = clean_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=REDIS_URL,
+        AIBT_REDIS_PREFIX=prefix,
+        AIBT_DATA_DIR=str(settings.data_dir),
+        AIBT_SEED_PRICES="0",
+        AIBT_START_TOOLS="0",
+        PORT=str(port),
+    )
     topology = Topology(api_url=f"http://127.0.0.1:{port}", env=env, logs=tmp_path)
     api = topology.start("api", "serve")
     try:
@@ -76,22 +83,38 @@ async def test_fanout_latency_beside_raw_redis_and_memory_per_idle_subscription(
         email = unique_email("fanout")
         token = (await api.data(SIGNUP, {"email": email, "password": PASSWORD}))["signup"]["token"]
     owner = await User.get(email=email)
-    model = await TradingModel.create(owner=owner, name="fan-out", signature=uuid.uuid4().hex[:12],
-                                      allowed_tickers=["AAPL"], initial_cash=10000, ai_model="local/momentum",
-                                      parameters={})
+    model = await TradingModel.create(
+        owner=owner,
+        name="fan-out",
+        signature=uuid.uuid4().hex[:12],
+        allowed_tickers=["AAPL"],
+        initial_cash=10000,
+        ai_model="local/momentum",
+        parameters={},
+    )
     # A run no worker holds: its stream stays open, and only this test publishes on it.
     run = await Run.create(model=model, run_number=1, mode=TradingMode.DAILY, status=RunStatus.RUNNING)
     raw_channel = f"{prefix}raw-bench"
-    job = {"ws_url": topology.ws_url, "token": token, "run_id": to_global_id("Run", run.id),
-           "redis_url": REDIS_URL, "raw_channel": raw_channel, "events": EVENTS,
-           "websockets": SUBSCRIBERS // CLIENT_PROCESSES, "raw": SUBSCRIBERS // CLIENT_PROCESSES}
+    job = {
+        "ws_url": topology.ws_url,
+        "token": token,
+        "run_id": to_global_id("Run", run.id),
+        "redis_url": REDIS_URL,
+        "raw_channel": raw_channel,
+        "events": EVENTS,
+        "websockets": SUBSCRIBERS // CLIENT_PROCESSES,
+        "raw": SUBSCRIBERS // CLIENT_PROCESSES,
+    }
     pid = topology.processes["api"].pid
     await asyncio.sleep(1)
     rss_before = rss_kb(pid)
 
-    clients = [await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.support.fanout_client",
-                                                    json.dumps(job), stdout=asyncio.subprocess.PIPE)
-               for _ in range(CLIENT_PROCESSES)]
+    clients = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.support.fanout_client", json.dumps(job), stdout=asyncio.subprocess.PIPE
+        )
+        for _ in range(CLIENT_PROCESSES)
+    ]
     for client in clients:
         line = await asyncio.wait_for(client.stdout.readline(), 300)
         assert line.strip() == b"READY", line
@@ -116,12 +139,22 @@ async def test_fanout_latency_beside_raw_redis_and_memory_per_idle_subscription(
     assert len(ws) == len(rr) == SUBSCRIBERS // CLIENT_PROCESSES * CLIENT_PROCESSES * EVENTS
 
     per_subscription = (rss_idle - rss_before) / (SUBSCRIBERS // CLIENT_PROCESSES * CLIENT_PROCESSES)
-    print(f"\n{SUBSCRIBERS} subscribers, {EVENTS} events, {CLIENT_PROCESSES} client processes "
-          f"(every {PUBLISH_EVERY * 1000:.0f} ms one run event and one raw message):")
-    print(f"  websocket via the API (Redis pub/sub -> one listener -> GraphQL): p50 {quantile(ws, 0.5) * 1000:.2f} ms, "
-          f"p99 {quantile(ws, 0.99) * 1000:.2f} ms, max {max(ws) * 1000:.2f} ms, mean {statistics.fmean(ws) * 1000:.2f} ms")
-    print(f"  raw redis-py pub/sub (one connection each):                     p50 {quantile(rr, 0.5) * 1000:.2f} ms, "
-          f"p99 {quantile(rr, 0.99) * 1000:.2f} ms, max {max(rr) * 1000:.2f} ms, mean {statistics.fmean(rr) * 1000:.2f} ms")
-    print(f"  ratio p50 {quantile(ws, 0.5) / quantile(rr, 0.5):.1f}x, p99 {quantile(ws, 0.99) / quantile(rr, 0.99):.1f}x")
-    print(f"  API RSS {rss_before / 1024:.1f} MB -> {rss_idle / 1024:.1f} MB with {SUBSCRIBERS} idle subscriptions: "
-          f"{per_subscription:.1f} KB per subscription")
+    print(
+        f"\n{SUBSCRIBERS} subscribers, {EVENTS} events, {CLIENT_PROCESSES} client processes "
+        f"(every {PUBLISH_EVERY * 1000:.0f} ms one run event and one raw message):"
+    )
+    print(
+        f"  websocket via the API (Redis pub/sub -> one listener -> GraphQL): p50 {quantile(ws, 0.5) * 1000:.2f} ms, "
+        f"p99 {quantile(ws, 0.99) * 1000:.2f} ms, max {max(ws) * 1000:.2f} ms, mean {statistics.fmean(ws) * 1000:.2f} ms"
+    )
+    print(
+        f"  raw redis-py pub/sub (one connection each):                     p50 {quantile(rr, 0.5) * 1000:.2f} ms, "
+        f"p99 {quantile(rr, 0.99) * 1000:.2f} ms, max {max(rr) * 1000:.2f} ms, mean {statistics.fmean(rr) * 1000:.2f} ms"
+    )
+    print(
+        f"  ratio p50 {quantile(ws, 0.5) / quantile(rr, 0.5):.1f}x, p99 {quantile(ws, 0.99) / quantile(rr, 0.99):.1f}x"
+    )
+    print(
+        f"  API RSS {rss_before / 1024:.1f} MB -> {rss_idle / 1024:.1f} MB with {SUBSCRIBERS} idle subscriptions: "
+        f"{per_subscription:.1f} KB per subscription"
+    )

@@ -38,12 +38,20 @@ def _bars(symbol: str, days: list[dt.date], rng: random.Random) -> list[PriceBar
         close = max(1.0, open_ * (1 + rng.gauss(0.0003, 0.015)))
         high = max(open_, close) * (1 + abs(rng.gauss(0, 0.004)))
         low = min(open_, close) * (1 - abs(rng.gauss(0, 0.004)))
-        rows.append(PriceBar(
-            symbol=symbol, interval=PriceInterval.DAY, trade_date=day, source=SOURCE,
-            timestamp=dt.datetime.combine(day, dt.time(9, 30), NEW_YORK).astimezone(dt.UTC),
-            open=Decimal(f"{open_:.4f}"), high=Decimal(f"{high:.4f}"), low=Decimal(f"{low:.4f}"),
-            close=Decimal(f"{close:.4f}"), volume=float(rng.randint(100_000, 5_000_000)),
-        ))
+        rows.append(
+            PriceBar(
+                symbol=symbol,
+                interval=PriceInterval.DAY,
+                trade_date=day,
+                source=SOURCE,
+                timestamp=dt.datetime.combine(day, dt.time(9, 30), NEW_YORK).astimezone(dt.UTC),
+                open=Decimal(f"{open_:.4f}"),
+                high=Decimal(f"{high:.4f}"),
+                low=Decimal(f"{low:.4f}"),
+                close=Decimal(f"{close:.4f}"),
+                volume=float(rng.randint(100_000, 5_000_000)),
+            )
+        )
     return rows
 
 

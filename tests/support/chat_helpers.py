@@ -17,16 +17,30 @@ def completed(events: list[dict]) -> bool:
     return any(e["kind"] in ("COMPLETE", "ERROR") for e in events)
 
 
-async def follow_chat(ws_url: str, token: str, conversation_id: str, *, after_seq: int | None = None,
-                      until: Callable[[list[dict]], bool] = completed, timeout: float = 30,
-                      on_open: Callable[[], object] | None = None) -> tuple[list[dict], dict | None]:
+async def follow_chat(
+    ws_url: str,
+    token: str,
+    conversation_id: str,
+    *,
+    after_seq: int | None = None,
+    until: Callable[[list[dict]], bool] = completed,
+    timeout: float = 30,
+    on_open: Callable[[], object] | None = None,
+) -> tuple[list[dict], dict | None]:
     """Collects chatEvents until `until(events)` holds; returns (events, error)."""
     socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
     events: list[dict] = []
     try:
         assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
-        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-            "query": CHAT_EVENTS, "variables": {"id": conversation_id, "after": after_seq}}}))
+        await socket.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": CHAT_EVENTS, "variables": {"id": conversation_id, "after": after_seq}},
+                }
+            )
+        )
         if on_open is not None:
             await asyncio.sleep(0.2)  # the subscription is listening
             result = on_open()

@@ -50,8 +50,11 @@ def words(text: str) -> int:
 def tool_results(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(tool name, result text) of every tool message, in order, names found from the calls."""
     names = {call["id"]: call["function"]["name"] for m in messages for call in m.get("tool_calls") or []}
-    return [(names.get(m.get("tool_call_id"), "?"), content_text(m.get("content")))
-            for m in messages if m.get("role") == "tool"]
+    return [
+        (names.get(m.get("tool_call_id"), "?"), content_text(m.get("content")))
+        for m in messages
+        if m.get("role") == "tool"
+    ]
 
 
 def trade_one_share(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Turn:
@@ -67,8 +70,14 @@ def trade_one_share(messages: list[dict[str, Any]], tools: list[dict[str, Any]])
 
 
 class FakeOpenAI:
-    def __init__(self, policy: Policy = trade_one_share, *, fail_status: int | None = None,
-                 delay_seconds: float = 0.0, token_delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        policy: Policy = trade_one_share,
+        *,
+        fail_status: int | None = None,
+        delay_seconds: float = 0.0,
+        token_delay_seconds: float = 0.0,
+    ) -> None:
         self.policy = policy
         self.fail_status = fail_status
         self.delay_seconds = delay_seconds  # before answering
@@ -88,8 +97,16 @@ class FakeOpenAI:
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         if self.fail_status is not None:
-            return JSONResponse({"error": {"message": "The upstream model is overloaded.", "type": "server_error",
-                                           "code": self.fail_status}}, status_code=self.fail_status)
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": "The upstream model is overloaded.",
+                        "type": "server_error",
+                        "code": self.fail_status,
+                    }
+                },
+                status_code=self.fail_status,
+            )
         messages, tools = body.get("messages", []), body.get("tools") or []
         turn = self.policy(messages, tools)
         calls = [(f"call_{uuid.uuid4().hex[:12]}", name, json.dumps(args)) for name, args in turn.tool_calls]
@@ -101,22 +118,47 @@ class FakeOpenAI:
         finish = "tool_calls" if calls else "stop"
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return StreamingResponse(self._chunks(completion_id, body.get("model", ""), turn.text, calls, finish,
-                                                  usage if include_usage else None),
-                                     media_type="text/event-stream")
+            return StreamingResponse(
+                self._chunks(
+                    completion_id, body.get("model", ""), turn.text, calls, finish, usage if include_usage else None
+                ),
+                media_type="text/event-stream",
+            )
         message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
         if calls:
-            message["tool_calls"] = [{"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
-                                     for cid, name, args in calls]
-        return JSONResponse({"id": completion_id, "object": "chat.completion", "created": 0,
-                             "model": body.get("model", ""), "usage": usage,
-                             "choices": [{"index": 0, "message": message, "finish_reason": finish}]})
+            message["tool_calls"] = [
+                {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
+                for cid, name, args in calls
+            ]
+        return JSONResponse(
+            {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": 0,
+                "model": body.get("model", ""),
+                "usage": usage,
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            }
+        )
 
-    async def _chunks(self, completion_id: str, model: str, text: str, calls: list[tuple[str, str, str]],
-                      finish: str, usage: dict[str, int] | None) -> AsyncIterator[str]:
+    async def _chunks(
+        self,
+        completion_id: str,
+        model: str,
+        text: str,
+        calls: list[tuple[str, str, str]],
+        finish: str,
+        usage: dict[str, int] | None,
+    ) -> AsyncIterator[str]:
         def event(choices: list[dict[str, Any]], **extra: Any) -> str:
-            chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": 0, "model": model,
-                     "choices": choices, **extra}
+            chunk = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": choices,
+                **extra,
+            }
             return f"data: {json.dumps(chunk)}\n\n"
 
         def delta(value: dict[str, Any], finish_reason: str | None = None) -> str:
@@ -128,10 +170,15 @@ class FakeOpenAI:
                 await asyncio.sleep(self.token_delay_seconds)
             yield delta({"content": token})
         for index, (call_id, name, arguments) in enumerate(calls):
-            yield delta({"tool_calls": [{"index": index, "id": call_id, "type": "function",
-                                         "function": {"name": name, "arguments": ""}}]})
+            yield delta(
+                {
+                    "tool_calls": [
+                        {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+                    ]
+                }
+            )
             for start in range(0, len(arguments), 8):
-                yield delta({"tool_calls": [{"index": index, "function": {"arguments": arguments[start:start + 8]}}]})
+                yield delta({"tool_calls": [{"index": index, "function": {"arguments": arguments[start : start + 8]}}]})
         yield delta({}, finish)
         if usage is not None:
             yield event([], usage=usage)

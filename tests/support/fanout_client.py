@@ -25,8 +25,11 @@ async def websocket_subscriber(job: dict, ready: asyncio.Queue, latencies: list[
     socket = await ws_connect(job["ws_url"], {"authorization": f"Bearer {job['token']}"})
     try:
         assert json.loads(await asyncio.wait_for(socket.recv(), 60))["type"] == "connection_ack"
-        await socket.send(json.dumps({"id": "1", "type": "subscribe",
-                                      "payload": {"query": EVENTS, "variables": {"id": job["run_id"]}}}))
+        await socket.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": EVENTS, "variables": {"id": job["run_id"]}}}
+            )
+        )
         await ready.put(1)
         received = 0
         while received < job["events"]:

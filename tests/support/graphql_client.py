@@ -20,7 +20,9 @@ class GraphQLClient:
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         assert response.headers["content-type"].startswith("application/json"), response.text
         return response.json()
 

@@ -60,18 +60,21 @@ class LoadResult:
     def latency_by_window(self, windows: int = 6) -> str:
         """p50/p99 in ms for each slice of the load window, to tell a warm-up from a steady state."""
         size = max(1, len(self.request_latencies) // windows)
-        slices = [self.request_latencies[i:i + size] for i in range(0, len(self.request_latencies), size)]
-        return ", ".join(f"{self.latency(0.5, part) * 1000:.0f}/{self.latency(0.99, part) * 1000:.0f}"
-                         for part in slices[:windows])
+        slices = [self.request_latencies[i : i + size] for i in range(0, len(self.request_latencies), size)]
+        return ", ".join(
+            f"{self.latency(0.5, part) * 1000:.0f}/{self.latency(0.99, part) * 1000:.0f}" for part in slices[:windows]
+        )
 
     def summary(self) -> str:
-        return (f"{self.subscribers} subscribers, {min(self.events_per_subscriber, default=0)}-"
-                f"{max(self.events_per_subscriber, default=0)} events each, {len(self.subscriber_failures)} failed; "
-                f"{self.requests_sent} requests offered in {self.seconds:.1f}s ({self.achieved_rps:.1f}/s), all answered, "
-                f"{len(self.request_errors)} errors, latency p50 {self.latency(0.5) * 1000:.1f} ms, "
-                f"p99 {self.latency(0.99) * 1000:.1f} ms, mean {statistics.fmean(self.request_latencies or [0]) * 1000:.1f} ms "
-                f"(p50/p99 ms by sixth of the window: {self.latency_by_window()}); "
-                f"API process CPU {self.api_cpu_share * 100:.0f}% of one core; run {self.run_status}")
+        return (
+            f"{self.subscribers} subscribers, {min(self.events_per_subscriber, default=0)}-"
+            f"{max(self.events_per_subscriber, default=0)} events each, {len(self.subscriber_failures)} failed; "
+            f"{self.requests_sent} requests offered in {self.seconds:.1f}s ({self.achieved_rps:.1f}/s), all answered, "
+            f"{len(self.request_errors)} errors, latency p50 {self.latency(0.5) * 1000:.1f} ms, "
+            f"p99 {self.latency(0.99) * 1000:.1f} ms, mean {statistics.fmean(self.request_latencies or [0]) * 1000:.1f} ms "
+            f"(p50/p99 ms by sixth of the window: {self.latency_by_window()}); "
+            f"API process CPU {self.api_cpu_share * 100:.0f}% of one core; run {self.run_status}"
+        )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -86,8 +89,15 @@ async def _subscriber(ws_url: str, token: str, run_id: str, ready: asyncio.Event
     try:
         ack = json.loads(await asyncio.wait_for(socket.recv(), 30))
         assert ack["type"] == "connection_ack", ack
-        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-            "query": RUN_EVENTS, "variables": {"id": run_id, "after": 0}}}))
+        await socket.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": RUN_EVENTS, "variables": {"id": run_id, "after": 0}},
+                }
+            )
+        )
         while True:
             message = json.loads(await socket.recv())
             if message["type"] == "next":
@@ -102,26 +112,56 @@ async def _subscriber(ws_url: str, token: str, run_id: str, ready: asyncio.Event
         await socket.close()
 
 
-async def run_load(settings: Settings, tmp_path: Path, llm: FakeOpenAI, *, subscribers: int, rps: float,
-                   seconds: float, tickers: list[str], start: str, end: str, llm_delay: float) -> LoadResult:
+async def run_load(
+    settings: Settings,
+    tmp_path: Path,
+    llm: FakeOpenAI,
+    *,
+    subscribers: int,
+    rps: float,
+    seconds: float,
+    tickers: list[str],
+    start: str,
+    end: str,
+    llm_delay: float,
+) -> LoadResult:
     llm.delay_seconds = llm_delay  # slow enough that the run outlasts the load; cut to 0 when the load ends
-    async with production_topology(settings, tmp_path) as topology, \
-            httpx.AsyncClient(base_url=topology.api_url, timeout=30,
-                              limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)) as http:
+    async with (
+        production_topology(settings, tmp_path) as topology,
+        httpx.AsyncClient(
+            base_url=topology.api_url,
+            timeout=30,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        ) as http,
+    ):
         api = GraphQLClient(http)
         token = (await api.data(SIGNUP, {"email": unique_email("load"), "password": PASSWORD}))["signup"]["token"]
-        model = (await api.data(CREATE_MODEL, {"i": {"name": "Load", "allowedTickers": tickers,
-                                                     "aiModel": "openai/gpt-5"}}, token=token))["createModel"]["id"]
-        run_id = (await api.data(START_DAILY, {"model": model, "input": {"startDate": start, "endDate": end}},
-                                 token=token))["startDailyRun"]["id"]
+        model = (
+            await api.data(
+                CREATE_MODEL, {"i": {"name": "Load", "allowedTickers": tickers, "aiModel": "openai/gpt-5"}}, token=token
+            )
+        )["createModel"]["id"]
+        run_id = (
+            await api.data(START_DAILY, {"model": model, "input": {"startDate": start, "endDate": end}}, token=token)
+        )["startDailyRun"]["id"]
 
         # The clients run in a process of their own: not in this loop, which serves the fake OpenAI endpoint.
-        job = json.dumps({"ws_url": topology.ws_url, "api_url": topology.api_url, "token": token, "run_id": run_id,
-                          "subscribers": subscribers, "rps": rps, "seconds": seconds})
+        job = json.dumps(
+            {
+                "ws_url": topology.ws_url,
+                "api_url": topology.api_url,
+                "token": token,
+                "run_id": run_id,
+                "subscribers": subscribers,
+                "rps": rps,
+                "seconds": seconds,
+            }
+        )
         api_pid = topology.processes["api"].pid
         cpu_before, wall_before = cpu_seconds(api_pid), time.perf_counter()
-        clients = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.support.load", job,
-                                                       stdout=asyncio.subprocess.PIPE)
+        clients = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.support.load", job, stdout=asyncio.subprocess.PIPE
+        )
         await asyncio.sleep(seconds + 2)
         api_cpu = (cpu_seconds(api_pid) - cpu_before) / (time.perf_counter() - wall_before)
         llm.delay_seconds = 0.0  # the load is over: let the run finish
@@ -130,8 +170,9 @@ async def run_load(settings: Settings, tmp_path: Path, llm: FakeOpenAI, *, subsc
         report = json.loads(out.decode().strip().splitlines()[-1])
         results = [AssertionError(r["error"]) if "error" in r else r["events"] for r in report["streams"]]
         sent, errors, latencies, elapsed = report["sent"], report["errors"], report["latencies"], report["elapsed"]
-        status = (await api.data("query($id: ID!) { run(id: $id) { status error } }", {"id": run_id},
-                                 token=token))["run"]
+        status = (await api.data("query($id: ID!) { run(id: $id) { status error } }", {"id": run_id}, token=token))[
+            "run"
+        ]
         api_log = topology.log("api")
 
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
@@ -145,12 +186,19 @@ async def run_load(settings: Settings, tmp_path: Path, llm: FakeOpenAI, *, subsc
     if len({json.dumps(events, sort_keys=True) for events in streams}) > 1:
         failures.append("subscribers did not all get the same events")
     if "Traceback" in api_log:
-        failures.append("the API logged a traceback: " + api_log[api_log.index("Traceback"):][:2000])
-    return LoadResult(subscribers=subscribers, events_per_subscriber=[len(e) for e in streams],
-                      subscriber_failures=failures, requests_sent=sent, request_errors=errors,
-                      request_latencies=latencies, seconds=elapsed,
-                      run_status=f"{status['status']} {status['error'] or ''}".strip(), api_cpu_share=api_cpu,
-                      kinds=[e["kind"] for e in streams[0]] if streams else [])
+        failures.append("the API logged a traceback: " + api_log[api_log.index("Traceback") :][:2000])
+    return LoadResult(
+        subscribers=subscribers,
+        events_per_subscriber=[len(e) for e in streams],
+        subscriber_failures=failures,
+        requests_sent=sent,
+        request_errors=errors,
+        request_latencies=latencies,
+        seconds=elapsed,
+        run_status=f"{status['status']} {status['error'] or ''}".strip(),
+        api_cpu_share=api_cpu,
+        kinds=[e["kind"] for e in streams[0]] if streams else [],
+    )
 
 
 class RequestSender:
@@ -164,8 +212,10 @@ class RequestSender:
     def __init__(self, api_url: str, token: str, run_id: str, connections: int) -> None:
         self.headers = {"Authorization": f"Bearer {token}"}
         self.run_id = run_id
-        self.clients = [httpx.AsyncClient(base_url=api_url, timeout=60, limits=httpx.Limits(max_connections=1))
-                        for _ in range(connections)]
+        self.clients = [
+            httpx.AsyncClient(base_url=api_url, timeout=60, limits=httpx.Limits(max_connections=1))
+            for _ in range(connections)
+        ]
         self.free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         for client in self.clients:
             self.free.put_nowait(client)
@@ -176,8 +226,11 @@ class RequestSender:
         query, needs_run = REQUESTS[n % len(REQUESTS)]
         client = await self.free.get()
         try:
-            response = await client.post("/graphql", headers=self.headers, json={
-                "query": query, "variables": {"id": self.run_id} if needs_run else {}})
+            response = await client.post(
+                "/graphql",
+                headers=self.headers,
+                json={"query": query, "variables": {"id": self.run_id} if needs_run else {}},
+            )
             body = response.json()
             if response.status_code != 200 or body.get("errors"):
                 self.errors.append(f"{response.status_code}: {str(body)[:200]}")
@@ -191,13 +244,16 @@ class RequestSender:
         await asyncio.gather(*(client.aclose() for client in self.clients))
 
 
-async def drive_clients(ws_url: str, api_url: str, token: str, run_id: str, subscribers: int, rps: float,
-                        seconds: float) -> dict:
+async def drive_clients(
+    ws_url: str, api_url: str, token: str, run_id: str, subscribers: int, rps: float, seconds: float
+) -> dict:
     """The client side: subscribers that follow the run to its end, and requests at a steady rate."""
     followers = []
     for first in range(0, subscribers, 50):  # connect in waves, as clients arriving would
-        followers += [asyncio.create_task(_subscriber(ws_url, token, run_id, None))
-                      for _ in range(first, min(subscribers, first + 50))]
+        followers += [
+            asyncio.create_task(_subscriber(ws_url, token, run_id, None))
+            for _ in range(first, min(subscribers, first + 50))
+        ]
         await asyncio.sleep(0.05)
 
     sender = RequestSender(api_url, token, run_id, connections=64)
@@ -216,8 +272,13 @@ async def drive_clients(ws_url: str, api_url: str, token: str, run_id: str, subs
     await sender.close()
     results = await asyncio.wait_for(asyncio.gather(*followers, return_exceptions=True), 400)
     streams = [{"error": repr(r)} if isinstance(r, BaseException) else {"events": r} for r in results]
-    return {"streams": streams, "sent": sent, "errors": sender.errors, "latencies": [sender.latencies[n] for n in range(sent)],
-            "elapsed": elapsed}
+    return {
+        "streams": streams,
+        "sent": sent,
+        "errors": sender.errors,
+        "latencies": [sender.latencies[n] for n in range(sent)],
+        "elapsed": elapsed,
+    }
 
 
 if __name__ == "__main__":

@@ -69,17 +69,33 @@ def hourly_close(hour: int) -> Decimal:
 
 def _bars(symbol: str, offset: int) -> list[PriceBar]:
     rows = [
-        PriceBar(symbol=symbol, interval=PriceInterval.DAY, timestamp=session_open(day), trade_date=day,
-                 open=daily_open(i) + offset, high=daily_high(i) + offset,
-                 low=daily_low(i) + offset, close=daily_close(i) + offset, volume=1000 + i,
-                 source="test")
+        PriceBar(
+            symbol=symbol,
+            interval=PriceInterval.DAY,
+            timestamp=session_open(day),
+            trade_date=day,
+            open=daily_open(i) + offset,
+            high=daily_high(i) + offset,
+            low=daily_low(i) + offset,
+            close=daily_close(i) + offset,
+            volume=1000 + i,
+            source="test",
+        )
         for i, day in enumerate(trading_days())
     ]
     rows += [
-        PriceBar(symbol=symbol, interval=PriceInterval.HOUR, timestamp=hour_start(hour), trade_date=HOURLY_DATE,
-                 open=hourly_open(hour) + offset, high=hourly_open(hour) + offset + HIGH_OFFSET,
-                 low=hourly_open(hour) + offset - LOW_OFFSET, close=hourly_close(hour) + offset,
-                 volume=10 * hour, source="test")
+        PriceBar(
+            symbol=symbol,
+            interval=PriceInterval.HOUR,
+            timestamp=hour_start(hour),
+            trade_date=HOURLY_DATE,
+            open=hourly_open(hour) + offset,
+            high=hourly_open(hour) + offset + HIGH_OFFSET,
+            low=hourly_open(hour) + offset - LOW_OFFSET,
+            close=hourly_close(hour) + offset,
+            volume=10 * hour,
+            source="test",
+        )
         for hour in HOURS
     ]
     return rows

@@ -44,8 +44,13 @@ class PrivatePostgres:
         _as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "60", *args)
 
     def start(self) -> None:
-        self._ctl("-o", f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1", "-l",
-                  str(self.data_dir / "server.log"), "start")
+        self._ctl(
+            "-o",
+            f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1",
+            "-l",
+            str(self.data_dir / "server.log"),
+            "start",
+        )
 
     def stop(self) -> None:
         self._ctl("-m", "fast", "stop")

@@ -19,14 +19,19 @@ AIBT = str(Path(sys.executable).with_name("aibt"))
 
 def clean_env(**overrides: str) -> dict[str, str]:
     """The parent's environment without any AIBT or database settings, plus the overrides."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AIBT_") and k not in ("DATABASE_URL", "REDIS_URL", "HOST", "PORT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AIBT_") and k not in ("DATABASE_URL", "REDIS_URL", "HOST", "PORT")
+    }
     env.update(overrides)
     return env
 
 
 def run_aibt(*args: str, env: dict[str, str], cwd: Path, input_text: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([AIBT, *args], env=env, cwd=cwd, input=input_text, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [AIBT, *args], env=env, cwd=cwd, input=input_text, capture_output=True, text=True, timeout=120
+    )
 
 
 @contextmanager
@@ -46,8 +51,9 @@ def aibt_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
         log.close()
 
 
-def wait_until_healthy(process: subprocess.Popen, url: str, log_path: Path, timeout: float = 60,
-                       what: str = "aibt serve") -> None:
+def wait_until_healthy(
+    process: subprocess.Popen, url: str, log_path: Path, timeout: float = 60, what: str = "aibt serve"
+) -> None:
     """Returns once url/healthz answers 200; fails with the process's log if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -46,16 +46,24 @@ async def market(server_url):
             yield urls
 
 
-async def follow_run(ws_url: str, token: str, run_id: str, after_seq: int | None = None,
-                     limit: int | None = None, timeout: float = 120) -> tuple[list[dict], dict | None]:
+async def follow_run(
+    ws_url: str, token: str, run_id: str, after_seq: int | None = None, limit: int | None = None, timeout: float = 120
+) -> tuple[list[dict], dict | None]:
     """Subscribes to runEvents; returns (events, error) once the stream completes, errors or reaches limit."""
     socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
     events: list[dict] = []
     try:
         ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert ack["type"] == "connection_ack", ack
-        await socket.send(json.dumps({"id": "1", "type": "subscribe",
-                                      "payload": {"query": RUN_EVENTS, "variables": {"id": run_id, "after": after_seq}}}))
+        await socket.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": RUN_EVENTS, "variables": {"id": run_id, "after": after_seq}},
+                }
+            )
+        )
         while True:
             message = json.loads(await asyncio.wait_for(socket.recv(), timeout))
             if message["type"] == "next":

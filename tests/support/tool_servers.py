@@ -28,14 +28,14 @@ async def running_tool_servers(*names: str) -> AsyncIterator[dict[str, str]]:
         await servers.stop()
 
 
-def mcp_client(urls: Mapping[str, str], credential: str | None = None,
-               extra_headers: Mapping[str, str] | None = None) -> MultiServerMCPClient:
+def mcp_client(
+    urls: Mapping[str, str], credential: str | None = None, extra_headers: Mapping[str, str] | None = None
+) -> MultiServerMCPClient:
     """A client for the given servers that sends the run credential the way the worker does."""
     headers = {**({HEADER: credential} if credential else {}), **(extra_headers or {})}
-    return MultiServerMCPClient({
-        name: {"transport": "streamable_http", "url": url, "headers": dict(headers)}
-        for name, url in urls.items()
-    })
+    return MultiServerMCPClient(
+        {name: {"transport": "streamable_http", "url": url, "headers": dict(headers)} for name, url in urls.items()}
+    )
 
 
 @asynccontextmanager
@@ -65,8 +65,12 @@ class ToolRun:
 
 
 async def create_running_run(
-    settings: Settings, *, clock_at: datetime, allowed_tickers: Iterable[str] = ("AAPL", "MSFT"),
-    initial_cash: str = "10000.00", **run_fields: object,
+    settings: Settings,
+    *,
+    clock_at: datetime,
+    allowed_tickers: Iterable[str] = ("AAPL", "MSFT"),
+    initial_cash: str = "10000.00",
+    **run_fields: object,
 ) -> ToolRun:
     """A fresh user, trading model and RUNNING daily run with its clock at `clock_at`, plus its credential.
 
@@ -80,12 +84,20 @@ async def create_running_run(
     tag = uuid.uuid4().hex[:10]
     user = await User.create(email=f"tools-{tag}@example.com", password_hash="not-a-real-hash")
     model = await TradingModel.create(
-        owner=user, name=f"Tools {tag}", signature=f"tools-{tag}", allowed_tickers=tickers,
-        initial_cash=Decimal(initial_cash), ai_model="local/momentum",
+        owner=user,
+        name=f"Tools {tag}",
+        signature=f"tools-{tag}",
+        allowed_tickers=tickers,
+        initial_cash=Decimal(initial_cash),
+        ai_model="local/momentum",
     )
     fields = {
-        "model": model, "run_number": 1, "mode": TradingMode.DAILY, "status": RunStatus.RUNNING,
-        "started_at": datetime.now(UTC), "clock_at": clock_at,
+        "model": model,
+        "run_number": 1,
+        "mode": TradingMode.DAILY,
+        "status": RunStatus.RUNNING,
+        "started_at": datetime.now(UTC),
+        "clock_at": clock_at,
         "strategy_snapshot": {"initial_cash": initial_cash, "allowed_tickers": tickers},
         **run_fields,
     }

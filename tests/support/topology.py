@@ -63,16 +63,23 @@ async def wait_for_http(url: str, process: subprocess.Popen, what: str, logs: st
 
 
 @asynccontextmanager
-async def production_topology(settings: Settings, tmp_path: Path, *, worker_threads: int = 8,
-                              redis_url: str = REDIS_URL, **extra_env: str) -> AsyncIterator[Topology]:
+async def production_topology(
+    settings: Settings, tmp_path: Path, *, worker_threads: int = 8, redis_url: str = REDIS_URL, **extra_env: str
+) -> AsyncIterator[Topology]:
     """Tool servers, one worker and one API process sharing the test database and a private Redis prefix."""
     prefix = f"aibt-test-{uuid.uuid4().hex[:8]}:"
     ports = {name: free_port() for name in TOOLS}
-    env = clean_env(DATABASE_URL=settings.database_url, REDIS_URL=redis_url, AIBT_REDIS_PREFIX=prefix,
-                    AIBT_DATA_DIR=str(settings.data_dir), AIBT_SEED_PRICES="0", AIBT_START_TOOLS="0",
-                    **{f"AIBT_{n.upper()}_PORT": str(p) for n, p in ports.items()},
-                    **{f"AIBT_{n.upper()}_URL": f"http://127.0.0.1:{p}/mcp" for n, p in ports.items()},
-                    **extra_env)
+    env = clean_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=redis_url,
+        AIBT_REDIS_PREFIX=prefix,
+        AIBT_DATA_DIR=str(settings.data_dir),
+        AIBT_SEED_PRICES="0",
+        AIBT_START_TOOLS="0",
+        **{f"AIBT_{n.upper()}_PORT": str(p) for n, p in ports.items()},
+        **{f"AIBT_{n.upper()}_URL": f"http://127.0.0.1:{p}/mcp" for n, p in ports.items()},
+        **extra_env,
+    )
     api_port = free_port()
     env["PORT"] = str(api_port)
     topology = Topology(api_url=f"http://127.0.0.1:{api_port}", env=env, logs=tmp_path)

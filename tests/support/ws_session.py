@@ -22,8 +22,9 @@ async def acked(ws_url: str, token: str, headers: dict | None = None):
 
 
 async def subscribe(socket, operation_id: str, query: str, variables: dict | None = None) -> None:
-    await socket.send(json.dumps({"id": operation_id, "type": "subscribe",
-                                  "payload": {"query": query, "variables": variables or {}}}))
+    await socket.send(
+        json.dumps({"id": operation_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
+    )
 
 
 async def next_message(socket, timeout: float = 5) -> dict:
@@ -42,9 +43,15 @@ async def quiet(socket, seconds: float = 0.3) -> bool:
 async def active_run(account) -> tuple[Run, str]:
     """A RUNNING run of the account's, with no events yet: its stream stays open."""
     owner = await User.get(email=account.email)
-    model = await TradingModel.create(owner=owner, name=f"ws {uuid.uuid4().hex[:6]}", signature=uuid.uuid4().hex[:12],
-                                      allowed_tickers=["AAPL"], initial_cash=10000, ai_model="local/momentum",
-                                      parameters={})
+    model = await TradingModel.create(
+        owner=owner,
+        name=f"ws {uuid.uuid4().hex[:6]}",
+        signature=uuid.uuid4().hex[:12],
+        allowed_tickers=["AAPL"],
+        initial_cash=10000,
+        ai_model="local/momentum",
+        parameters={},
+    )
     run = await Run.create(model=model, run_number=1, mode=TradingMode.DAILY, status=RunStatus.RUNNING)
     return run, to_global_id("Run", run.id)
 
