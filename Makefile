@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test test-sqlite test-postgres services browser benchmarks
+.PHONY: install serve lint format test test-sqlite test-postgres services browser benchmarks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,17 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "No /usr/bin/chromium, and apt-get as root is unavailable to install it: the single-page app test will be skipped." >&2; fi
 
-# The same suite on each database, in separate processes (Tortoise keeps one dialect per process).
-test: install services browser test-sqlite test-postgres
+# ruff, configured in pyproject.toml: the lint rules and the format, checked (`make format` rewrites).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Lint first, then the same suite on each database, in separate processes (Tortoise keeps one dialect per process).
+test: install lint services browser test-sqlite test-postgres
 
 test-sqlite: install browser
 	AIBT_TEST_DATABASE=sqlite $(VENV)/bin/pytest

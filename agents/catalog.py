@@ -25,7 +25,8 @@ LOCAL_MODELS = (
         "local/momentum",
         "local",
         True,
-        "Moving-average crossover on closes fetched through the price tool: buys on a golden cross, sells on a death cross.",
+        "Moving-average crossover on closes fetched through the price tool: "
+        "buys on a golden cross, sells on a death cross.",
     ),
     AiModelInfo(
         "local/analyst",

@@ -26,10 +26,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from aibt_client import Client, GraphQLError, add_connection_arguments, connect, operation  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from aibt_client import Client, GraphQLError, add_connection_arguments, connect, operation
 
 TRADING_DAYS_PER_YEAR = 252
 SESSION_MINUTES = {"REGULAR": 390, "PRE": 330, "AFTER": 240}
@@ -174,7 +174,7 @@ def comparison_table(ours: dict[str, Any], theirs: dict[str, Any] | None, tolera
         all_agree &= same
         rows.append((name, repr(ours[name]), "-" if theirs is None else repr(api_value), "ok" if same else "DIFFERS"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines), all_agree
 
 

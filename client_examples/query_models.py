@@ -65,7 +65,7 @@ def table(rows: list[tuple[str, ...]]) -> str:
     def line(cells: tuple[str, ...]) -> str:
         return "  ".join(
             cell.rjust(width) if column in RIGHT_ALIGNED else cell.ljust(width)
-            for cell, width, column in zip(cells, widths, COLUMNS)
+            for cell, width, column in zip(cells, widths, COLUMNS, strict=True)
         ).rstrip()
 
     return "\n".join([line(COLUMNS), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -349,7 +350,7 @@ def _infer_interval(rows: list[tuple[int, str, date | datetime]], path: Path) ->
     gaps = set()
     for stamps in by_symbol.values():
         ordered = sorted(stamps)
-        gaps.update(b - a for a, b in zip(ordered, ordered[1:]) if b > a)
+        gaps.update(b - a for a, b in pairwise(ordered) if b > a)
     if gaps and min(gaps) == timedelta(hours=1):
         return PriceInterval.HOUR
     if gaps and min(gaps) == timedelta(minutes=1):
@@ -383,7 +384,7 @@ def parse_csv(
                 continue
             if len(cells) != len(names):
                 raise PriceImportError(path, number, f"expected {len(names)} fields, got {len(cells)}")
-            raw_rows.append((number, dict(zip(names, cells))))
+            raw_rows.append((number, dict(zip(names, cells, strict=True))))
     parsed: list[tuple[int, str, date | datetime]] = []
     for number, row in raw_rows:
         try:
@@ -393,7 +394,7 @@ def parse_csv(
     if interval is None and parsed:
         interval = _infer_interval(parsed, path)
     bars = []
-    for (number, row), (_, symbol, when) in zip(raw_rows, parsed):
+    for (number, row), (_, symbol, when) in zip(raw_rows, parsed, strict=True):
         try:
             bars.append(
                 make_bar(

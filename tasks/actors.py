@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import dramatiq  # noqa: E402
+import dramatiq
 
-from db_models.log_context import current_request_id  # noqa: E402
-from db_models.settings import get_settings  # noqa: E402
-from tasks import worker_runtime  # noqa: E402
+from db_models.log_context import current_request_id
+from db_models.settings import get_settings
+from tasks import worker_runtime
 from tasks.broker import broker  # noqa: F401  (the broker must be set before actors are declared)
-from tasks.chat_replies import reply_to_message  # noqa: E402
-from tasks.run_executor import execute_run  # noqa: E402
+from tasks.chat_replies import reply_to_message
+from tasks.run_executor import execute_run
 
 # Runs last hours; a run that dies is picked up again by the reaper, not by blind retries.
 RUN_TIME_LIMIT_MS = 24 * 60 * 60 * 1000

@@ -13,6 +13,7 @@ in-process bus (embedded mode).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -287,10 +288,9 @@ class RedisEventBus:
             if not listeners:
                 del self._listeners[channel]
                 if self._pubsub is not None:
-                    try:
+                    # On failure the reconnection resubscribes it; its confirmation finds no listener and drops it.
+                    with contextlib.suppress(*REDIS_DOWN):
                         await self._pubsub.unsubscribe(channel)
-                    except REDIS_DOWN:
-                        pass  # the reconnection resubscribes it; its confirmation finds no listener and drops it
 
     async def _on_reconnect(self, _connection: object) -> None:
         logger.info("event pub/sub reconnected; %s channels resubscribed", len(self._listeners))

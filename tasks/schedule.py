@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from db_models.market import PriceBar, PriceInterval
@@ -69,7 +70,7 @@ async def intraday_steps(symbol: str, day: dt.date, session: IntradaySession, in
         .values_list("timestamp", flat=True)
     )
     bars = [t for t in rows if _in_session(t, session)]
-    return [Step(day, decision, following) for decision, following in zip(bars, bars[1:], strict=False)]
+    return [Step(day, decision, following) for decision, following in pairwise(bars)]
 
 
 async def closes_at(symbols: list[str], interval: PriceInterval, timestamp: dt.datetime, day: dt.date) -> dict:

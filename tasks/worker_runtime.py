@@ -7,6 +7,7 @@ async context, so it is initialised on that loop, once, when the worker boots.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -108,7 +109,5 @@ class WorkerRuntime(dramatiq.Middleware):
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         thread = get_event_loop_thread()
         if thread is not None:
-            try:
+            with contextlib.suppress(RuntimeError, asyncio.CancelledError):
                 thread.run_coroutine(_shutdown())
-            except (RuntimeError, asyncio.CancelledError):
-                pass

@@ -12,7 +12,8 @@ LOGIN = (
 )
 ME = "{ me { id email role displayName createdAt } }"
 LOGOUT = "mutation { logout }"
-USERS = "query($first: Int, $after: String) { users(first: $first, after: $after) { totalCount edges { cursor node { id email role } } pageInfo { hasNextPage endCursor } } }"
+USERS = """query($first: Int, $after: String) { users(first: $first, after: $after) {
+  totalCount edges { cursor node { id email role } } pageInfo { hasNextPage endCursor } } }"""
 SET_ROLE = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id role } }"
 
 

@@ -11,16 +11,20 @@ from db_models.chat import ChatMessage, Conversation
 from tests.support.chat_helpers import follow_chat
 from tests.support.fake_openai import Turn
 
-CREATE = "mutation($model: ID, $run: ID) { createConversation(modelId: $model, runId: $run) { id title isActive model { id } run { id } messageCount } }"
+CREATE = """mutation($model: ID, $run: ID) { createConversation(modelId: $model, runId: $run) {
+  id title isActive model { id } run { id } messageCount } }"""
 SEND = "mutation($id: ID!, $c: String!) { sendMessage(conversationId: $id, content: $c) { id role content createdAt } }"
 CONVERSATION = """query($id: ID!) { conversation(id: $id) { id title summary messageCount
-  messages(last: 30) { totalCount edges { node { role content toolCalls } } pageInfo { hasPreviousPage startCursor } } } }"""
-LIST = "query($model: ID, $s: String) { conversations(modelId: $model, search: $s) { totalCount edges { node { id title } } } }"
+  messages(last: 30) { totalCount edges { node { role content toolCalls } }
+  pageInfo { hasPreviousPage startCursor } } } }"""
+LIST = """query($model: ID, $s: String) {
+  conversations(modelId: $model, search: $s) { totalCount edges { node { id title } } } }"""
 RENAME = "mutation($id: ID!, $t: String!) { renameConversation(id: $id, title: $t) { id title } }"
 EXPORT = "query($id: ID!, $f: ExportFormat) { exportConversation(id: $id, format: $f) }"
 DELETE = "mutation($id: ID!) { deleteConversation(id: $id) }"
 MODEL = "mutation($i: CreateModelInput!) { createModel(input: $i) { id } }"
-SETTINGS = "mutation($i: GlobalChatSettingsInput!) { updateGlobalChatSettings(input: $i) { chatModel instructions parameters { temperature } updatedAt } }"
+SETTINGS = """mutation($i: GlobalChatSettingsInput!) {
+  updateGlobalChatSettings(input: $i) { chatModel instructions parameters { temperature } updatedAt } }"""
 
 
 async def new_conversation(api, account, model=None) -> str:

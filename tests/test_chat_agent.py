@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import uuid
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from langchain_core.language_models import BaseChatModel
@@ -36,7 +37,7 @@ RUN1_DAYS = [
 
 
 def at(day: dt.date, hour: int) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc)
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
 
 
 async def make_owner(prefix: str) -> User:
@@ -169,7 +170,7 @@ class Stream:
 def expected_figures(values: list[float], initial: float = float(CASH)) -> dict[str, float]:
     """Total return, Sharpe and max drawdown of a daily curve, computed here from DESIGN.md's formulas."""
     curve = [initial, *values]
-    returns = [b / a - 1 for a, b in zip(curve, curve[1:])]
+    returns = [b / a - 1 for a, b in pairwise(curve)]
     mean = sum(returns) / len(returns)
     std = (sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)) ** 0.5
     peak, drawdown = curve[0], 0.0
@@ -180,7 +181,7 @@ def expected_figures(values: list[float], initial: float = float(CASH)) -> dict[
 
 
 async def test_the_analyst_answers_how_a_run_did_with_its_figures_in_sentences(account):
-    owner, model, run1, _ = account
+    owner, model, _run1, _ = account
     stream = Stream()
     result = await stream.reply(AnalystModel(), request_for(owner, "How did run 1 do?", model=model))
 
@@ -250,7 +251,7 @@ async def test_a_general_conversation_of_a_user_with_one_model_defaults_to_it(ac
 
 
 async def test_another_users_models_and_runs_answer_not_found_through_every_argument(account):
-    owner, model, run1, _ = account
+    _owner, model, run1, _ = account
     intruder = await make_owner("mallory")
     own = await make_model(intruder, name="Mine", signature="mine")
     # The intruder asks by the victim's model name, signature and db id, and in a conversation claiming it.

@@ -50,9 +50,8 @@ def test_a_malformed_approved_users_file_stops_the_server_with_a_clear_message(t
     approved = tmp_path / "approved.json"
     approved.write_text('{"admins": "not a list"}')
     env = clean_env(AIBT_APPROVED_USERS=str(approved), AIBT_DATA_DIR=str(tmp_path / "d"))
-    with pytest.raises(AssertionError, match="must be a list of emails"):
-        with aibt_server(env, tmp_path):
-            pass
+    with pytest.raises(AssertionError, match="must be a list of emails"), aibt_server(env, tmp_path):
+        pass
 
 
 def test_migrate_is_idempotent_on_the_test_database(tmp_path, settings):

@@ -27,7 +27,7 @@ DAYS = px.trading_days()
 # A second symbol that swings, so the buy-and-hold curve has losing days and drawdowns to measure and shade.
 WAVE = "CXWV"
 WAVE_CLOSES = [Decimal("50") + Decimal(str(round(4 * math.sin(0.9 * i), 2))) for i in range(len(DAYS))]
-WAVE_OPENS = [Decimal("50")] + WAVE_CLOSES[:-1]
+WAVE_OPENS = [Decimal("50"), *WAVE_CLOSES[:-1]]
 CREATE = "mutation($input: CreateModelInput!) { createModel(input: $input) { id name } }"
 RUN = """query($id: ID!) { run(id: $id) { id runNumber status totalTrades
   positions(first: 1) { totalCount }
@@ -81,7 +81,7 @@ def wave_bars() -> list[PriceBar]:
             volume=500,
             source="test",
         )
-        for day, o, c in zip(DAYS, WAVE_OPENS, WAVE_CLOSES)
+        for day, o, c in zip(DAYS, WAVE_OPENS, WAVE_CLOSES, strict=True)
     ]
 
 

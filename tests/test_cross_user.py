@@ -21,7 +21,6 @@ from tests.support.chat_helpers import follow_chat
 from tests.support.fake_openai import Turn, tool_results
 from tests.support.run_helpers import (
     follow_run,
-    market,  # noqa: F401  (fixture)
 )
 from tests.test_runs import DAYS, make_model, start, wait_finished
 

@@ -16,8 +16,8 @@ from db_models.trading import TradingModel
 
 TICKERS = ["AAPL", "MSFT"]
 DAY = dt.date(2025, 3, 3)
-OPEN = dt.datetime(2025, 3, 3, 14, 30, tzinfo=dt.timezone.utc)
-CLOSE = dt.datetime(2025, 3, 3, 21, 0, tzinfo=dt.timezone.utc)
+OPEN = dt.datetime(2025, 3, 3, 14, 30, tzinfo=dt.UTC)
+CLOSE = dt.datetime(2025, 3, 3, 21, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from decimal import Decimal
 
 import openai
@@ -46,9 +47,8 @@ async def fake_openai():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def tool_urls(server_url):
-    async with px.test_bars():
-        async with running_tool_servers("price", "trade") as urls:
-            yield urls
+    async with px.test_bars(), running_tool_servers("price", "trade") as urls:
+        yield urls
 
 
 def day_context(run_id: int, tickers: list[str]) -> DayContext:
@@ -85,7 +85,9 @@ def test_ids_that_cannot_trade_are_refused_in_words(settings, model_id, reason):
 
 
 def test_a_remote_model_without_an_api_key_says_what_to_set(settings):
-    with pytest.raises(ModelUnavailable, match="needs an API key: set OPENAI_API_KEY for http://127.0.0.1:9/v1"):
+    with pytest.raises(
+        ModelUnavailable, match=re.escape("needs an API key: set OPENAI_API_KEY for http://127.0.0.1:9/v1")
+    ):
         load_chat_model("openai/gpt-5", {}, remote_settings(settings, key=None))
 
 

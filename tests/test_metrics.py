@@ -356,7 +356,7 @@ async def test_a_stored_daily_run_reports_the_figures_of_its_curve_and_trades(se
     figures = await run_performance(run)
     assert figures == compute_performance(
         Decimal("1000"),
-        list(zip(day, [1100, 920, 980])),
+        list(zip(day, [1100, 920, 980], strict=True)),
         [buy("AAPL", 5, "100"), sell("AAPL", 2, "90"), TradeRecord("NO_TRADE", None, None, None)],
         P,
     )

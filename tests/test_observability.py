@@ -75,12 +75,11 @@ async def test_open_websockets_and_active_subscriptions_are_gauged(api, ws_url, 
 
 
 async def test_runs_report_worker_metrics(api, ws_url, user, server_url):
-    async with px.test_bars():
-        async with tool_servers_for_runs():
-            before = await samples(api)
-            run = await start(api, user, await make_model(api, user), end=px.trading_days()[2])
-            await follow_run(ws_url, user.token, run["id"])
-            after = await samples(api)
+    async with px.test_bars(), tool_servers_for_runs():
+        before = await samples(api)
+        run = await start(api, user, await make_model(api, user), end=px.trading_days()[2])
+        await follow_run(ws_url, user.token, run["id"])
+        after = await samples(api)
     grew = lambda name, **labels: value(after, name, **labels) - value(before, name, **labels)  # noqa: E731
     assert grew("aibt_runs_started_total") == 1
     assert grew("aibt_runs_finished_total", status="COMPLETED") == 1

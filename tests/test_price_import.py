@@ -160,7 +160,8 @@ async def test_hourly_import_speed(prices, capsys):
     seconds = time.perf_counter() - started
     with capsys.disabled():
         print(
-            f"\n[price import] {HOURLY.name}: {result.bars} bars in {seconds:.2f} s = {result.bars / seconds:,.0f} bars/s"
+            f"\n[price import] {HOURLY.name}: {result.bars} bars in {seconds:.2f} s "
+            f"= {result.bars / seconds:,.0f} bars/s"
         )
     assert result.bars / seconds > 1_000
 

@@ -20,9 +20,8 @@ assert DAYS[TODAY] == px.HOURLY_DATE
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def price_url(server_url):
-    async with px.test_bars():
-        async with running_tool_servers("price") as urls:
-            yield urls["price"]
+    async with px.test_bars(), running_tool_servers("price") as urls:
+        yield urls["price"]
 
 
 @pytest_asyncio.fixture

@@ -16,7 +16,6 @@ from graphql_api.security.config import RateRule
 from graphql_api.security.rate_limits import MemoryCounters, RateLimiter, RedisCounters
 from graphql_api.security.runtime import Security
 from tests.conftest import PASSWORD, SIGNUP, unique_email
-from tests.support.security import limits  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,7 +12,6 @@ from tests.support import price_fixtures as px
 from tests.support.run_helpers import (
     START_DAILY,
     follow_run,
-    market,  # noqa: F401  (fixture)
 )
 
 DAYS = px.trading_days()
@@ -105,7 +104,7 @@ async def test_the_model_shows_its_latest_run_positions_and_performance(api, ws_
     await wait_finished(run["id"], api, user)
     query = """query($id: ID!) { model(id: $id) { latestRun { id status } latestPosition { actionId }
       runs(first: 5) { totalCount edges { node { id } } } positions(first: 3) { totalCount }
-      logs(date: "%s") { totalCount } performance { tradingDays } } }""" % DAYS[0].isoformat()
+      logs(date: "%s") { totalCount } performance { tradingDays } } }""".replace("%s", DAYS[0].isoformat())
     model = (await api.data(query, {"id": model_id}, token=user.token))["model"]
     assert model["latestRun"] == {"id": run["id"], "status": "COMPLETED"}
     assert model["runs"]["totalCount"] == 1
@@ -185,8 +184,8 @@ async def test_a_running_run_cannot_be_deleted(api, user, market):
     await Run.filter(model__owner__email=user.email).update(status=RunStatus.COMPLETED)
 
 
-START_INTRADAY = """mutation($model: ID!, $input: IntradayRunInput!) { startIntradayRun(modelId: $model, input: $input) {
-  id status mode symbol date session progress { total } } }"""
+START_INTRADAY = """mutation($model: ID!, $input: IntradayRunInput!) {
+  startIntradayRun(modelId: $model, input: $input) { id status mode symbol date session progress { total } } }"""
 
 
 async def test_an_intraday_session_decides_bar_by_bar_and_fills_at_the_next_open(api, ws_url, user, market):

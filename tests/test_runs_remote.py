@@ -8,7 +8,6 @@ from db_models.runs import Position, Run
 from tests.support import price_fixtures as px
 from tests.support.run_helpers import (
     follow_run,
-    market,  # noqa: F401  (fixture)
 )
 from tests.test_runs import DAYS, RUN, make_model, start, wait_finished
 

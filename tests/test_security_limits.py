@@ -16,7 +16,6 @@ from graphql_api.ids import to_global_id
 from graphql_api.pagination import MAX_PAGE_SIZE
 from graphql_api.security.config import load_security_config
 from tests.conftest import PASSWORD, SIGNUP, unique_email
-from tests.support.security import limits  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -122,7 +121,8 @@ async def test_a_body_over_the_request_limit_is_refused_unread(api, user, limits
     [
         "query { me { ...A } } fragment A on User { ...B } fragment B on User { ...A }",
         "query { me { ...A } } fragment A on User { id ...A }",
-        "query { me { ...A } } fragment A on User { ...B } fragment B on User { ...C } fragment C on User { ...A email }",
+        "query { me { ...A } } fragment A on User { ...B } fragment B on User { ...C } "
+        "fragment C on User { ...A email }",
         "query { me { ...Missing } }",
     ],
 )

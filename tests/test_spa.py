@@ -12,13 +12,13 @@ import os
 import shutil
 import tempfile
 import uuid
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from tests.support import price_fixtures as px
-from tests.support.run_helpers import market  # noqa: F401  (fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -233,7 +233,7 @@ async def test_sign_in_run_a_model_live_and_chat_in_the_browser(server_url, api,
         seen = await page.evaluate("window.replySeen")
         texts = [text for _, text in seen if text]
         assert len(set(texts)) >= 3, seen  # several partial replies were on screen
-        assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:])), texts  # each grew the last
+        assert all(later.startswith(earlier) for earlier, later in pairwise(texts)), texts  # each grew the last
         assert seen[-1][0] > seen[0][0]
         shown = await reply.locator(".text").inner_text()
         conversation = (await api.data(STORED_REPLY, {"id": conversation_id}, token=token))["conversation"]

@@ -21,9 +21,8 @@ OPEN_TODAY = px.daily_open(TODAY)  # 109
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def trade_url(server_url):
-    async with px.test_bars():
-        async with running_tool_servers("trade") as urls:
-            yield urls["trade"]
+    async with px.test_bars(), running_tool_servers("trade") as urls:
+        yield urls["trade"]
 
 
 @pytest_asyncio.fixture

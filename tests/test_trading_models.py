@@ -18,7 +18,8 @@ CREATE = f"mutation($input: CreateModelInput!) {{ createModel(input: $input) {{ 
 UPDATE = f"mutation($id: ID!, $input: UpdateModelInput!) {{ updateModel(id: $id, input: $input) {{ {FIELDS} }} }}"
 DELETE = "mutation($id: ID!) { deleteModel(id: $id) }"
 MODEL = f"query($id: ID!) {{ model(id: $id) {{ {FIELDS} }} }}"
-MODELS = "query($first: Int, $after: String) { models(first: $first, after: $after) { totalCount edges { cursor node { id name } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"
+MODELS = """query($first: Int, $after: String) { models(first: $first, after: $after) { totalCount
+  edges { cursor node { id name } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
 
 
 def model_input(**overrides) -> dict:

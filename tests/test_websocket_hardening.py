@@ -21,7 +21,6 @@ from graphql_api.ids import parse_global_id, to_global_id
 from tasks.chat_events import publish_chat_event
 from tasks.run_events import publish_run_event
 from tests.support.graphql_client import ws_connect
-from tests.support.security import limits  # noqa: F401  (fixture)
 from tests.support.ws_session import acked, active_run, event_bus, next_message, quiet, subscribe
 
 pytestmark = pytest.mark.timeout(60)

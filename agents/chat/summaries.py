@@ -74,6 +74,6 @@ async def summarise(llm: BaseChatModel | None, previous_summary: str | None, mes
             text = text_content(answer.content).strip()
             if text:
                 return text[:MAX_SUMMARY_CHARS]
-        except Exception as error:  # noqa: BLE001 - the extractive summary is always available
+        except Exception as error:
             log.warning("Summary from the chat LLM failed, using an extractive one: %s", error)
     return extractive_summary(previous_summary, messages)

@@ -74,7 +74,7 @@ def fallback_title(message: str) -> str:
     while len(core) > MIN_WORDS and core[-1].lower() in FILLER:
         core.pop()
     if len(core) < MIN_WORDS:  # too few topic words: keep the message's own words, padded
-        core = words[:MAX_WORDS] if len(words) >= MIN_WORDS else (["Chat", "about"] + words)[:MAX_WORDS]
+        core = words[:MAX_WORDS] if len(words) >= MIN_WORDS else ["Chat", "about", *words][:MAX_WORDS]
     if len(core) < MIN_WORDS:
         return DEFAULT_TITLE
     return _capitalised(core)
@@ -82,7 +82,7 @@ def fallback_title(message: str) -> str:
 
 def clean_title(text: str) -> str | None:
     """The LLM's title, trimmed of quotes, prefixes and punctuation, if it has 3-5 words."""
-    line = next((l for l in text.strip().splitlines() if l.strip()), "")
+    line = next((candidate for candidate in text.strip().splitlines() if candidate.strip()), "")
     line = re.sub(r"^\s*(title\s*:\s*)", "", line, flags=re.IGNORECASE).strip().strip("\"'“”‘’*#`").strip()
     line = line.rstrip(".!?:;,").strip()
     words = line.split()
@@ -104,6 +104,6 @@ async def make_title(llm: BaseChatModel | None, first_message: str) -> str:
             title = clean_title(text_content(answer.content))
             if title:
                 return title
-        except Exception as error:  # noqa: BLE001 - a title is never worth failing the reply for
+        except Exception as error:
             log.warning("Title from the chat LLM failed, using the message's words: %s", error)
     return fallback_title(first_message)

@@ -52,7 +52,7 @@ async def _read_capped(request: Request, limit: int) -> bytes:
             raise too_large("request body", limit)
         chunks.append(chunk)
     body = b"".join(chunks)
-    request._body = body  # noqa: SLF001 - Starlette serves later body() calls from here
+    request._body = body
     return body
 
 

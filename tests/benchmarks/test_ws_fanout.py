@@ -145,11 +145,13 @@ async def test_fanout_latency_beside_raw_redis_and_memory_per_idle_subscription(
     )
     print(
         f"  websocket via the API (Redis pub/sub -> one listener -> GraphQL): p50 {quantile(ws, 0.5) * 1000:.2f} ms, "
-        f"p99 {quantile(ws, 0.99) * 1000:.2f} ms, max {max(ws) * 1000:.2f} ms, mean {statistics.fmean(ws) * 1000:.2f} ms"
+        f"p99 {quantile(ws, 0.99) * 1000:.2f} ms, max {max(ws) * 1000:.2f} ms, "
+        f"mean {statistics.fmean(ws) * 1000:.2f} ms"
     )
     print(
         f"  raw redis-py pub/sub (one connection each):                     p50 {quantile(rr, 0.5) * 1000:.2f} ms, "
-        f"p99 {quantile(rr, 0.99) * 1000:.2f} ms, max {max(rr) * 1000:.2f} ms, mean {statistics.fmean(rr) * 1000:.2f} ms"
+        f"p99 {quantile(rr, 0.99) * 1000:.2f} ms, max {max(rr) * 1000:.2f} ms, "
+        f"mean {statistics.fmean(rr) * 1000:.2f} ms"
     )
     print(
         f"  ratio p50 {quantile(ws, 0.5) / quantile(rr, 0.5):.1f}x, p99 {quantile(ws, 0.99) / quantile(rr, 0.99):.1f}x"

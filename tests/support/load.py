@@ -71,7 +71,8 @@ class LoadResult:
             f"{max(self.events_per_subscriber, default=0)} events each, {len(self.subscriber_failures)} failed; "
             f"{self.requests_sent} requests offered in {self.seconds:.1f}s ({self.achieved_rps:.1f}/s), all answered, "
             f"{len(self.request_errors)} errors, latency p50 {self.latency(0.5) * 1000:.1f} ms, "
-            f"p99 {self.latency(0.99) * 1000:.1f} ms, mean {statistics.fmean(self.request_latencies or [0]) * 1000:.1f} ms "
+            f"p99 {self.latency(0.99) * 1000:.1f} ms, "
+            f"mean {statistics.fmean(self.request_latencies or [0]) * 1000:.1f} ms "
             f"(p50/p99 ms by sixth of the window: {self.latency_by_window()}); "
             f"API process CPU {self.api_cpu_share * 100:.0f}% of one core; run {self.run_status}"
         )

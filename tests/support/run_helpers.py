@@ -41,9 +41,8 @@ async def tool_servers_for_runs() -> AsyncIterator[dict[str, str]]:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def market(server_url):
     """The test bars in the database and all four tool servers running, for one test module."""
-    async with px.test_bars():
-        async with tool_servers_for_runs() as urls:
-            yield urls
+    async with px.test_bars(), tool_servers_for_runs() as urls:
+        yield urls
 
 
 async def follow_run(
