@@ -36,3 +36,29 @@ class PriceBar(Model):
         table = "price_bars"
         unique_together = (("symbol", "interval", "timestamp"),)
         indexes = (("interval", "symbol", "trade_date"),)
+
+
+class CorporateActionKind(StrEnum):
+    SPLIT = "SPLIT"
+    DIVIDEND = "DIVIDEND"
+
+
+class CorporateAction(Model):
+    """A split or a cash dividend of one symbol, effective at the open of its ex-date.
+
+    A split has a ratio (new shares per old share: 2 for a 2-for-1 split, 0.1 for a 1-for-10 reverse
+    split); a dividend has an amount of cash per share held before the ex-date's open.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    symbol = fields.CharField(max_length=16)
+    ex_date = fields.DateField()
+    kind = fields.CharEnumField(CorporateActionKind, max_length=8)
+    ratio = fields.DecimalField(null=True, **PRICE)
+    amount = fields.DecimalField(null=True, **PRICE)
+    source = fields.CharField(max_length=120)
+
+    class Meta:
+        table = "corporate_actions"
+        unique_together = (("symbol", "ex_date", "kind"),)
+        indexes = (("symbol", "ex_date"),)

@@ -3,7 +3,9 @@
 - Daily: bokeh-sampledata's stocks.csv.gz (a required dependency): AAPL, IBM, MSFT 2000-03-01..2013-03-01,
   GOOG 2004-08-19.., FB 2012-05-18.. (Quandl WIKI prices, public domain; the package is BSD-3-Clause).
   Its open, high, low, close and volume are the unadjusted prices as traded; its "Adj Close" column
-  (split- and dividend-adjusted) is not loaded, so splits show as jumps (AAPL 2000, 2005; MSFT 2003 ...).
+  (split- and dividend-adjusted) is not loaded as prices: the splits and dividends it encodes are derived
+  from it (db_models/corporate_actions.py) and stored as corporate actions (AAPL's 2-for-1 splits of 2000
+  and 2005, MSFT's of 2003, their dividends ...).
 - Hourly: gym-anytrading's FOREX_EURUSD_1H_ASK.csv (the optional `intraday-sample` extra, MIT): EUR/USD
   ask-side hourly bars of 2017, labelled in UTC, stored under the symbol EURUSD with timezone UTC. Not a
   stock, but real hourly prices; without the package no intraday bars are shipped.
@@ -27,12 +29,14 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from db_models.market import PriceBar, PriceInterval
+from db_models.corporate_actions import Action, AdjustedClose, derive_actions, store_actions
+from db_models.market import CorporateAction, PriceBar, PriceInterval
 from db_models.price_import import EXCHANGE_TIMEZONE, Bar, make_bar, write_bars
 
 logger = logging.getLogger("aibt.prices")
 
 BOKEH_SOURCE = "bokeh-sampledata stocks.csv.gz (public domain)"
+BOKEH_ACTIONS_SOURCE = "bokeh-sampledata stocks.csv.gz, derived from Adj Close"
 EURUSD_SOURCE = "gym-anytrading FOREX_EURUSD_1H_ASK.csv (MIT)"
 NO_INTRADAY_MESSAGE = (
     "No intraday bars are shipped with this installation: install the optional extra "
@@ -47,6 +51,8 @@ class ShippedSource:
     description: str
     locate: Callable[[], Path | None]
     read: Callable[[Path], Iterator[Bar]]
+    actions_label: str | None = None  # the source label of the splits and dividends it brings, if any
+    read_actions: Callable[[Path], list[Action]] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class SeedOutcome:
     bars: int = 0
     seconds: float = 0.0
     message: str = ""
+    actions: int = 0
 
 
 def _package_file(distribution: str, module: str, relative: str) -> Path | None:
@@ -102,6 +109,22 @@ def read_bokeh_stocks(path: Path) -> Iterator[Bar]:
             )
 
 
+def read_bokeh_actions(path: Path) -> list[Action]:
+    """The splits and dividends behind the file's Adj Close column, per ticker."""
+    by_ticker: dict[str, list[AdjustedClose]] = {}
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            day = datetime.strptime(row["Date"], "%Y-%m-%d").date()
+            by_ticker.setdefault(row["Ticker"], []).append(
+                AdjustedClose(day, float(row["Close"]), float(row["Adj Close"]))
+            )
+    return [
+        action
+        for ticker, days in sorted(by_ticker.items())
+        for action in derive_actions(ticker, days, BOKEH_ACTIONS_SOURCE)
+    ]
+
+
 def read_eurusd_hourly(path: Path) -> Iterator[Bar]:
     """Time (dd.mm.yyyy HH:MM:SS.fff, UTC),Open,High,Low,Close,Volume."""
     zone = ZoneInfo("UTC")
@@ -122,23 +145,43 @@ def read_eurusd_hourly(path: Path) -> Iterator[Bar]:
 
 
 SHIPPED_SOURCES = (
-    ShippedSource(BOKEH_SOURCE, "daily AAPL, FB, GOOG, IBM, MSFT 2000-2013", bokeh_stocks_path, read_bokeh_stocks),
+    ShippedSource(
+        BOKEH_SOURCE,
+        "daily AAPL, FB, GOOG, IBM, MSFT 2000-2013",
+        bokeh_stocks_path,
+        read_bokeh_stocks,
+        actions_label=BOKEH_ACTIONS_SOURCE,
+        read_actions=read_bokeh_actions,
+    ),
     ShippedSource(EURUSD_SOURCE, "hourly EURUSD 2017", eurusd_hourly_path, read_eurusd_hourly),
 )
 
 
+async def _needs_actions(source: ShippedSource, force: bool) -> bool:
+    if source.read_actions is None:
+        return False
+    return force or not await CorporateAction.filter(source=source.actions_label).exists()
+
+
 async def seed_source(source: ShippedSource, *, force: bool = False) -> SeedOutcome:
-    if not force and await PriceBar.filter(source=source.label).exists():
+    needs_bars = force or not await PriceBar.filter(source=source.label).exists()
+    needs_actions = await _needs_actions(source, force)  # an install seeded before actions were derived gets them
+    if not needs_bars and not needs_actions:
         return SeedOutcome(source.label, source.description, "already loaded")
     path = source.locate()
     if path is None:
         message = NO_INTRADAY_MESSAGE if source.label == EURUSD_SOURCE else f"{source.label}: package not installed"
         return SeedOutcome(source.label, source.description, "unavailable", message=message)
     started = clock.perf_counter()
-    bars = list(source.read(path))
-    result = await write_bars(bars, overwrite=False)
+    inserted = (await write_bars(list(source.read(path)), overwrite=False)).inserted if needs_bars else 0
+    actions = await store_actions(source.read_actions(path), overwrite=False) if needs_actions else 0
     return SeedOutcome(
-        source.label, source.description, "loaded", bars=result.inserted, seconds=clock.perf_counter() - started
+        source.label,
+        source.description,
+        "loaded",
+        bars=inserted,
+        seconds=clock.perf_counter() - started,
+        actions=actions,
     )
 
 
@@ -149,7 +192,11 @@ async def seed_shipped_prices(*, force: bool = False) -> list[SeedOutcome]:
         outcome = await seed_source(source, force=force)
         if outcome.status == "loaded":
             logger.info(
-                "loaded %d shipped price bars (%s) in %.2f s", outcome.bars, outcome.description, outcome.seconds
+                "loaded %d shipped price bars and %d splits and dividends (%s) in %.2f s",
+                outcome.bars,
+                outcome.actions,
+                outcome.description,
+                outcome.seconds,
             )
         elif outcome.status == "unavailable":
             logger.info(outcome.message)

@@ -14,7 +14,7 @@ import pytest_asyncio
 from db_models.price_seed import seed_shipped_prices
 from tests.support.databases import backend
 from tests.support.load import run_load
-from tests.support.price_state import restored_price_bars
+from tests.support.price_state import restored_market_data
 
 pytestmark = pytest.mark.skipif(
     backend() != "postgres",
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest_asyncio.fixture
 async def shipped_prices(server_url):
-    async with restored_price_bars():
+    async with restored_market_data():
         await seed_shipped_prices()
         yield
 

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from db_models.market import PriceBar, PriceInterval
 from graphql_api.market import queries
-from tests.support.price_state import restored_price_bars
+from tests.support.price_state import restored_market_data
 from tests.support.processes import aibt_server, clean_env
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -41,7 +41,7 @@ def day_bar(symbol: str, day: date, price: str, **fields) -> PriceBar:
 
 @pytest_asyncio.fixture
 async def bars(server_url):
-    async with restored_price_bars():
+    async with restored_market_data():
         rows = [day_bar("ZQA", d, str(100 + i)) for i, d in enumerate(DAYS)]
         # The newest day carries only its open: left out of stockPrices.
         rows.append(day_bar("ZQA", date(2025, 3, 10), "200", high=None, low=None, close=None, volume=None))
@@ -72,7 +72,7 @@ async def test_symbols_is_public_sorted_and_distinct(api, bars):
 
 
 async def test_symbols_is_empty_without_prices(api, server_url):
-    async with restored_price_bars():
+    async with restored_market_data():
         await PriceBar.all().delete()
         assert (await api.data(SYMBOLS))["symbols"] == []
 

@@ -17,7 +17,7 @@ import pytest_asyncio
 from db_models.market import PriceBar, PriceInterval
 from db_models.price_import import PriceImportError, import_files, parse_file
 from db_models.price_seed import BOKEH_SOURCE, EURUSD_SOURCE, bokeh_stocks_path, eurusd_hourly_path, seed_shipped_prices
-from tests.support.price_state import restored_price_bars
+from tests.support.price_state import restored_market_data
 from tests.support.processes import clean_env, run_aibt
 
 _DATA_CANDIDATES = [
@@ -37,7 +37,7 @@ CSV_HEADER = "symbol,timestamp,open,high,low,close,volume\n"
 @pytest_asyncio.fixture
 async def prices(server_url):
     """The test may write price bars; afterwards the table is as it was."""
-    async with restored_price_bars():
+    async with restored_market_data():
         yield
 
 

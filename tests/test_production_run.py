@@ -18,7 +18,7 @@ from db_models.price_seed import seed_shipped_prices
 from tests.conftest import PASSWORD, SIGNUP, unique_email
 from tests.support.databases import backend
 from tests.support.graphql_client import GraphQLClient
-from tests.support.price_state import restored_price_bars
+from tests.support.price_state import restored_market_data
 from tests.support.run_helpers import START_DAILY, follow_run
 from tests.support.topology import production_topology
 
@@ -37,7 +37,7 @@ RESULT = """query($id: ID!) { run(id: $id) { status error totalTrades finalPortf
 
 @pytest_asyncio.fixture
 async def shipped_prices(server_url):
-    async with restored_price_bars():
+    async with restored_market_data():
         await seed_shipped_prices()
         yield
 

@@ -27,7 +27,7 @@ from tests.support.chat_helpers import CHAT_EVENTS
 from tests.support.databases import backend
 from tests.support.fake_openai import FakeOpenAI, Turn, running_fake_openai
 from tests.support.graphql_client import GraphQLClient, ws_connect
-from tests.support.price_state import restored_price_bars
+from tests.support.price_state import restored_market_data
 from tests.support.private_redis import private_redis
 from tests.support.run_helpers import RUN_EVENTS, START_DAILY
 from tests.support.topology import production_topology
@@ -143,7 +143,7 @@ async def slow_llm() -> AsyncIterator[FakeOpenAI]:
 
 @pytest_asyncio.fixture
 async def shipped_prices(server_url):
-    async with restored_price_bars():
+    async with restored_market_data():
         await seed_shipped_prices()
         yield
 

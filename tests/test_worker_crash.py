@@ -17,7 +17,7 @@ from db_models.runs import ReasoningLog, Run
 from tests.conftest import PASSWORD, SIGNUP, unique_email
 from tests.support.databases import backend
 from tests.support.graphql_client import GraphQLClient
-from tests.support.price_state import restored_price_bars
+from tests.support.price_state import restored_market_data
 from tests.support.run_helpers import START_DAILY, follow_run
 from tests.support.topology import production_topology
 
@@ -34,7 +34,7 @@ RESULT = """query($id: ID!) { run(id: $id) { status error totalTrades
 
 @pytest_asyncio.fixture
 async def shipped_prices(server_url):
-    async with restored_price_bars():
+    async with restored_market_data():
         await seed_shipped_prices()
         yield
 
