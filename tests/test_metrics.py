@@ -1,4 +1,4 @@
-"""Performance figures as DESIGN.md defines them: hand-computed curves, win rates, a real price series."""
+"""Performance figures as docs/metrics.md defines them: hand-computed curves, win rates, a real price series."""
 
 from __future__ import annotations
 
