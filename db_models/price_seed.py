@@ -27,8 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from db_models.market import PriceBar, PriceInterval
-from db_models.price_import import EXCHANGE_TIMEZONE, Bar, make_bar, write_bars
+from db_models.market import EXCHANGE_TZ, PriceBar, PriceInterval
+from db_models.price_import import Bar, make_bar, write_bars
 
 logger = logging.getLogger("aibt.prices")
 
@@ -85,14 +85,13 @@ def eurusd_hourly_path() -> Path | None:
 
 def read_bokeh_stocks(path: Path) -> Iterator[Bar]:
     """Ticker,Date,Open,High,Low,Close,Volume,Adj Close: unadjusted OHLCV are loaded, Adj Close is not."""
-    zone = ZoneInfo(EXCHANGE_TIMEZONE)
     with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             yield make_bar(
                 row["Ticker"],
                 PriceInterval.DAY,
                 datetime.strptime(row["Date"], "%Y-%m-%d").date(),
-                zone,
+                EXCHANGE_TZ,
                 open=row["Open"],
                 high=row["High"],
                 low=row["Low"],

@@ -11,7 +11,15 @@ import logging
 import time
 
 from agents.chat import ChatRequest, ReplyFailed, chat_model, make_title, stream_reply, summarise
-from db_models.chat import ChatMessage, Conversation, GlobalChatSettings, MessageRole
+from agents.chat.llm import ANALYST_ID
+from db_models.chat import (
+    DEFAULT_CONVERSATION_TITLE,
+    GLOBAL_CHAT_SETTINGS_ID,
+    ChatMessage,
+    Conversation,
+    GlobalChatSettings,
+    MessageRole,
+)
 from db_models.settings import Settings
 from db_models.trading import TradingModel
 from tasks.chat_events import message_payload, publish_chat_event
@@ -21,14 +29,12 @@ logger = logging.getLogger("aibt.chat")
 
 HISTORY = 30  # messages sent to the LLM besides the summary
 SUMMARY_THRESHOLD = 40  # once a conversation has more messages, the older ones are summarised
-DEFAULT_TITLE = "New conversation"
 CANCEL_CHECK_SECONDS = 0.2
-ANALYST = "local/analyst"
 
 
 async def _llm_choice(conversation: Conversation) -> tuple[str, dict, str | None]:
     """The global chat model, else the conversation's model's own (when it can chat), else local/analyst."""
-    settings = await GlobalChatSettings.get_or_none(id=1)
+    settings = await GlobalChatSettings.get_or_none(id=GLOBAL_CHAT_SETTINGS_ID)
     if settings is not None and settings.chat_model:
         return settings.chat_model, settings.parameters or {}, settings.instructions
     instructions = settings.instructions if settings else None
@@ -36,7 +42,7 @@ async def _llm_choice(conversation: Conversation) -> tuple[str, dict, str | None
         model = await TradingModel.get(id=conversation.model_id)
         if not model.ai_model.startswith("local/"):
             return model.ai_model, model.parameters or {}, instructions
-    return ANALYST, {}, instructions
+    return ANALYST_ID, {}, instructions
 
 
 def _throttled_cancel_check(conversation_id: int):
@@ -78,7 +84,7 @@ async def reply_to_message(conversation_id: int, message_id: int, *, bus: EventB
 
 
 async def _title_after_first_message(conversation: Conversation, message: ChatMessage, llm, bus: EventBus) -> None:
-    if conversation.title != DEFAULT_TITLE:
+    if conversation.title != DEFAULT_CONVERSATION_TITLE:
         return
     if await ChatMessage.filter(conversation_id=conversation.id, role=MessageRole.USER).count() != 1:
         return

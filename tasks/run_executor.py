@@ -19,14 +19,14 @@ from agents.trading.state import DayContext, DayResult
 from db_models.availability import is_unavailable
 from db_models.ledger import current_portfolio, record_close, record_no_trade
 from db_models.log_context import current_run_id
-from db_models.market import PriceInterval
+from db_models.market import EXCHANGE_TIMEZONE, EXCHANGE_TZ, PriceInterval
 from db_models.metrics import run_performance
 from db_models.runs import ActionType, EquityPoint, Position, ReasoningLog, Run, RunStatus, TradingMode
 from db_models.settings import Settings
 from tasks.events import EventBus
 from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
 from tasks.run_events import publish_run_event
-from tasks.schedule import EXCHANGE_TZ, Step, closes_at, daily_steps, intraday_steps
+from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
 from tasks.tool_sessions import run_tools
 from tools.credentials import issue_run_credential
 
@@ -214,7 +214,7 @@ async def _day_context(run: Run, step: Step, index: int, total: int) -> DayConte
     snapshot = run.strategy_snapshot
     portfolio = await current_portfolio(run)
     local = step.clock_at.astimezone(EXCHANGE_TZ)
-    label = f"{local:%Y-%m-%d %H:%M} America/New_York" + (" (open)" if run.mode == TradingMode.DAILY else "")
+    label = f"{local:%Y-%m-%d %H:%M} {EXCHANGE_TIMEZONE}" + (" (open)" if run.mode == TradingMode.DAILY else "")
     return DayContext(
         run_id=run.id,
         mode=str(run.mode),

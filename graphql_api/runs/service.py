@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from db_models.accounts import User
 from db_models.market import PriceInterval
-from db_models.runs import ACTIVE_STATUSES, IntradaySession, Run, RunStatus, TradingMode
+from db_models.runs import ACTIVE_STATUSES, DEFAULT_MAX_STEPS, IntradaySession, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
@@ -28,7 +28,7 @@ async def get_owned_run(user: User, run_id: str) -> Run:
 
 
 def _check_max_steps(value: int | None) -> int:
-    steps = 30 if value is None else value
+    steps = DEFAULT_MAX_STEPS if value is None else value
     if not 1 <= steps <= MAX_STEPS_LIMIT:
         raise BadUserInput(f"maxSteps must be between 1 and {MAX_STEPS_LIMIT}; got {steps}.", field="maxSteps")
     return steps

@@ -305,7 +305,9 @@ class RunEvent:
 class DailyRunInput:
     start_date: dt.date
     end_date: dt.date
-    max_steps: int | None = strawberry.field(default=30, description="Most agent steps (LLM turns) per trading day.")
+    max_steps: int | None = strawberry.field(
+        default=db.DEFAULT_MAX_STEPS, description="Most agent steps (LLM turns) per trading day."
+    )
 
 
 @strawberry.input
@@ -313,4 +315,4 @@ class IntradayRunInput:
     symbol: str
     date: dt.date
     session: IntradaySession | None = db.IntradaySession.REGULAR
-    max_steps: int | None = 30
+    max_steps: int | None = db.DEFAULT_MAX_STEPS
