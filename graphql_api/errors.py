@@ -52,12 +52,6 @@ class RateLimited(AibtError):
     code = "RATE_LIMITED"
 
 
-class QueryTooComplex(AibtError):
-    """The document is too deep, too wide or too large to execute."""
-
-    code = "QUERY_TOO_COMPLEX"
-
-
 class Unavailable(AibtError):
     """A backing service (database, Redis) cannot be reached right now; retrying later may work."""
 
