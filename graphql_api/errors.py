@@ -58,5 +58,12 @@ class Unavailable(AibtError):
     code = "UNAVAILABLE"
 
 
+class UnreadableEvent(AibtError):
+    """An event on a run's or conversation's stream breaks the event contract (tasks/event_contract.py), e.g.
+    one published by a release this one cannot read. The subscription ends after the events before it."""
+
+    code = "INTERNAL"
+
+
 def not_found(kind: str, identifier: object) -> NotFound:
     return NotFound(f"No {kind} with id {identifier!s}.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 from agents.chat import ChatRequest, ReplyFailed, chat_model, make_title, stream_reply, summarise
 from agents.chat.llm import ANALYST_ID
@@ -22,7 +23,8 @@ from db_models.chat import (
 )
 from db_models.settings import Settings
 from db_models.trading import TradingModel
-from tasks.chat_events import message_payload, publish_chat_event
+from tasks.chat_events import message_of, publish_chat_event
+from tasks.event_contract import ChatEvent, ChatEventKind
 from tasks.events import EventBus
 
 logger = logging.getLogger("aibt.chat")
@@ -65,6 +67,10 @@ async def _history(conversation: Conversation, message: ChatMessage) -> list[dic
     ]
 
 
+async def _publish(bus: EventBus, conversation_id: int, kind: ChatEventKind, **carried: Any) -> None:
+    await publish_chat_event(bus, ChatEvent(conversation_id=conversation_id, kind=kind, **carried))
+
+
 async def reply_to_message(conversation_id: int, message_id: int, *, bus: EventBus, settings: Settings) -> None:
     conversation = await Conversation.get_or_none(id=conversation_id)
     message = await ChatMessage.get_or_none(id=message_id, conversation_id=conversation_id)
@@ -78,7 +84,7 @@ async def reply_to_message(conversation_id: int, message_id: int, *, bus: EventB
         await _summarise_if_long(conversation, llm)
     except Exception as exc:  # a failed reply is reported, never left hanging
         logger.exception("reply in conversation %s failed", conversation_id)
-        await publish_chat_event(bus, conversation_id, "ERROR", error=f"The reply failed: {exc}"[:500])
+        await _publish(bus, conversation_id, ChatEventKind.ERROR, error=f"The reply failed: {exc}"[:500])
     finally:
         await Conversation.filter(id=conversation_id).update(reply_started_at=None, cancel_reply_requested=False)
 
@@ -90,7 +96,7 @@ async def _title_after_first_message(conversation: Conversation, message: ChatMe
         return
     conversation.title = await make_title(llm, message.content)
     await conversation.save(update_fields=["title", "updated_at"])
-    await publish_chat_event(bus, conversation.id, "TITLE", title=conversation.title)
+    await _publish(bus, conversation.id, ChatEventKind.TITLE, title=conversation.title)
 
 
 async def _reply(
@@ -108,13 +114,13 @@ async def _reply(
     )
 
     async def on_token(text: str) -> None:
-        await publish_chat_event(bus, conversation.id, "TOKEN", token=text)
+        await _publish(bus, conversation.id, ChatEventKind.TOKEN, token=text)
 
     async def on_tool_start(name: str, arguments: dict) -> None:
-        await publish_chat_event(bus, conversation.id, "TOOL_START", tool=name, toolInput=arguments)
+        await _publish(bus, conversation.id, ChatEventKind.TOOL_START, tool=name, tool_input=arguments)
 
     async def on_tool_end(name: str, output: str) -> None:
-        await publish_chat_event(bus, conversation.id, "TOOL_END", tool=name, toolOutput=output)
+        await _publish(bus, conversation.id, ChatEventKind.TOOL_END, tool=name, tool_output=output)
 
     try:
         result = await stream_reply(
@@ -129,10 +135,10 @@ async def _reply(
         # What was streamed before the failure is kept, marked as cut short; the client hears why.
         if failure.partial.content:
             await _store_reply(conversation, failure.partial)
-        await publish_chat_event(bus, conversation.id, "ERROR", error=f"The reply failed: {failure}"[:500])
+        await _publish(bus, conversation.id, ChatEventKind.ERROR, error=f"The reply failed: {failure}"[:500])
         return
     stored = await _store_reply(conversation, result)
-    await publish_chat_event(bus, conversation.id, "COMPLETE", message=message_payload(stored))
+    await _publish(bus, conversation.id, ChatEventKind.COMPLETE, message=message_of(stored))
 
 
 async def _store_reply(conversation: Conversation, result) -> ChatMessage:

@@ -16,9 +16,9 @@ from db_models.runs import Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from tasks.broker import held_first_arguments
 from tasks.dispatch import InProcessDispatcher
+from tasks.event_contract import run_stream
 from tasks.events import InProcessEventBus
 from tasks.reaper import reap_orphaned_runs, redispatch_lost_queued_runs
-from tasks.run_events import run_stream
 from tests.support.topology import REDIS_URL
 
 LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

@@ -15,7 +15,7 @@ from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
 from graphql_api.services import Services
 from graphql_api.trading_models.service import get_owned_model
-from tasks.chat_events import conversation_stream
+from tasks.event_contract import conversation_stream
 
 MAX_TITLE = 200
 MAX_MESSAGE = 20_000
