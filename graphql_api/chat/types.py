@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,12 +13,10 @@ from db_models.runs import Run as RunRow
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.pagination import Connection, paginate_backward
-from graphql_api.trading_models.types import ModelParameters, ModelParametersInput
+from graphql_api.runs.types import Run
+from graphql_api.trading_models.loaders import models_by_id
+from graphql_api.trading_models.types import ModelParameters, ModelParametersInput, TradingModel
 from tasks import event_contract as contract
-
-if TYPE_CHECKING:
-    from graphql_api.runs.types import Run
-    from graphql_api.trading_models.types import TradingModel
 
 MessageRole = strawberry.enum(db.MessageRole)
 ChatEventKind = strawberry.enum(contract.ChatEventKind)
@@ -96,20 +93,13 @@ class Conversation:
         )
 
     @strawberry.field
-    async def model(
-        self, info: AppInfo
-    ) -> Annotated[TradingModel, strawberry.lazy("graphql_api.trading_models.types")] | None:
-        from graphql_api.trading_models.loaders import models_by_id
-        from graphql_api.trading_models.types import TradingModel
-
+    async def model(self, info: AppInfo) -> TradingModel | None:
         if self.row.model_id is None:
             return None
         return TradingModel.from_row(await info.context.loader(models_by_id).load(self.row.model_id))
 
     @strawberry.field
-    async def run(self) -> Annotated[Run, strawberry.lazy("graphql_api.runs.types")] | None:
-        from graphql_api.runs.types import Run
-
+    async def run(self) -> Run | None:
         row = None if self.row.run_id is None else await RunRow.get_or_none(id=self.row.run_id)
         return None if row is None else Run.from_row(row)
 

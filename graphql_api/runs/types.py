@@ -15,6 +15,7 @@ from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.pagination import Connection, paginate
 from graphql_api.runs.loaders import asks_for_trade_figures, curve_performance_by_run, performance_by_run
+from graphql_api.trading_models.loaders import models_by_id
 from tasks import event_contract as contract
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ class Run:
     async def model(
         self, info: AppInfo
     ) -> Annotated[TradingModel, strawberry.lazy("graphql_api.trading_models.types")]:
-        from graphql_api.trading_models.loaders import models_by_id
+        # TradingModel's module imports this one: the class is looked up when the field first resolves.
         from graphql_api.trading_models.types import TradingModel
 
         return TradingModel.from_row(await info.context.loader(models_by_id).load(self.row.model_id))
