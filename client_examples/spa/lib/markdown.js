@@ -18,7 +18,7 @@ const MAX_DEPTH = 8; // nested quotes and lists beyond this are shown as text
 const INLINE = [
   ["code", /(`+)([\s\S]+?)\1/],
   ["link", /\[([^\]\n]+)\]\(\s*([^()\s]+)\s*\)/],
-  ["strong", /\*\*(?=\S)([\s\S]*?\S)\*\*|__(?=\S)([\s\S]*?\S)__/],
+  ["strong", /\*\*(?=\S)([\s\S]*?\S)\*\*|(?<!\w)__(?=\S)([\s\S]*?\S)__(?!\w)/],
   ["em", /\*(?=\S)([\s\S]*?\S)\*|(?<![\w])_(?=\S)([\s\S]*?\S)_(?![\w])/],
 ];
 

@@ -40,7 +40,7 @@ class Session extends EventTarget {
         this.begin(this.token, me);
         return true;
       }
-      this.expire("Your session has ended; sign in again.");
+      this.expire("Your session has expired or was ended; please sign in again.");
     } catch (error) {
       if (error.code !== "UNAUTHENTICATED") throw error;
       this.expire(error.message);
@@ -79,7 +79,7 @@ class Session extends EventTarget {
 
   /** The server refused the token (expired, revoked, outdated): drop it; the app asks to sign in again. */
   expire(message) {
-    this.notice = message ? `Please sign in again: ${message}` : "Please sign in again.";
+    this.notice = `Signed out: ${message || "please sign in again."}`;
     this.#end();
     this.#emit("expired", { message });
   }

@@ -96,6 +96,8 @@ export async function openConversation(pane, id, { onChange, onLeave, signal }) 
 
   function onEvent(event) {
     if (event.kind === "TITLE") {
+      // Only a reply being written now names the conversation: a replayed title is older than a rename.
+      if (!state.awaiting) return;
       title.textContent = conversation.title = event.title;
       onChange();
     } else if (event.kind === "TOKEN") pending().addToken(event.token);
