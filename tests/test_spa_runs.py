@@ -6,7 +6,12 @@ status filter; an intraday session; cancelling and deleting runs."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
+from db_models.accounts import User
+from db_models.runs import EquityPoint, Position, Run, RunStatus, TradingMode
+from db_models.trading import TradingModel
+from graphql_api.ids import to_global_id
 from tests.support import price_fixtures as px
 from tests.support.spa import DroppingProxy, check_page, expect, needs_chromium, no_page_errors, sign_in
 from tests.test_runs import make_model, wait_finished
@@ -75,7 +80,9 @@ async def test_a_daily_run_is_followed_live_through_a_dropped_connection(server_
     await expect(figures).to_contain_text("Trades2")
     await expect(figures).to_contain_text(f"LLM calls{run['usage']['llmCalls']}")
     await expect(page.locator(".chart svg path.series-line")).to_have_count(1)
-    await expect(page.locator(".chart svg path.drawdown")).to_have_count(1)
+    # Buy and hold on rising test bars never falls below its peak: nothing to shade (test_spa_modules shades).
+    await expect(page.locator(".chart svg path.drawdown")).to_have_count(0)
+    await expect(figures).to_contain_text("Max drawdown0.00%")
     markers = page.locator(".chart svg .marker.buy title")
     await expect(markers).to_have_count(2)
     assert sorted(await markers.all_text_contents()) == [
@@ -191,4 +198,46 @@ async def test_a_running_run_is_cancelled_from_its_page(server_url, api, market,
     await expect(page.locator("#run-status")).to_have_text("Cancelled", timeout=30_000)
     await expect(page.get_by_role("button", name="Cancel run")).to_be_hidden()
     await expect(page.get_by_role("button", name="Delete run")).to_be_visible()
+    no_page_errors(browser)
+
+
+async def test_the_run_page_shades_the_drawdown_of_a_run_that_fell_below_its_peak(server_url, api, browser, user):
+    """A stored run whose value rose, fell and recovered: the fall is shaded, its trades are marked."""
+    owner = await User.get(email=user.email)
+    model = await TradingModel.create(
+        owner=owner, name="Bumpy", signature="bumpy", allowed_tickers=[px.SYMBOL], initial_cash=Decimal("10000"),
+        ai_model="local/momentum",
+    )  # fmt: skip
+    days = px.trading_days()[:5]
+    run = await Run.create(
+        model=model, run_number=1, mode=TradingMode.DAILY, status=RunStatus.COMPLETED, strategy_snapshot={},
+        start_date=days[0], end_date=days[-1], final_return=0.08, final_portfolio_value=10800, max_drawdown=0.0667,
+    )  # fmt: skip
+    for day, value in zip(days, (10000, 10500, 9800, 10200, 10800), strict=True):
+        await EquityPoint.create(run=run, date=day, timestamp=px.session_open(day), value=Decimal(value), cash=0)
+    for action_id, (day, action) in enumerate(((days[0], "BUY"), (days[3], "SELL")), start=1):
+        await Position.create(
+            run=run, action_id=action_id, date=day, timestamp=px.session_open(day), action=action, symbol=px.SYMBOL,
+            amount=10, price=Decimal(100), holdings={px.SYMBOL: 10 if action == "BUY" else 0}, cash=Decimal(0),
+        )  # fmt: skip
+    page = await browser.new_page()
+    await sign_in(page, server_url, user.email, user.password, path=f"/runs/{to_global_id('Run', run.id)}")
+    await expect(page.locator(".chart svg .marker.buy")).to_have_count(1)  # drawn once the trades are read
+    await expect(page.locator(".chart svg path.drawdown")).to_have_count(1)
+    area, line = await page.evaluate(
+        """() => ['path.drawdown', 'path.series-line'].map((selector) => {
+          const box = document.querySelector(`.chart svg ${selector}`).getBBox();
+          return { x: box.x, width: box.width, height: box.height };
+        })"""
+    )
+    # Shaded from the peak (the second day) to the recovery (the fifth); the axis is time.
+    share = (days[1] - days[0]) / (days[-1] - days[0])
+    assert area["height"] > 0
+    assert abs(area["x"] - (line["x"] + line["width"] * share)) <= 1
+    assert abs(area["x"] + area["width"] - (line["x"] + line["width"])) <= 1
+    await expect(page.locator(".chart svg .marker.buy")).to_have_count(1)
+    await expect(page.locator(".chart svg .marker.sell title")).to_have_text(
+        f"Sell 10 {px.SYMBOL} at 100.00 on {days[3]}"
+    )
+    await expect(page.locator("#run-figures")).to_contain_text("Max drawdown6.67%")
     no_page_errors(browser)

@@ -52,11 +52,27 @@ function pathOf(points, scale) {
   return points.map((p, i) => `${i ? "L" : "M"}${scale.x(p.t).toFixed(1)},${scale.y(p.v).toFixed(1)}`).join("");
 }
 
-/** The area between the running peak and the value: where the series is below its best so far. */
+/** The areas between the running peak and the value, only where the value is below its best so far: each
+ * starts at the last point on the peak and ends where the value is back at a peak (or at the end). */
 function drawdownPath(points, scale) {
   let peak = -Infinity;
-  const peaks = points.map((p) => ({ t: p.t, v: (peak = Math.max(peak, p.v)) }));
-  return `${pathOf(peaks, scale)}${pathOf([...points].reverse(), scale).replace(/^M/, "L")}Z`;
+  const marked = points.map((p) => ({ t: p.t, v: p.v, peak: (peak = Math.max(peak, p.v)) }));
+  const pieces = [];
+  let piece = null;
+  marked.forEach((p, i) => {
+    const below = p.v < p.peak;
+    if (below && !piece) piece = [marked[i - 1]];
+    if (piece) piece.push(p);
+    if (piece && !below) {
+      pieces.push(piece);
+      piece = null;
+    }
+  });
+  if (piece) pieces.push(piece);
+  return pieces.map((part) => {
+    const top = pathOf(part.map((p) => ({ t: p.t, v: p.peak })), scale);
+    return `${top}${pathOf([...part].reverse(), scale).replace(/^M/, "L")}Z`;
+  }).join("");
 }
 
 function axes(scale, width, formatY) {
@@ -120,7 +136,8 @@ export function lineChart(options) {
       "aria-label": `${state.title}. ${summary(main)} Use the left and right arrow keys to read values.`,
     });
     chart.append(axes(scale, width, state.formatY));
-    if (state.shadeDrawdown && main.points.length > 1) chart.append(svg("path", { class: "drawdown", d: drawdownPath(main.points, scale) }));
+    const drawdown = state.shadeDrawdown ? drawdownPath(main.points, scale) : "";
+    if (drawdown) chart.append(svg("path", { class: "drawdown", d: drawdown }));
     for (const s of drawn) chart.append(svg("path", { class: `series-line ${s.className || ""}`, d: pathOf(s.points, scale), "data-series": s.id }));
     state.markers.forEach((m) => chart.append(marker(m, scale)));
     const cursor = svg("g", { class: "cursor", visibility: "hidden" },

@@ -11,7 +11,7 @@ const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
 const RULE = /^\s{0,3}([-*_])(\s*\1){2,}\s*$/;
 const QUOTE = /^\s{0,3}>\s?(.*)$/;
 const ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
-const TABLE_DIVIDER = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
+const TABLE_DIVIDER = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
 const MAX_DEPTH = 8; // nested quotes and lists beyond this are shown as text
 
 // The earliest of these starts the next inline element; the order breaks ties (code first: nothing inside it).
@@ -87,11 +87,9 @@ function listBlock(lines, depth) {
     if (found && found[1].length <= indent + 1) items.push([found[3]]);
     else items[items.length - 1].push(line.slice(Math.min(indent + 2, line.search(/\S|$/))));
   }
-  return h(ordered ? "ol" : "ul", {}, items.map((itemLines) => {
-    const content = blocks(itemLines, depth + 1);
-    const single = content.length === 1 && content[0].tagName === "P";
-    return h("li", {}, single ? [...content[0].childNodes] : content);
-  }));
+  // Items are tight (a blank line ends the list): their paragraphs are unwrapped.
+  return h(ordered ? "ol" : "ul", {}, items.map((itemLines) =>
+    h("li", {}, blocks(itemLines, depth + 1).map((block) => (block.tagName === "P" ? [...block.childNodes] : block)))));
 }
 
 function startsBlock(line, next) {
@@ -125,9 +123,15 @@ function blocks(lines, depth = 0) {
       const quoted = [];
       while (i < lines.length && QUOTE.test(lines[i])) quoted.push(QUOTE.exec(lines[i++])[1]);
       out.push(h("blockquote", {}, blocks(quoted, depth + 1)));
-    } else if (ITEM.test(line)) {
-      const listed = [];
-      while (i < lines.length && lines[i].trim() && (ITEM.test(lines[i]) || /^\s+\S/.test(lines[i]))) listed.push(lines[i++]);
+    } else if ((found = ITEM.exec(line))) {
+      // One list: its items and their indented lines, until a blank line or an item of the other kind.
+      const ordered = /\d/.test(found[2]);
+      const listed = [lines[i++]];
+      while (i < lines.length && lines[i].trim()) {
+        const item = ITEM.exec(lines[i]);
+        if (item ? item[1].length <= found[1].length + 1 && /\d/.test(item[2]) !== ordered : !/^\s+\S/.test(lines[i])) break;
+        listed.push(lines[i++]);
+      }
       out.push(listBlock(listed, depth));
     } else if (line.includes("|") && i + 1 < lines.length && TABLE_DIVIDER.test(lines[i + 1])) {
       const rows = [line, lines[i + 1]];
