@@ -40,8 +40,8 @@ async def test_an_admin_goes_through_every_admin_page(server_url, api, browser, 
     await expect(page).to_have_url(f"{server_url}/app/admin/users")
     pages = page.get_by_role("navigation", name="Admin pages")
 
-    # Users and roles: promote a user, then demote them again.
-    row = page.get_by_role("row", name=re.compile(re.escape(user.email)))
+    # Users and roles: find the user, promote them, then demote them again.
+    row = await _find_row(page, "users", user.email)
     await row.get_by_label(f"Role of {user.email}").select_option("ADMIN")
     await _wait_for_role(user.email, Role.ADMIN)
     await row.get_by_label(f"Role of {user.email}").select_option("USER")
@@ -49,7 +49,7 @@ async def test_an_admin_goes_through_every_admin_page(server_url, api, browser, 
     await check_page(page, "admin-users")
 
     await pages.get_by_role("link", name="All models").click()
-    await expect(page.get_by_role("row", name=re.compile("Leading model"))).to_contain_text(user.email)
+    await expect(await _find_row(page, "all models", "Leading model")).to_contain_text(user.email)
     await check_page(page, "admin-models")
 
     await pages.get_by_role("link", name="Leaderboard").click()
@@ -80,6 +80,18 @@ async def test_an_admin_goes_through_every_admin_page(server_url, api, browser, 
     finally:
         await api.data(RESET, token=admin.token)
     no_page_errors(browser)
+
+
+async def _find_row(page, name: str, text: str):
+    """The table row holding `text`, paging forward (the newest rows come last)."""
+    row = page.get_by_role("row", name=re.compile(re.escape(text)))
+    shown = page.get_by_role("navigation", name=f"Pages of {name}").locator("span")
+    await expect(page.locator("tbody tr").first).to_be_visible()
+    while not await row.count():
+        before = await shown.text_content()
+        await page.get_by_role("button", name=f"Next page of {name}").click()
+        await expect(shown).not_to_have_text(before)
+    return row
 
 
 async def _wait_for_role(email: str, role: Role) -> None:
