@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aibt", "0003_conversation_replies")]
+    dependencies = [("aibt", "0004_corporate_actions")]
 
     initial = False
 
