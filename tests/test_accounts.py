@@ -160,3 +160,11 @@ async def test_an_admin_can_demote_another_admin(api, admin, signup):
     await User.filter(email=second.email).update(role=Role.ADMIN)
     data = await api.data(SET_ROLE, {"id": second.id, "role": "USER"}, token=admin.token)
     assert data["setUserRole"]["role"] == "USER"
+
+
+async def test_a_document_with_several_root_fields_answers_every_one(api, user):
+    data = await api.data("{ a: me { id } b: me { id email } me { role } }", token=user.token)
+    assert data["a"]["id"] == data["b"]["id"] == user.id and data["me"]["role"] == "USER"
+    login = f'login(email: "{user.email}", password: "{PASSWORD}") {{ token }}'
+    tokens = await api.data(f"mutation {{ a: {login} b: {login} }}")
+    assert tokens["a"]["token"] and tokens["b"]["token"]
