@@ -24,7 +24,7 @@ async def create_user_account(
     try:
         return await User.create(
             email=email,
-            password_hash=hash_password(password),
+            password_hash=await hash_password(password),
             role=Role.ADMIN if admin else Role.USER,
             display_name=clean_display_name(display_name),
         )

@@ -33,7 +33,7 @@ class AccountMutations:
         role = approved.role_for(email) if approved else db.Role.USER
         try:
             user = await db.User.create(
-                email=email, password_hash=hash_password(password), role=role, display_name=display_name
+                email=email, password_hash=await hash_password(password), role=role, display_name=display_name
             )
         except IntegrityError:
             raise Conflict("An account with this email already exists.", field="email") from None
@@ -43,7 +43,7 @@ class AccountMutations:
     async def login(self, info: AppInfo, email: str, password: str) -> AuthPayload:
         await rate_limits.enforce(info, "login", email=email)
         user = await db.User.get_or_none(email=email.strip().lower())
-        if not verify_password(user.password_hash if user else None, password) or user is None:
+        if not await verify_password(user.password_hash if user else None, password) or user is None:
             await rate_limits.login_failed(info, email)
             raise Unauthenticated("Invalid email or password.")
         await rate_limits.login_succeeded(info, email)
