@@ -181,9 +181,15 @@ class RateLimiter:
         await self.store.delete("login_failures:" + _email_key(email))
 
 
-def client_address(context: RequestContext) -> str:
-    client = getattr(context.request, "client", None)
+def connection_address(request: object) -> str:
+    """The client's address: the connecting one, or what a proxy listed in AIBT_FORWARDED_ALLOW_IPS says
+    (graphql_api/app.py believes X-Forwarded-For from those proxies only)."""
+    client = getattr(request, "client", None)
     return client.host if client is not None else "unknown"
+
+
+def client_address(context: RequestContext) -> str:
+    return connection_address(context.request)
 
 
 def _set_retry_after(context: RequestContext, error: RateLimited) -> None:
