@@ -226,3 +226,35 @@ def test_a_listed_proxy_is_believed_about_the_clients_address(tmp_path):
 
         assert [login(f"198.51.100.{i}") for i in range(4)] == ["UNAUTHENTICATED"] * 4  # four clients
         assert [login("198.51.100.200") for _ in range(3)][-1] == "RATE_LIMITED"  # one client, over its limit
+
+
+# --- the query-cost budget ------------------------------------------------------------------------------------
+
+PAGE_OF_TEN = "{ models(first: 10) { edges { node { id } } } }"  # costs 1 + 10 * (edge + node) = 21
+
+
+async def test_queries_from_one_address_spend_a_budget_of_cost_points(api, app, user, limits):
+    _rules(app, query_cost_ip="50/60")
+    for _ in range(2):
+        assert (await api.data(PAGE_OF_TEN, token=user.token))["models"]
+    response = await api.http.post(
+        "/graphql", json={"query": PAGE_OF_TEN}, headers={"Authorization": f"Bearer {user.token}"}
+    )
+    retry = _assert_limited(response.json(), 60)
+    assert response.headers["retry-after"] == str(retry)
+    error = response.json()["errors"][0]
+    assert error["extensions"]["cost"] == 21 and error["extensions"]["limit"] == 50
+    assert "budget" in error["message"]
+
+
+async def test_an_unreachable_counter_store_does_not_stop_queries(api, app, user, limits):
+    _rules(app, query_cost_ip="50/60")
+    security = app.state.security
+    original = security.limiter.store
+    security.limiter.store = RedisCounters("redis://127.0.0.1:9/0", "aibt-test-down:")  # nothing listens there
+    try:
+        for _ in range(4):
+            assert (await api.data(PAGE_OF_TEN, token=user.token))["models"]
+    finally:
+        await security.limiter.store.close()
+        security.limiter.store = original

@@ -36,7 +36,7 @@ class RateRule:
 
 
 # (action, scope) -> (environment variable, default). Scope "ip" counts per client address, "user" per
-# signed-in user, "email" per email address tried (login).
+# signed-in user, "email" per email address tried (login). "query_cost" counts points, not requests.
 RATE_RULES: dict[tuple[str, str], tuple[str, str]] = {
     ("login", "ip"): ("AIBT_RATE_LIMIT_LOGIN_IP", "60/60"),
     ("login", "email"): ("AIBT_RATE_LIMIT_LOGIN_EMAIL", "30/300"),
@@ -45,6 +45,8 @@ RATE_RULES: dict[tuple[str, str], tuple[str, str]] = {
     ("start_run", "ip"): ("AIBT_RATE_LIMIT_START_RUN_IP", "120/600"),
     ("send_message", "user"): ("AIBT_RATE_LIMIT_SEND_MESSAGE_USER", "30/60"),
     ("send_message", "ip"): ("AIBT_RATE_LIMIT_SEND_MESSAGE_IP", "120/60"),
+    # Points of estimated query cost (query_cost.py) per address: ten of the costliest queries a minute.
+    ("query_cost", "ip"): ("AIBT_RATE_LIMIT_QUERY_COST_IP", "100000/60"),
 }
 
 

@@ -5,7 +5,8 @@
 2. shape: selections, repeats and depth, with fragments expanded (document_shape.py), so that
 3. validation, off the event loop (document_cache.py), cannot take long: graphql-core's rules, Strawberry's
    alias limit, introspection off in production, storable strings, "Did you mean" hints off where asked;
-4. cost: the objects the response could hold, from `first`, list sizes and ranges (query_cost.py).
+4. cost: the objects the response could hold, from `first`, list sizes and ranges (query_cost.py), at most
+   AIBT_MAX_QUERY_COST per operation and AIBT_RATE_LIMIT_QUERY_COST_IP per address and window.
 
 Limits are read from the running app's SecurityConfig on each operation, so one schema serves every
 configuration.
@@ -28,10 +29,11 @@ from strawberry.types.execution import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from graphql_api.document_cache import validate_document
-from graphql_api.errors import AibtError, BadUserInput, QueryTooComplex
+from graphql_api.errors import AibtError, BadUserInput, QueryTooComplex, RateLimited
 from graphql_api.security.config import SecurityConfig
 from graphql_api.security.document_shape import ShapeLimits, check_document_shape
 from graphql_api.security.query_cost import check_cost, estimate_cost
+from graphql_api.security.rate_limits import spend_query_cost
 from graphql_api.security.request_values import StorableStringsRule
 
 # The messages of the parser's and Strawberry's limits, as graphql-core and Strawberry word them.
@@ -91,8 +93,11 @@ async def _document_errors(context: ExecutionContext, config: SecurityConfig) ->
     if errors:
         return errors
     try:
-        check_cost(estimate_cost(schema, document, context.operation_name, context.variables), config.max_query_cost)
-    except QueryTooComplex as refused:
+        cost = estimate_cost(schema, document, context.operation_name, context.variables)
+        check_cost(cost, config.max_query_cost)
+        if cost is not None:
+            await spend_query_cost(context.context, cost)
+    except (QueryTooComplex, RateLimited) as refused:
         return [_refusal(refused)]
     return []
 
