@@ -36,6 +36,16 @@ class Settings:
     run_stale_seconds: float = 60.0
     # Attempts a run gets (its first included) before a lost worker fails it for good.
     max_run_attempts: int = 3
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed ("*" for any); none by default, so a
+    # client's address is the connecting one and per-address limits cannot be dodged with a header.
+    forwarded_allow_ips: tuple[str, ...] = ()
+    # The request line and headers of one HTTP request, at most (the server refuses more).
+    max_header_bytes: int = 16 * 1024
+    # /metrics answers only to "Authorization: Bearer <token>" when set.
+    metrics_token: str | None = None
+    # When set, the API's metrics are served on this port (of metrics_host) instead of at /metrics.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @property
     def is_production(self) -> bool:
@@ -70,6 +80,10 @@ def _default_database_url(data_dir: Path) -> str:
     return f"sqlite://{(data_dir / 'aibt.sqlite3').resolve()}"
 
 
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("AIBT_DATA_DIR", ".aibt"))
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +107,11 @@ def load_settings() -> Settings:
         seed_prices=os.environ.get("AIBT_SEED_PRICES", "1").strip().lower() not in ("0", "false", "no", "off"),
         run_stale_seconds=float(os.environ.get("AIBT_RUN_STALE_SECONDS", "60")),
         max_run_attempts=int(os.environ.get("AIBT_MAX_RUN_ATTEMPTS", "3")),
+        forwarded_allow_ips=_list(os.environ.get("AIBT_FORWARDED_ALLOW_IPS", "")),
+        max_header_bytes=int(os.environ.get("AIBT_MAX_HEADER_BYTES", str(16 * 1024))),
+        metrics_token=os.environ.get("AIBT_METRICS_TOKEN") or None,
+        metrics_port=int(os.environ["AIBT_METRICS_PORT"]) if os.environ.get("AIBT_METRICS_PORT") else None,
+        metrics_host=os.environ.get("AIBT_METRICS_HOST", "127.0.0.1"),
     )
 
 

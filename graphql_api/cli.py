@@ -6,11 +6,31 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from db_models.market import EXCHANGE_TIMEZONE
-from db_models.settings import get_settings
+from db_models.settings import Settings, get_settings
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `aibt serve` runs uvicorn (the tests' server too): limits a client meets before the app."""
+    from graphql_api.security.config import load_security_config
+
+    return {
+        # h11 refuses a request line and headers over the limit before buffering them (httptools does not).
+        "http": "h11",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        # A websocket message over the request limit is refused (close 1009) before it is buffered whole.
+        "ws_max_size": load_security_config(settings).max_request_bytes,
+        # X-Forwarded-For is believed only from AIBT_FORWARDED_ALLOW_IPS, by the app (graphql_api/app.py):
+        # uvicorn's own default would believe it from any local process.
+        "proxy_headers": False,
+        # Idle connections stay open longer than a load balancer's idle timeout (60 s is common), so the
+        # server never closes a connection just as a client or proxy sends on it.
+        "timeout_keep_alive": int(os.environ.get("AIBT_KEEP_ALIVE_SECONDS", "75")),
+    }
 
 
 @click.group()
@@ -37,9 +57,7 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
         port=port or settings.port,
         log_level=log_level,
         log_config=None,
-        # Idle connections stay open longer than a load balancer's idle timeout (60 s is common), so the
-        # server never closes a connection just as a client or proxy sends on it.
-        timeout_keep_alive=int(os.environ.get("AIBT_KEEP_ALIVE_SECONDS", "75")),
+        **uvicorn_options(settings),
     )
 
 

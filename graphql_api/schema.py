@@ -14,15 +14,16 @@ from graphql_api.admin.queries import AdminQueries
 from graphql_api.chat.mutations import ChatMutations
 from graphql_api.chat.queries import ChatQueries
 from graphql_api.chat.subscriptions import ChatSubscriptions
-from graphql_api.document_cache import DOCUMENT_CACHES
+from graphql_api.context import OperationContext
+from graphql_api.document_cache import OffLoopParser
 from graphql_api.error_handling import ErrorFormatter
+from graphql_api.executor import AibtExecutor
 from graphql_api.market.queries import MarketQueries
 from graphql_api.metrics import MetricsExtension
 from graphql_api.runs.mutations import RunMutations
 from graphql_api.runs.queries import RunQueries
 from graphql_api.runs.subscriptions import RunSubscriptions
 from graphql_api.security.query_limits import QueryLimits
-from graphql_api.shared_events import SharedEventExecutor
 from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
@@ -41,13 +42,13 @@ class AibtSchema(Schema):
 
 
 def build_schema() -> Schema:
-    extensions = [QueryLimits, *DOCUMENT_CACHES, MetricsExtension, ErrorFormatter]
+    extensions = [OperationContext, QueryLimits, OffLoopParser, MetricsExtension, ErrorFormatter]
     return AibtSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        execution_context_class=SharedEventExecutor,
+        execution_context_class=AibtExecutor,
     )
 
 

@@ -170,3 +170,11 @@ def test_a_fresh_server_starts_with_the_shipped_prices(tmp_path):
     # A second start finds the data loaded and does not load it again.
     with aibt_server(clean_env(AIBT_DATA_DIR=str(tmp_path / "d")), tmp_path) as url:
         assert "AAPL" in httpx.post(f"{url}/graphql", json={"query": SYMBOLS}).json()["data"]["symbols"]
+
+
+async def test_a_document_with_several_root_fields_answers_every_one(api, bars, user):
+    document = """{ symbols a: stockPrices(symbol: "ZQA", from: "2025-03-01") { close }
+      b: stockPrices(symbol: "ZQB", from: "2025-03-01", to: "2025-03-31") { close } me { id } models { totalCount } }"""
+    data = await api.data(document, token=user.token)
+    assert {"ZQA", "ZQB"} <= set(data["symbols"]) and len(data["a"]) == 5 and len(data["b"]) == 1
+    assert data["me"]["id"] == user.id and data["models"]["totalCount"] == 0

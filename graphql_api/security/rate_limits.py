@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import time
 from typing import TYPE_CHECKING, Protocol
@@ -20,10 +21,12 @@ from graphql_api.security.config import RateRule, SecurityConfig
 if TYPE_CHECKING:
     from graphql_api.context import AppInfo, RequestContext
 
+logger = logging.getLogger("aibt.security")
+
 
 class CounterStore(Protocol):
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
-        """Counts one hit; returns the count in the current window and the seconds it has left."""
+    async def hit(self, key: str, window_seconds: float, amount: int = 1) -> tuple[int, float]:
+        """Counts `amount` hits; returns the count in the current window and the seconds it has left."""
 
     async def lock(self, key: str, seconds: float) -> None: ...
     async def locked_for(self, key: str) -> float:
@@ -42,7 +45,7 @@ class MemoryCounters:
         self._locks: dict[str, float] = {}
         self._mutex = asyncio.Lock()
 
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+    async def hit(self, key: str, window_seconds: float, amount: int = 1) -> tuple[int, float]:
         now = time.monotonic()
         async with self._mutex:
             if len(self._counts) > 100_000:  # forget expired windows now and then
@@ -50,8 +53,8 @@ class MemoryCounters:
             count, ends = self._counts.get(key, (0, 0.0))
             if ends <= now:
                 count, ends = 0, now + window_seconds
-            self._counts[key] = (count + 1, ends)
-            return count + 1, ends - now
+            self._counts[key] = (count + amount, ends)
+            return count + amount, ends - now
 
     async def lock(self, key: str, seconds: float) -> None:
         now = time.monotonic()
@@ -96,10 +99,10 @@ class RedisCounters:
             self._client = aioredis.from_url(self.url)
         return self._client
 
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+    async def hit(self, key: str, window_seconds: float, amount: int = 1) -> tuple[int, float]:
         name = self.prefix + key
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
+            pipe.incrby(name, amount)
             pipe.pexpire(name, max(1, int(window_seconds * 1000)), nx=True)
             pipe.pttl(name)
             count, _, ttl_ms = await pipe.execute()
@@ -158,6 +161,24 @@ class RateLimiter:
                 windowSeconds=rule.seconds,
             )
 
+    async def spend(self, scope: str, identity: object, cost: int) -> None:
+        """Charges an operation's estimated cost to the query-cost budget of (scope, identity); raises
+        RateLimited once the window's budget is spent."""
+        rule: RateRule | None = self.config.rate_limits.get(("query_cost", scope))
+        if rule is None:
+            return
+        spent, left = await self.store.hit(f"query_cost:{scope}:{identity}", rule.seconds, max(1, cost))
+        if spent > rule.count:
+            retry = _retry_after(left)
+            raise RateLimited(
+                f"The query budget {_SCOPE_WORDS.get(scope, '')} ({rule.count:,} points per {rule.seconds:g} s) "
+                f"is spent; try again in {retry} s.",
+                retryAfterSeconds=retry,
+                limit=rule.count,
+                windowSeconds=rule.seconds,
+                cost=cost,
+            )
+
     # Failed logins: a growing lockout per email.
     async def check_login_lockout(self, email: str) -> None:
         left = await self.store.locked_for("login_failures:" + _email_key(email))
@@ -181,9 +202,15 @@ class RateLimiter:
         await self.store.delete("login_failures:" + _email_key(email))
 
 
-def client_address(context: RequestContext) -> str:
-    client = getattr(context.request, "client", None)
+def connection_address(request: object) -> str:
+    """The client's address: the connecting one, or what a proxy listed in AIBT_FORWARDED_ALLOW_IPS says
+    (graphql_api/app.py believes X-Forwarded-For from those proxies only)."""
+    client = getattr(request, "client", None)
     return client.host if client is not None else "unknown"
+
+
+def client_address(context: RequestContext) -> str:
+    return connection_address(context.request)
 
 
 def _set_retry_after(context: RequestContext, error: RateLimited) -> None:
@@ -209,6 +236,21 @@ async def enforce(info: AppInfo, action: str, *, user_id: int | None = None, ema
     except RateLimited as error:
         _set_retry_after(context, error)
         raise
+
+
+async def spend_query_cost(context: RequestContext, cost: int) -> None:
+    """Charges an operation's cost to its address's budget (the window's points, AIBT_RATE_LIMIT_QUERY_COST_IP).
+    A counter store that cannot be reached does not stop queries: the budget is skipped and logged."""
+    security = getattr(context, "security", None)
+    if security is None:
+        return
+    try:
+        await security.limiter.spend("ip", client_address(context), cost)
+    except RateLimited as error:
+        _set_retry_after(context, error)
+        raise
+    except Exception as exc:  # Redis down: serving queries matters more than their budget
+        logger.warning("query budget not checked: %r", exc)
 
 
 async def login_failed(info: AppInfo, email: str) -> None:

@@ -1,4 +1,5 @@
-"""Runs the real ASGI app under uvicorn on a free loopback port, inside the test event loop."""
+"""Runs the real ASGI app under uvicorn on a free loopback port, inside the test event loop, with the
+options `aibt serve` uses."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from contextlib import asynccontextmanager
 import uvicorn
 from starlette.applications import Starlette
 
+from graphql_api.cli import uvicorn_options
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -19,9 +22,13 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def running_server(app: Starlette) -> AsyncIterator[str]:
-    """Yields the server's base URL once it accepts connections."""
+    """Yields the server's base URL once it accepts connections. The AIBT app runs with `aibt serve`'s
+    options; stand-ins for other services run with uvicorn's defaults."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    settings = getattr(app.state, "settings", None)
+    options = uvicorn_options(settings) if settings is not None else {}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
