@@ -29,7 +29,6 @@ class Settings:
     openai_api_key: str | None
     openai_api_base: str
     jina_api_key: str | None
-    cors_origins: tuple[str, ...] = field(default_factory=tuple)
     # Embedded mode starts the MCP tool servers inside the API process unless AIBT_START_TOOLS=0.
     start_tools: bool = True
     # Embedded mode loads the shipped price data on start (once) unless AIBT_SEED_PRICES=0.
@@ -88,7 +87,6 @@ def load_settings() -> Settings:
     data_dir = Path(os.environ.get("AIBT_DATA_DIR", ".aibt"))
     data_dir.mkdir(parents=True, exist_ok=True)
     approved = os.environ.get("AIBT_APPROVED_USERS")
-    origins = os.environ.get("AIBT_CORS_ORIGINS", "")
     return Settings(
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or _default_database_url(data_dir),
@@ -104,7 +102,6 @@ def load_settings() -> Settings:
         openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
         openai_api_base=os.environ.get("OPENAI_API_BASE") or OPENROUTER_BASE_URL,
         jina_api_key=os.environ.get("JINA_API_KEY") or None,
-        cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         start_tools=_flag("AIBT_START_TOOLS", "1"),
         seed_prices=_flag("AIBT_SEED_PRICES", "1"),
         run_stale_seconds=float(os.environ.get("AIBT_RUN_STALE_SECONDS", "60")),

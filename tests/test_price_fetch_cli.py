@@ -120,8 +120,8 @@ async def test_a_universe_fetches_its_listed_symbols_and_names_its_date(alphavan
     assert "as of 2025-10-30" in out.splitlines()[0]
     assert len({r["symbol"] for r in alphavantage.requests}) == 101
     fetched = [line for line in out.splitlines() if " bars added " in line]
-    assert [line.split(":")[0] for line in fetched] == ["AAPL", "MSFT", "NVDA"]  # the stand-in knows only these
-    assert code == 1 and "3 of 101 symbols fetched or up to date" in err
+    assert [line.split(":")[0] for line in fetched] == ["AAPL", "AMZN", "GOOGL", "MSFT", "NVDA"]  # all it knows
+    assert code == 1 and "5 of 101 symbols fetched or up to date" in err
 
 
 async def test_bad_arguments_are_refused_before_anything_is_asked(alphavantage, env, tmp_path):

@@ -1,7 +1,8 @@
 """A local Alpha Vantage: its query endpoint over real HTTP, answering in its real shapes from real bars.
 
-Serves TIME_SERIES_DAILY (compact: the newest 100 bars, full: all), TIME_SERIES_DAILY_ADJUSTED (with
-premium_key), TIME_SERIES_INTRADAY by month (60min bars of AAPL, October and November 2025), SPLITS and
+Serves, for the symbols of tests/data/prices (AAPL, AMZN, GOOGL, MSFT, NVDA), TIME_SERIES_DAILY (compact: the
+newest 100 bars, full: all; 2025-06-10..2025-10-29), TIME_SERIES_DAILY_ADJUSTED (with premium_key),
+TIME_SERIES_INTRADAY by month (60min, 2025-10-01..2025-11-10, 10:00..15:00), SPLITS and
 DIVIDENDS, as JSON or (datatype=csv) CSV; and its refusals: an unknown symbol's "Error Message", an invalid
 key, per-minute throttle notes, the daily quota (whose wording quotes the key, as the real one does), and
 premium-only functions and parameters. Every request is recorded; a test can hold a symbol's answers.
@@ -25,7 +26,7 @@ from starlette.routing import Route
 
 from tests.support.server import running_server
 
-DATA = json.loads((Path(__file__).with_name("alphavantage_data.json")).read_text())
+PRICES = Path(__file__).resolve().parents[1] / "data" / "prices"
 API_KEY = "AVTESTKEY7Q2R9"
 
 PER_MINUTE_NOTE = (
@@ -59,6 +60,60 @@ INVALID_CALL = (
     "Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for {f}."
 )
 CSV_HEADER = "timestamp,open,high,low,close,volume"
+# Splits (effective date, factor) and cash dividends (ex, declaration, record, payment date, amount) as listed
+# by the companies; symbols the provider knows without any are listed empty.
+SPLITS = {
+    "AAPL": [["2020-08-31", "4.0000"], ["2014-06-09", "7.0000"]],
+    "AMZN": [["2022-06-06", "20.0000"]],
+    "GOOGL": [["2022-07-18", "20.0000"]],
+    "MSFT": [],
+    "NVDA": [["2024-06-10", "10.0000"], ["2021-07-20", "4.0000"]],
+}
+DIVIDENDS = {
+    "AAPL": [
+        ["2025-08-11", "2025-07-31", "2025-08-11", "2025-08-14", "0.26"],
+        ["2025-05-12", "2025-05-01", "2025-05-12", "2025-05-15", "0.26"],
+        ["2025-02-10", "2025-01-30", "2025-02-10", "2025-02-13", "0.25"],
+    ],
+    "AMZN": [],
+    "GOOGL": [
+        ["2025-09-08", "2025-07-23", "2025-09-08", "2025-09-15", "0.21"],
+        ["2025-06-09", "2025-04-24", "2025-06-09", "2025-06-16", "0.21"],
+        ["2025-03-10", "2025-02-04", "2025-03-10", "2025-03-17", "0.20"],
+    ],
+    "MSFT": [
+        ["2025-08-21", "2025-06-10", "2025-08-21", "2025-09-11", "0.83"],
+        ["2025-05-15", "2025-03-11", "2025-05-15", "2025-06-12", "0.83"],
+        ["2025-02-20", "2024-12-03", "2025-02-20", "2025-03-13", "0.83"],
+    ],
+    "NVDA": [
+        ["2025-09-11", "2025-08-27", "2025-09-11", "2025-10-02", "0.01"],
+        ["2025-06-11", "2025-05-28", "2025-06-11", "2025-07-03", "0.01"],
+        ["2025-03-12", "2025-02-26", "2025-03-12", "2025-04-02", "0.01"],
+    ],
+}
+
+
+def _bars(file_name: str) -> dict[str, list[list[str]]]:
+    """symbol -> [[time, open, high, low, close, volume], ...] oldest first, complete bars only."""
+    bars = {}
+    for line in (PRICES / file_name).read_text().splitlines():
+        record = json.loads(line)
+        (series,) = (value for key, value in record.items() if key.startswith("Time Series"))
+        bars[record["Meta Data"]["2. Symbol"]] = [
+            [stamp, f["1. buy price"], f["2. high"], f["3. low"], f["4. sell price"], f["5. volume"]]
+            for stamp, f in sorted(series.items())
+            if "4. sell price" in f
+        ]
+    return bars
+
+
+DATA = {
+    "daily": _bars("nasdaq100-daily-2025-06-10_2025-10-30.jsonl"),
+    "60min": _bars("nasdaq100-hourly-2025-10-01_2025-11-10.jsonl"),
+    "splits": SPLITS,
+    "dividends": DIVIDENDS,
+}
 FIELD_NAMES = ("1. open", "2. high", "3. low", "4. close", "5. volume")
 
 
