@@ -52,6 +52,7 @@ class PriceFetchJob(Model):
     interval = fields.CharEnumField(PriceInterval, max_length=8, default=PriceInterval.DAY)
     start_date = fields.DateField(null=True)
     end_date = fields.DateField(null=True)
+    with_actions = fields.BooleanField(default=True)  # splits and dividends too
     status = fields.CharEnumField(FetchJobStatus, max_length=16, default=FetchJobStatus.QUEUED)
     # Symbols finished (fetched, up to date or failed) of all symbols, and what is being done now.
     progress_current = fields.IntField(default=0)
@@ -62,7 +63,10 @@ class PriceFetchJob(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     ended_at = fields.DatetimeField(null=True)
+    # Worker bookkeeping, as for runs: a RUNNING job whose worker stops showing life is resumed elsewhere.
     attempts = fields.IntField(default=0)
+    worker_id = fields.CharField(max_length=120, null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "price_fetch_jobs"

@@ -68,6 +68,7 @@ class Migration(migrations.Migration):
                 ),
                 ("start_date", fields.DateField(null=True)),
                 ("end_date", fields.DateField(null=True)),
+                ("with_actions", fields.BooleanField(default=True)),
                 (
                     "status",
                     fields.CharEnumField(
@@ -86,6 +87,8 @@ class Migration(migrations.Migration):
                 ("started_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ("ended_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ("attempts", fields.IntField(default=0)),
+                ("worker_id", fields.CharField(null=True, max_length=120)),
+                ("heartbeat_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={
                 "table": "price_fetch_jobs",

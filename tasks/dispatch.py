@@ -1,4 +1,5 @@
-"""Hands a run to a worker: the Redis broker in production, an in-process task in embedded mode."""
+"""Hands a run, a chat reply or a price fetch job to a worker: the Redis broker in production, an
+in-process task in embedded mode."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tasks.events import EventBus
 logger = logging.getLogger("aibt.dispatch")
 
 RUN_TASK_PREFIX = "aibt-run-"
+FETCH_TASK_PREFIX = "aibt-fetch-"
 
 
 class Dispatcher:
@@ -40,10 +42,35 @@ class Dispatcher:
             from tasks.broker import held_first_arguments
 
             return await asyncio.to_thread(held_first_arguments, run_trading.broker, run_trading.queue_name)
+        return self._local_ids(RUN_TASK_PREFIX)
+
+    async def enqueue_fetch_job(self, job_id: int) -> None:
+        if self.settings.redis_url:
+            from tasks.actors import fetch_price_data
+
+            await asyncio.to_thread(fetch_price_data.send, job_id, current_request_id.get())
+            return
+        from tasks.price_fetch_jobs import execute_fetch_job
+
+        self._spawn(
+            execute_fetch_job(job_id, bus=self.bus, settings=self.settings, worker_id="embedded"),
+            f"{FETCH_TASK_PREFIX}{job_id}",
+        )
+
+    async def pending_fetch_job_ids(self) -> set[int]:
+        """The fetch jobs a worker will still be handed."""
+        if self.settings.redis_url:
+            from tasks.actors import fetch_price_data
+            from tasks.broker import held_first_arguments
+
+            return await asyncio.to_thread(held_first_arguments, fetch_price_data.broker, fetch_price_data.queue_name)
+        return self._local_ids(FETCH_TASK_PREFIX)
+
+    def _local_ids(self, prefix: str) -> set[int]:
         return {
-            int(task.get_name().removeprefix(RUN_TASK_PREFIX))
+            int(task.get_name().removeprefix(prefix))
             for task in self._local_tasks
-            if task.get_name().startswith(RUN_TASK_PREFIX) and not task.done()
+            if task.get_name().startswith(prefix) and not task.done()
         }
 
     async def enqueue_reply(self, conversation_id: int, message_id: int) -> None:

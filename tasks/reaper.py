@@ -1,6 +1,6 @@
 """Finds runs whose worker stopped showing life and gives them to another worker, or fails them; and
 queued runs that no worker will ever be handed (their message was lost, e.g. with an emptied Redis, or
-the embedded server restarted), which it dispatches again.
+the embedded server restarted), which it dispatches again. Price fetch jobs get the same care.
 
 A run is resumable (the executor continues at its first unfinished step), so a worker killed in the
 middle of a run costs only the step it was on. After max_run_attempts the run fails with a reason.
@@ -18,6 +18,7 @@ from db_models.runs import Run, RunStatus
 from db_models.settings import Settings
 from tasks.dispatch import Dispatcher
 from tasks.events import EventBus
+from tasks.price_fetch_jobs import reap_fetch_jobs
 from tasks.run_executor import finish_run
 
 logger = logging.getLogger("aibt.reaper")
@@ -71,5 +72,6 @@ async def reap_forever(settings: Settings, bus: EventBus, dispatcher: Dispatcher
         try:
             await reap_orphaned_runs(settings, bus, dispatcher.enqueue_run)
             await redispatch_lost_queued_runs(settings, dispatcher)
+            await reap_fetch_jobs(settings, bus, dispatcher)
         except Exception:  # a database or broker blip: the next round tries again
             logger.exception("reaping orphaned runs failed")
