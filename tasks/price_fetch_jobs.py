@@ -56,8 +56,8 @@ class _JobProgress(FetchObserver):
         await publish_fetch_event(self.bus, self.job, kind, **fields)
 
     async def symbol_started(self, symbol: str, index: int, total: int, calls: int) -> None:
-        plural = "s" if calls != 1 else ""
-        await self._save(PriceFetchEventKind.SYMBOL_STARTED, f"{symbol}: {calls} call{plural}", symbol=symbol)
+        plan = f"{calls} call{'s' if calls != 1 else ''}" if calls else "nothing missing"
+        await self._save(PriceFetchEventKind.SYMBOL_STARTED, f"{symbol}: {plan}", symbol=symbol)
 
     async def call_done(self, symbol: str, done: int, calls: int, label: str) -> None:
         await self._save(PriceFetchEventKind.PROGRESS, f"{symbol}: {label} ({done}/{calls})", symbol=symbol)

@@ -12,8 +12,10 @@ import pytest
 import pytest_asyncio
 
 from db_models.market import CorporateAction, CorporateActionKind, PriceBar, PriceInterval
-from db_models.price_fetch.errors import MissingApiKey
+from db_models.price_fetch.client import AlphaVantageClient, ClientConfig
+from db_models.price_fetch.errors import MissingApiKey, SymbolFailed
 from db_models.price_fetch.planner import FetchRequest
+from db_models.price_fetch.responses import parse_bars
 from db_models.price_fetch.results import SymbolStatus
 from db_models.price_fetch.runner import fetch_prices
 from db_models.price_fetches import PriceFetchCoverage
@@ -319,3 +321,34 @@ async def test_the_api_key_reaches_no_log_line_and_no_message(av_settings, provi
     texts = [caplog.text, limited.stopped, down.stopped, *(r.summary() for r in limited.results + down.results)]
     assert all(API_KEY not in text for text in texts)
     assert API_KEY not in repr(av_settings)
+
+
+# ------------------------------------------------------------------------------------------ the answers' shapes
+
+
+async def test_csv_and_json_series_give_the_same_bars_and_csv_errors_come_as_json(av_settings, provider):
+    config = ClientConfig.from_settings(av_settings)
+    async with AlphaVantageClient(config) as client:
+        as_json = await client.query({"function": "TIME_SERIES_DAILY", "symbol": "NVDA", "datatype": "json"})
+        as_csv = await client.query({"function": "TIME_SERIES_DAILY", "symbol": "NVDA", "datatype": "csv"})
+        with pytest.raises(SymbolFailed, match=r"^Invalid API call"):
+            await client.query({"function": "TIME_SERIES_INTRADAY", "symbol": "ZZZZ", "interval": "60min",
+                                "month": "2025-10", "datatype": "csv"})  # fmt: skip
+
+    assert as_json.json is not None and as_csv.csv is not None and as_csv.csv.startswith("timestamp,open,")
+    from_json = parse_bars(as_json, "NVDA", PriceInterval.DAY, "x")
+    from_csv = parse_bars(as_csv, "NVDA", PriceInterval.DAY, "x")
+    assert len(from_json) == 99 and sorted(from_json, key=lambda b: b.timestamp) == sorted(
+        from_csv, key=lambda b: b.timestamp
+    )
+
+
+async def test_an_unknown_symbol_fails_an_intraday_fetch_too(av_settings, provider):
+    request = FetchRequest(
+        symbols=("ZZZZ", "AMZN"), interval=PriceInterval.HOUR, start=dt.date(2025, 11, 3), end=dt.date(2025, 11, 7)
+    )
+    report = await fetch_prices(av_settings, request, now=dt.datetime(2025, 11, 11, 12, tzinfo=dt.UTC))
+
+    assert [r.status for r in report.results] == [SymbolStatus.FAILED, SymbolStatus.FETCHED]
+    assert report.results[0].message.startswith("Invalid API call.")
+    assert report.results[1].bars_added == 30  # five sessions of six hourly bars

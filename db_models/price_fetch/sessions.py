@@ -7,6 +7,7 @@ day after the extended session (20:00 New York). Bars of a session still trading
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,10 @@ EXTENDED_CLOSE = dt.time(20, 0)
 @lru_cache(maxsize=1)
 def _calendar() -> exchange_calendars.ExchangeCalendar:
     # The calendar reaches one year past today; building it takes most of a second, once per process.
-    return exchange_calendars.get_calendar(EXCHANGE, start=FIRST_DATE.isoformat())
+    with warnings.catch_warnings():
+        # exchange-calendars reads Series.values, which pandas 3.1 deprecates for time-zone-aware data.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return exchange_calendars.get_calendar(EXCHANGE, start=FIRST_DATE.isoformat())
 
 
 def sessions_between(start: dt.date, end: dt.date) -> list[dt.date]:
