@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
@@ -35,13 +35,10 @@ NoteKind = Literal["throttle", "daily", "premium", "key", "other"]
 
 @dataclass(frozen=True)
 class ClientConfig:
-    api_key: str
+    api_key: str = field(repr=False)
     url: str
     calls_per_minute: float
     throttle_wait_seconds: float
-
-    def __repr__(self) -> str:  # the dataclass repr would print the key
-        return f"ClientConfig(url={self.url!r}, calls_per_minute={self.calls_per_minute})"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClientConfig:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 
 from redis.exceptions import RedisError
 
@@ -77,10 +76,7 @@ async def _hand_over(services: Services, job: PriceFetchJob) -> PriceFetchJob:
         await services.require_dispatcher().enqueue_fetch_job(job.id)
     except (RedisError, OSError) as exc:
         reason = "The fetch could not be handed to a worker: the job queue is unavailable. Start it again shortly."
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(RedisError, OSError):  # the job is FAILED in the database before the event
             await finish_fetch_job(job, bus, FetchJobStatus.FAILED, error=reason)
-        await PriceFetchJob.filter(id=job.id, status=FetchJobStatus.QUEUED).update(
-            status=FetchJobStatus.FAILED, error=reason, ended_at=dt.datetime.now(dt.UTC)
-        )
         raise Unavailable(reason) from exc
     return job
