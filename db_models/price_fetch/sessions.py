@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import exchange_calendars
-import pandas as pd
-
 from db_models.market import PriceInterval
+
+if TYPE_CHECKING:
+    from exchange_calendars import ExchangeCalendar
 
 EXCHANGE = "XNYS"
 EXCHANGE_ZONE = ZoneInfo("America/New_York")
@@ -23,8 +24,11 @@ EXTENDED_CLOSE = dt.time(20, 0)
 
 
 @lru_cache(maxsize=1)
-def _calendar() -> exchange_calendars.ExchangeCalendar:
-    # The calendar reaches one year past today; building it takes most of a second, once per process.
+def _calendar() -> ExchangeCalendar:
+    # The calendar reaches one year past today; building it takes most of a second, once per process (and its
+    # import half a second: done here, so that processes that never fetch do not pay for it).
+    import exchange_calendars
+
     with warnings.catch_warnings():
         # exchange-calendars reads Series.values, which pandas 3.1 deprecates for time-zone-aware data.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -52,9 +56,9 @@ def last_finished_session(now: dt.datetime, interval: PriceInterval) -> dt.date 
     return None
 
 
-def _finished_at(day: dt.date, interval: PriceInterval, calendar: exchange_calendars.ExchangeCalendar) -> dt.datetime:
+def _finished_at(day: dt.date, interval: PriceInterval, calendar: ExchangeCalendar) -> dt.datetime:
     if interval is PriceInterval.DAY:
-        return calendar.session_close(pd.Timestamp(day)).to_pydatetime()
+        return calendar.session_close(day.isoformat()).to_pydatetime()
     return dt.datetime.combine(day, EXTENDED_CLOSE, tzinfo=EXCHANGE_ZONE)
 
 
