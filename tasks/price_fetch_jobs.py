@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tortoise.expressions import F
 
@@ -25,12 +25,16 @@ from db_models.settings import Settings
 from tasks.events import EventBus
 from tasks.price_fetch_events import PriceFetchEventKind, publish_fetch_event
 
-if TYPE_CHECKING:
-    from tasks.dispatch import Dispatcher
-
 logger = logging.getLogger("aibt.price_fetch")
 
 HEARTBEAT_SECONDS = 5.0
+
+
+class FetchJobHandOver(Protocol):
+    """What the reaper needs to hand a job to a worker again (a dispatcher, given, never imported)."""
+
+    async def enqueue_fetch_job(self, job_id: int) -> None: ...
+    async def pending_fetch_job_ids(self) -> set[int]: ...
 
 
 def request_of(job: PriceFetchJob) -> FetchRequest:
@@ -65,9 +69,7 @@ class _JobProgress(FetchObserver):
     async def symbol_finished(self, result: SymbolResult, index: int, total: int) -> None:
         self.job.results = [*self.job.results, result.to_json()]
         self.job.progress_current = len(self.job.results)
-        await self._save(
-            PriceFetchEventKind.SYMBOL_FINISHED, result.summary(), symbol=result.symbol, result=result.to_json()
-        )
+        await self._save(PriceFetchEventKind.SYMBOL_FINISHED, result.summary(), symbol=result.symbol, result=result)
 
 
 async def _claim(job_id: int, worker_id: str) -> PriceFetchJob | None:
@@ -127,7 +129,7 @@ async def finish_fetch_job(
     await publish_fetch_event(bus, job, kind, message=error or message)
 
 
-async def reap_fetch_jobs(settings: Settings, bus: EventBus, dispatcher: Dispatcher) -> list[int]:
+async def reap_fetch_jobs(settings: Settings, bus: EventBus, dispatcher: FetchJobHandOver) -> list[int]:
     """Hands again to a worker every job whose worker stopped showing life (or fails it after
     max_run_attempts), and every job queued for long that no worker will be handed; returns their ids."""
     stale = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.run_stale_seconds)

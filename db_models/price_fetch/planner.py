@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from db_models.market import PriceInterval
+from db_models.market import EXCHANGE_TZ, PriceInterval
 from db_models.price_fetch.coverage import known_sessions, newest_stored_date
-from db_models.price_fetch.sessions import EXCHANGE_ZONE, last_finished_session, sessions_back, sessions_between
+from db_models.price_fetch.sessions import last_finished_session, sessions_back, sessions_between
 
 COMPACT_SESSIONS = 100  # what outputsize=compact returns
 COMPACT_MARGIN = 5  # sessions the provider may lack that the calendar counts (an unscheduled closure)
@@ -67,7 +67,7 @@ class SymbolPlan:
 
 
 def _today(now: dt.datetime) -> dt.date:
-    return now.astimezone(EXCHANGE_ZONE).date()
+    return now.astimezone(EXCHANGE_TZ).date()
 
 
 async def _default_start(symbol: str, interval: PriceInterval, end: dt.date) -> dt.date:

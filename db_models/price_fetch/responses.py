@@ -20,13 +20,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from db_models.corporate_actions import Action
-from db_models.market import PriceInterval
+from db_models.market import EXCHANGE_TIMEZONE, PriceInterval
 from db_models.price_fetch.client import Answer
 from db_models.price_fetch.errors import SymbolFailed
 from db_models.price_import import Bar, make_bar
 
-DEFAULT_ZONE = "America/New_York"
-_ZONE_ALIASES = {"US/Eastern": DEFAULT_ZONE, "EST5EDT": DEFAULT_ZONE}
+_ZONE_ALIASES = {"US/Eastern": EXCHANGE_TIMEZONE, "EST5EDT": EXCHANGE_TIMEZONE}
 SERIES_NAMES = {PriceInterval.DAY: "Daily", PriceInterval.HOUR: "60min", PriceInterval.MINUTE: "1min"}
 # JSON field names -> our names; the adjusted daily series shifts volume to 6 to make room for its columns.
 _JSON_FIELDS = {
@@ -43,7 +42,7 @@ _JSON_FIELDS = {
 
 
 def _zone(meta: dict[str, Any]) -> ZoneInfo:
-    name = next((str(v) for k, v in meta.items() if k.endswith("Time Zone")), DEFAULT_ZONE)
+    name = next((str(v) for k, v in meta.items() if k.endswith("Time Zone")), EXCHANGE_TIMEZONE)
     try:
         return ZoneInfo(_ZONE_ALIASES.get(name, name))
     except (ZoneInfoNotFoundError, ValueError):
@@ -92,7 +91,7 @@ def series_rows(answer: Answer, symbol: str, interval: PriceInterval) -> tuple[Z
     """(time zone, (timestamp, fields) pairs) of a JSON or CSV series answer."""
     if answer.json is not None:
         return _json_rows(answer.json, symbol, interval)
-    return ZoneInfo(DEFAULT_ZONE), _csv_rows(answer.csv or "")
+    return ZoneInfo(EXCHANGE_TIMEZONE), _csv_rows(answer.csv or "")
 
 
 def parse_bars(answer: Answer, symbol: str, interval: PriceInterval, source: str) -> list[Bar]:

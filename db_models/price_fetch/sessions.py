@@ -10,15 +10,13 @@ import datetime as dt
 import warnings
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from db_models.market import PriceInterval
+from db_models.market import EXCHANGE_TZ, PriceInterval
 
 if TYPE_CHECKING:
     from exchange_calendars import ExchangeCalendar
 
-EXCHANGE = "XNYS"
-EXCHANGE_ZONE = ZoneInfo("America/New_York")
+EXCHANGE = "XNYS"  # the New York Stock Exchange's calendar, in EXCHANGE_TZ
 FIRST_DATE = dt.date(2000, 1, 3)  # Alpha Vantage's intraday history starts in 2000-01
 EXTENDED_CLOSE = dt.time(20, 0)
 
@@ -48,7 +46,7 @@ def sessions_between(start: dt.date, end: dt.date) -> list[dt.date]:
 def last_finished_session(now: dt.datetime, interval: PriceInterval) -> dt.date | None:
     """The newest session whose bars of this interval are final at `now` (a UTC-aware instant)."""
     calendar = _calendar()
-    today = now.astimezone(EXCHANGE_ZONE).date()
+    today = now.astimezone(EXCHANGE_TZ).date()
     recent = sessions_between(today - dt.timedelta(days=14), today)
     for day in reversed(recent):
         if _finished_at(day, interval, calendar) <= now:
@@ -59,7 +57,7 @@ def last_finished_session(now: dt.datetime, interval: PriceInterval) -> dt.date 
 def _finished_at(day: dt.date, interval: PriceInterval, calendar: ExchangeCalendar) -> dt.datetime:
     if interval is PriceInterval.DAY:
         return calendar.session_close(day.isoformat()).to_pydatetime()
-    return dt.datetime.combine(day, EXTENDED_CLOSE, tzinfo=EXCHANGE_ZONE)
+    return dt.datetime.combine(day, EXTENDED_CLOSE, tzinfo=EXCHANGE_TZ)
 
 
 def sessions_back(end: dt.date, count: int) -> dt.date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -9,12 +10,16 @@ import strawberry
 from db_models.accounts import Role, User
 from db_models.price_fetches import ACTIVE_FETCH_STATUSES
 from graphql_api.context import AppInfo
-from graphql_api.errors import BadUserInput, Forbidden
+from graphql_api.errors import BadUserInput, Forbidden, UnreadableEvent
 from graphql_api.metrics import active_subscription
 from graphql_api.price_fetches.service import get_job
 from graphql_api.price_fetches.types import PriceFetchEvent
 from graphql_api.security.ws import while_authorised
-from tasks.price_fetch_events import TERMINAL_KINDS, fetch_job_stream
+from tasks.event_contract import price_fetch_stream
+from tasks.event_wire import EventContractError
+from tasks.price_fetch_events import follow_fetch_events
+
+logger = logging.getLogger("aibt.price_fetch")
 
 
 @strawberry.type
@@ -31,13 +36,17 @@ class PriceFetchSubscriptions:
         if after_seq is not None and after_seq < 0:
             raise BadUserInput("afterSeq must be 0 or more.", field="afterSeq")
         bus = info.context.services.require_bus()
-        stream = fetch_job_stream(job.id)
-        if job.status not in ACTIVE_FETCH_STATUSES and not await bus.replay(stream, after_seq or 0):
+        if job.status not in ACTIVE_FETCH_STATUSES and not await bus.replay(price_fetch_stream(job.id), after_seq or 0):
             return  # finished, and nothing retained after afterSeq
         with active_subscription():
-            async for event in while_authorised(info.context, bus.subscribe(stream, after_seq or 0)):
-                if not await User.filter(id=admin.id, role=Role.ADMIN).exists():
-                    raise Forbidden("Only an admin may do this.")  # demoted while subscribed
-                yield PriceFetchEvent.from_wire(event)
-                if event["kind"] in TERMINAL_KINDS:
-                    return
+            try:
+                events = follow_fetch_events(bus, job.id, after_seq or 0)
+                async for event in while_authorised(info.context, events):
+                    if not await User.filter(id=admin.id, role=Role.ADMIN).exists():
+                        raise Forbidden("Only an admin may do this.")  # demoted while subscribed
+                    yield PriceFetchEvent.from_event(event)
+                    if event.is_terminal:
+                        return
+            except EventContractError as exc:
+                logger.error("price fetch job %s: an event on its stream breaks the event contract: %s", job.id, exc)
+                raise UnreadableEvent(f"An event of this job cannot be read: {exc}") from exc

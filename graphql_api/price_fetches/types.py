@@ -56,7 +56,10 @@ class PriceFetchSymbolResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PriceFetchSymbolResult:
-        result = SymbolResult.from_json(data)
+        return cls.from_result(SymbolResult.from_json(data))
+
+    @classmethod
+    def from_result(cls, result: SymbolResult) -> PriceFetchSymbolResult:
         return cls(
             symbol=result.symbol,
             status=result.status,
@@ -133,17 +136,19 @@ class PriceFetchEvent:
     event_key: strawberry.Private[tuple[str, int, int] | None] = None
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> PriceFetchEvent:
-        event = events.PriceFetchEvent.from_wire(data)
+    def from_event(cls, event: events.PriceFetchEvent) -> PriceFetchEvent:
+        seq = event.seq or 0
         return cls(
-            seq=event.seq,
+            seq=seq,
             job_id=strawberry.ID(to_global_id("PriceFetchJob", event.job_id)),
             kind=event.kind,
             status=event.status,
-            progress=PriceFetchProgress(current=event.current, total=event.total, message=event.progress_message),
+            progress=PriceFetchProgress(
+                current=event.progress.current, total=event.progress.total, message=event.progress.message
+            ),
             symbol=event.symbol,
-            result=None if event.result is None else PriceFetchSymbolResult.from_json(event.result),
+            result=None if event.result is None else PriceFetchSymbolResult.from_result(event.result),
             message=event.message,
             at=event.at,
-            event_key=("price-fetch", event.job_id, event.seq),
+            event_key=("price-fetch", event.job_id, seq),
         )
