@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql_api.accounts.mutations import AccountMutations
+from graphql_api.accounts.profile_mutations import ProfileMutations
 from graphql_api.accounts.queries import AccountQueries
 from graphql_api.admin.queries import AdminQueries
 from graphql_api.chat.mutations import ChatMutations
@@ -33,7 +34,8 @@ Query = merge_types(
     (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries, AdminQueries, PriceFetchQueries),
 )
 Mutation = merge_types(
-    "Mutation", (AccountMutations, TradingModelMutations, RunMutations, ChatMutations, PriceFetchMutations)
+    "Mutation",
+    (AccountMutations, ProfileMutations, TradingModelMutations, RunMutations, ChatMutations, PriceFetchMutations),
 )
 Subscription = merge_types("Subscription", (RunSubscriptions, ChatSubscriptions, PriceFetchSubscriptions))
 

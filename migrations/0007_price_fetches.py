@@ -10,7 +10,7 @@ from db_models.price_fetches import FetchJobStatus
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aibt", "0004_corporate_actions")]
+    dependencies = [("aibt", "0005_profile_and_archive")]
 
     initial = False
 
