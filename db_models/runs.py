@@ -76,6 +76,8 @@ class Run(Model):
     worker_id = fields.CharField(max_length=120, null=True)
     heartbeat_at = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
+    # The agent had tools of external MCP servers, which are not bound to the run's clock (see the snapshot).
+    used_external_tools = fields.BooleanField(default=False)
 
     class Meta:
         table = "runs"

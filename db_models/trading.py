@@ -19,6 +19,8 @@ class TradingModel(Model):
     parameters = fields.JSONField(default=dict)
     custom_rules = fields.TextField(null=True)
     custom_instructions = fields.TextField(null=True)
+    # Names of external MCP servers (AIBT_EXTRA_MCP_SERVERS) whose tools this model's runs may call.
+    extra_tools = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -32,6 +32,7 @@ from tasks import actors
 from tasks.dispatch import Dispatcher, InProcessDispatcher
 from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.reaper import reap_forever
+from tools.extra_servers import extra_servers
 from tools.launcher import start_embedded_tool_servers
 
 logger = logging.getLogger("aibt.app")
@@ -67,6 +68,7 @@ def _lifespan(settings: Settings, services: Services):
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         load_approved_users(settings.approved_users_file)  # fail fast on a malformed file
+        extra_servers()  # and on a malformed AIBT_EXTRA_MCP_SERVERS
         if settings.is_embedded:
             await apply_migrations(settings.database_url)
         await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)

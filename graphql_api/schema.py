@@ -20,6 +20,9 @@ from graphql_api.error_handling import ErrorFormatter
 from graphql_api.executor import AibtExecutor
 from graphql_api.market.queries import MarketQueries
 from graphql_api.metrics import MetricsExtension
+from graphql_api.price_fetches.mutations import PriceFetchMutations
+from graphql_api.price_fetches.queries import PriceFetchQueries
+from graphql_api.price_fetches.subscriptions import PriceFetchSubscriptions
 from graphql_api.runs.mutations import RunMutations
 from graphql_api.runs.queries import RunQueries
 from graphql_api.runs.subscriptions import RunSubscriptions
@@ -28,12 +31,14 @@ from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
 Query = merge_types(
-    "Query", (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries, AdminQueries)
+    "Query",
+    (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries, AdminQueries, PriceFetchQueries),
 )
 Mutation = merge_types(
-    "Mutation", (AccountMutations, ProfileMutations, TradingModelMutations, RunMutations, ChatMutations)
+    "Mutation",
+    (AccountMutations, ProfileMutations, TradingModelMutations, RunMutations, ChatMutations, PriceFetchMutations),
 )
-Subscription = merge_types("Subscription", (RunSubscriptions, ChatSubscriptions))
+Subscription = merge_types("Subscription", (RunSubscriptions, ChatSubscriptions, PriceFetchSubscriptions))
 
 
 class AibtSchema(Schema):

@@ -53,6 +53,11 @@ def conversation_stream(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 
 
+def price_fetch_stream(job_id: int) -> str:
+    """A price fetch job's stream; its events are in tasks/price_fetch_events.py."""
+    return f"price-fetch:{job_id}"
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

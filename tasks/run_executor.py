@@ -30,6 +30,7 @@ from tasks.run_events import publish_run_event
 from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
 from tasks.tool_sessions import run_tools
 from tools.credentials import issue_run_credential
+from tools.extra_servers import ExtraServer, ExtraServersError, NotConfigured, chosen_servers
 
 logger = logging.getLogger("aibt.runs")
 
@@ -164,7 +165,7 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
     llm = load_chat_model(snapshot["ai_model"], snapshot.get("parameters", {}), settings)
     latency = LatencyCallback(snapshot["ai_model"])
     llm.callbacks = [latency]
-    async with run_tools(issue_run_credential(settings, run.id)) as tools:
+    async with run_tools(issue_run_credential(settings, run.id), extra=_external_servers(snapshot)) as tools:
         for tool in tools:
             tool.callbacks = [latency]
         # Built once per run: the model, tools and stop check stay the same from day to day.
@@ -178,6 +179,18 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
                 await _start_step(run, bus, step, index, len(steps))
                 result = await _trade_step(run, llm, tools, graph, step, index, len(steps))
                 await _record_step(run, bus, step, result)
+
+
+def _external_servers(snapshot: dict) -> list[ExtraServer]:
+    """The external tool servers named in the run's snapshot, as this worker has them configured."""
+    names = [server["name"] for server in snapshot.get("external_servers", [])]
+    try:
+        return chosen_servers(names)
+    except NotConfigured as exc:
+        raise RunFailure(f"An external tool server of this run is no longer configured: {exc}.") from None
+    except ExtraServersError as exc:
+        logger.error("the extra tool servers cannot be used: %s", exc)
+        raise RunFailure("The worker's external tool servers are misconfigured; its log says why.") from None
 
 
 async def _cancel_requested(run_id: int) -> bool:

@@ -17,6 +17,7 @@ from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
 from graphql_api.runs.types import DailyRunInput, IntradayRunInput
 from graphql_api.services import Services
+from graphql_api.trading_models.validation import check_extra_servers
 from tasks.event_contract import RunEventKind, run_stream
 from tasks.run_events import publish_run_event
 from tasks.schedule import daily_steps, intraday_interval, intraday_steps
@@ -35,6 +36,12 @@ def _check_max_steps(value: int | None) -> int:
     return steps
 
 
+def _external_servers(model: TradingModel) -> list[dict]:
+    """The external tool servers the run will have, by name and URL (never their headers)."""
+    servers = check_extra_servers(list(model.extra_tools or []))
+    return [{"name": server.name, "url": server.public_url} for server in servers]
+
+
 def snapshot_of(model: TradingModel) -> dict:
     """The model as the run will trade it, frozen at start: later edits do not change a run."""
     return {
@@ -46,6 +53,7 @@ def snapshot_of(model: TradingModel) -> dict:
         "initial_cash": str(model.initial_cash),
         "custom_rules": model.custom_rules,
         "custom_instructions": model.custom_instructions,
+        "external_servers": _external_servers(model),
     }
 
 
@@ -58,10 +66,12 @@ async def _create_run(model: TradingModel, **fields) -> Run:
                 if await Run.filter(model_id=model.id, status__in=ACTIVE_STATUSES).exists():
                     raise Conflict("This model already has a queued or running run; wait for it or cancel it.")
                 last = await Run.filter(model_id=model.id).order_by("-run_number").first()
+                snapshot = snapshot_of(model)
                 return await Run.create(
                     model_id=model.id,
                     run_number=(last.run_number if last else 0) + 1,
-                    strategy_snapshot=snapshot_of(model),
+                    strategy_snapshot=snapshot,
+                    used_external_tools=bool(snapshot["external_servers"]),
                     **fields,
                 )
         except IntegrityError:

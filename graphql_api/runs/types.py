@@ -191,6 +191,10 @@ class Run:
     final_return: float | None
     final_portfolio_value: float | None
     max_drawdown: float | None
+    used_external_tools: bool = strawberry.field(
+        description="The agent had tools of external MCP servers (strategySnapshot.external_servers lists them). "
+        "Those are not bound to the run's clock: a backtest's agent may have read what came after its dates."
+    )
 
     @classmethod
     def from_row(cls, row: db.Run) -> Run:
@@ -215,6 +219,7 @@ class Run:
             final_return=row.final_return,
             final_portfolio_value=_money(row.final_portfolio_value),
             max_drawdown=row.max_drawdown,
+            used_external_tools=row.used_external_tools,
         )
 
     @strawberry.field

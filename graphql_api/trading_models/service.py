@@ -64,6 +64,7 @@ async def create_model(owner: User, data: CreateModelInput) -> TradingModel:
         custom_instructions=check.clean_text(
             data.custom_instructions, field="customInstructions", limit=check.MAX_RULES
         ),
+        extra_tools=check.clean_extra_tools(data.extra_tools),
     )
     return await _save_with_signature(model, creating=True)
 
@@ -96,6 +97,8 @@ async def _changes(model: TradingModel, data: UpdateModelInput) -> dict[str, Any
         changes["custom_instructions"] = check.clean_text(
             data.custom_instructions, field="customInstructions", limit=check.MAX_RULES
         )
+    if data.extra_tools is not UNSET:
+        changes["extra_tools"] = check.clean_extra_tools(_required(data.extra_tools, "extraTools"))
     return changes
 
 

@@ -76,6 +76,10 @@ class TradingModel:
     parameters: ModelParameters
     custom_rules: str | None
     custom_instructions: str | None
+    extra_tools: list[str] = strawberry.field(
+        description="External MCP servers (systemStatus lists them) whose tools this model's runs may call. "
+        "They are not bound to a run's clock: runs that have them are marked usedExternalTools."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -179,6 +183,7 @@ class TradingModel:
             parameters=ModelParameters.from_stored(row.parameters or {}),
             custom_rules=row.custom_rules,
             custom_instructions=row.custom_instructions,
+            extra_tools=list(row.extra_tools or []),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -194,6 +199,9 @@ class CreateModelInput:
     parameters: ModelParametersInput | None = None
     custom_rules: str | None = None
     custom_instructions: str | None = None
+    extra_tools: list[str] | None = strawberry.field(
+        default=None, description="Names of configured external MCP servers to give this model's runs."
+    )
 
 
 @strawberry.input
@@ -207,6 +215,7 @@ class UpdateModelInput:
     parameters: ModelParametersInput | None = UNSET
     custom_rules: str | None = UNSET
     custom_instructions: str | None = UNSET
+    extra_tools: list[str] | None = UNSET
 
 
 @strawberry.type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
@@ -12,7 +13,10 @@ from strawberry import UNSET
 
 from agents.catalog import find_model
 from db_models.market import TICKER_PATTERN, PriceBar
-from graphql_api.errors import BadUserInput
+from graphql_api.errors import BadUserInput, Unavailable
+from tools.extra_servers import ExtraServer, ExtraServersError, NotConfigured, chosen_servers
+
+logger = logging.getLogger("aibt.models")
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 2_000
@@ -110,6 +114,24 @@ async def _check_prices_exist(symbols: list[str]) -> None:
     missing = [s for s in symbols if s not in known]
     if missing:
         raise BadUserInput(f"allowedTickers: no price data for {', '.join(missing)}.", field="allowedTickers")
+
+
+def clean_extra_tools(names: list[str] | None) -> list[str]:
+    """Names of configured external tool servers, once each, in order."""
+    cleaned = list(dict.fromkeys(name.strip() for name in names or []))
+    check_extra_servers(cleaned)
+    return cleaned
+
+
+def check_extra_servers(names: list[str]) -> list[ExtraServer]:
+    """The configured servers of these names; BAD_USER_INPUT on extraTools for a name not configured."""
+    try:
+        return chosen_servers(names)
+    except NotConfigured as exc:
+        raise BadUserInput(f"extraTools: {exc}.", field="extraTools") from None
+    except ExtraServersError as exc:  # the file itself: the operator's to fix, and its path is not for clients
+        logger.error("the extra tool servers cannot be used: %s", exc)
+        raise Unavailable("This server's external tool servers are misconfigured; its log says why.") from None
 
 
 def clean_parameters(given: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
