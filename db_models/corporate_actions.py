@@ -26,6 +26,8 @@ SPLIT_TOLERANCE = 0.005
 # ...when the price itself moved by about the inverse ratio (a 2-for-1 split halves the price, give or take
 # a quarter): a large special dividend can mimic a ratio, but it does not halve the price.
 SPLIT_PRICE_BAND = (0.75, 1.33)
+# A stored ratio (six decimal places) is read back as the nearest fraction with at most this denominator.
+MAX_RATIO_DENOMINATOR = 100
 
 
 def _split_ratios() -> tuple[Fraction, ...]:
@@ -56,6 +58,19 @@ class Action:
             raise ValueError(f"A split needs a positive ratio other than 1, not {self.ratio}.")
         if self.kind is CorporateActionKind.DIVIDEND and (self.amount is None or self.amount <= 0):
             raise ValueError(f"A dividend needs an amount per share above zero, not {self.amount}.")
+
+    @property
+    def exact_ratio(self) -> Fraction:
+        """The split's ratio as the fraction it stands for: 0.333333 is 1/3 (a 1-for-3 reverse split), 1.5 is 3/2."""
+        if self.ratio is None:
+            raise ValueError("A dividend has no split ratio.")
+        return Fraction(self.ratio).limit_denominator(MAX_RATIO_DENOMINATOR)
+
+    @property
+    def ratio_words(self) -> str:
+        """'2-for-1', '3-for-2', '1-for-10'."""
+        ratio = self.exact_ratio
+        return f"{ratio.numerator}-for-{ratio.denominator}"
 
     @classmethod
     def split(cls, symbol: str, ex_date: dt.date, ratio: Decimal, source: str) -> Action:

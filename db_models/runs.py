@@ -35,6 +35,12 @@ class ActionType(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
     NO_TRADE = "NO_TRADE"
+    SPLIT = "SPLIT"  # a split applied at the ex-date's open: amount = shares before, price = ratio
+    DIVIDEND = "DIVIDEND"  # a cash dividend at the ex-date's open: amount = shares held, price = cash per share
+
+
+TRADE_ACTIONS = (ActionType.BUY, ActionType.SELL)
+CORPORATE_ACTIONS = (ActionType.SPLIT, ActionType.DIVIDEND)
 
 
 class Run(Model):
@@ -83,7 +89,9 @@ class Run(Model):
 
 
 class Position(Model):
-    """One action of a run (a trade or a no-trade step) and the portfolio right after it."""
+    """One action of a run (a trade, a no-trade step, a split or a dividend) and the portfolio right after it.
+
+    A trade's price is its fill after slippage and its fee the commission paid in cash."""
 
     id = fields.IntField(primary_key=True)
     run = fields.ForeignKeyField("aibt.Run", related_name="positions", on_delete=fields.CASCADE)
@@ -96,6 +104,7 @@ class Position(Model):
     price = fields.DecimalField(null=True, **MONEY)
     holdings = fields.JSONField(default=dict)
     cash = fields.DecimalField(**MONEY)
+    fee = fields.DecimalField(default=0, **MONEY)
 
     class Meta:
         table = "positions"

@@ -19,6 +19,12 @@ class TradingModel(Model):
     parameters = fields.JSONField(default=dict)
     custom_rules = fields.TextField(null=True)
     custom_instructions = fields.TextField(null=True)
+    # Trading costs (db_models/costs.py): zero and no cap by default.
+    commission_fixed = fields.DecimalField(default=0, **MONEY)
+    commission_bps = fields.DecimalField(default=0, **MONEY)
+    commission_minimum = fields.DecimalField(default=0, **MONEY)
+    slippage_bps = fields.DecimalField(default=0, **MONEY)
+    max_position_weight = fields.DecimalField(null=True, **MONEY)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
