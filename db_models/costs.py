@@ -28,6 +28,10 @@ def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
+def _text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
 @dataclass(frozen=True)
 class TradingCosts:
     commission_fixed: Decimal = ZERO  # cash per order
@@ -54,13 +58,13 @@ class TradingCosts:
         return (market_price * factor).quantize(PRICE_QUANTUM, ROUND_HALF_UP)
 
     def to_snapshot(self) -> dict[str, str | None]:
-        """Exact decimals as strings, for a run's JSON strategy snapshot."""
+        """Exact decimals as strings without trailing zeros ("2.5"), for a run's JSON strategy snapshot."""
         return {
-            "commission_fixed": str(self.commission_fixed),
-            "commission_bps": str(self.commission_bps),
-            "commission_minimum": str(self.commission_minimum),
-            "slippage_bps": str(self.slippage_bps),
-            "max_position_weight": None if self.max_position_weight is None else str(self.max_position_weight),
+            "commission_fixed": _text(self.commission_fixed),
+            "commission_bps": _text(self.commission_bps),
+            "commission_minimum": _text(self.commission_minimum),
+            "slippage_bps": _text(self.slippage_bps),
+            "max_position_weight": None if self.max_position_weight is None else _text(self.max_position_weight),
         }
 
     @classmethod

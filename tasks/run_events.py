@@ -36,6 +36,7 @@ def position_payload(position: Position) -> dict[str, Any]:
         "price": None if position.price is None else str(position.price),
         "holdings": position.holdings,
         "cash": str(position.cash),
+        "fee": str(position.fee),
     }
 
 
