@@ -34,6 +34,7 @@ class RunEventKind(Enum):
     STARTED = "STARTED"
     PROGRESS = "PROGRESS"
     TRADE = "TRADE"
+    CORPORATE_ACTION = "CORPORATE_ACTION"  # a split or dividend applied at an ex-date's open (see position)
     LOG = "LOG"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
