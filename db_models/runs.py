@@ -104,7 +104,7 @@ class Position(Model):
     price = fields.DecimalField(null=True, **MONEY)
     holdings = fields.JSONField(default=dict)
     cash = fields.DecimalField(**MONEY)
-    fee = fields.DecimalField(default=0, **MONEY)
+    fee = fields.DecimalField(default=0, db_default=0, **MONEY)
 
     class Meta:
         table = "positions"

@@ -34,22 +34,22 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Position",
             name="fee",
-            field=fields.DecimalField(default=0, max_digits=20, decimal_places=6),
+            field=fields.DecimalField(default=0, db_default=0, max_digits=20, decimal_places=6),
         ),
         ops.AddField(
             model_name="TradingModel",
             name="commission_bps",
-            field=fields.DecimalField(default=0, max_digits=20, decimal_places=6),
+            field=fields.DecimalField(default=0, db_default=0, max_digits=20, decimal_places=6),
         ),
         ops.AddField(
             model_name="TradingModel",
             name="commission_fixed",
-            field=fields.DecimalField(default=0, max_digits=20, decimal_places=6),
+            field=fields.DecimalField(default=0, db_default=0, max_digits=20, decimal_places=6),
         ),
         ops.AddField(
             model_name="TradingModel",
             name="commission_minimum",
-            field=fields.DecimalField(default=0, max_digits=20, decimal_places=6),
+            field=fields.DecimalField(default=0, db_default=0, max_digits=20, decimal_places=6),
         ),
         ops.AddField(
             model_name="TradingModel",
@@ -59,6 +59,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="TradingModel",
             name="slippage_bps",
-            field=fields.DecimalField(default=0, max_digits=20, decimal_places=6),
+            field=fields.DecimalField(default=0, db_default=0, max_digits=20, decimal_places=6),
         ),
     ]
