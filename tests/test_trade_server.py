@@ -179,6 +179,11 @@ async def test_the_portfolio_tool_lists_the_costs_and_todays_corporate_actions(s
     await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=10)
     await apply_corporate_action(
         run.run,
+        Action.dividend(px.SYMBOL, DAYS[TODAY - 1], Decimal("0.25"), "test"),  # yesterday's: not listed
+        timestamp=px.session_open(DAYS[TODAY - 1]),
+    )
+    await apply_corporate_action(
+        run.run,
         Action.dividend(px.SYMBOL, DAYS[TODAY], Decimal("0.40"), "test"),
         timestamp=px.session_open(DAYS[TODAY]),
     )
@@ -190,8 +195,8 @@ async def test_the_portfolio_tool_lists_the_costs_and_todays_corporate_actions(s
         "slippage_bps": 0.0,
         "max_position_weight": 0.75,
     }
-    # 10 x 109 = 1,090 with a 2.5 bp fee of 0.27 (0.2725), then 10 x 0.40 of dividend
-    cash = float(Decimal("10000") - Decimal("1090") - Decimal("0.27") + Decimal("4.00"))
+    # 10 x 109 = 1,090 with a 2.5 bp fee of 0.27 (0.2725), then 10 x 0.25 and 10 x 0.40 of dividends
+    cash = float(Decimal("10000") - Decimal("1090") - Decimal("0.27") + Decimal("2.50") + Decimal("4.00"))
     assert answer["cash"] == cash
     assert answer["corporate_actions_today"] == [
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,7 @@ from mcp.server.fastmcp import Context, FastMCP
 from db_models.costs import TradingCosts
 from db_models.ledger import Portfolio, TradeRefused, apply_trade, current_portfolio
 from db_models.runs import CORPORATE_ACTIONS, ActionType, Position, Run
-from tools.market_view import MarketView, parse_symbol
+from tools.market_view import EXCHANGE_TZ, MarketView, parse_symbol
 from tools.run_context import ToolRefusal, current_run, refusals_as_text
 
 
@@ -37,7 +38,10 @@ def _costs_answer(costs: TradingCosts) -> dict[str, float | None]:
 
 async def _actions_today(run: Run, view: MarketView) -> list[dict[str, Any]]:
     """The splits and dividends applied to this run's holdings today, before its turn (never a later one)."""
-    rows = await Position.filter(run_id=run.id, action__in=CORPORATE_ACTIONS, date=view.today).order_by("action_id")
+    day_start = dt.datetime.combine(view.today, dt.time(0), EXCHANGE_TZ)
+    rows = await Position.filter(
+        run_id=run.id, action__in=CORPORATE_ACTIONS, timestamp__gte=day_start, timestamp__lte=view.clock_at
+    ).order_by("action_id")
     return [
         {
             "action": str(row.action),
