@@ -26,12 +26,18 @@ from graphql_api.security.cors import CrossOriginMiddleware
 from graphql_api.security.runtime import Security
 from graphql_api.services import Services
 from graphql_api.view import AibtGraphQL
-from tasks.dispatch import Dispatcher
-from tasks.events import InProcessEventBus, RedisEventBus
+from tasks import actors
+from tasks.dispatch import Dispatcher, InProcessDispatcher
+from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.reaper import reap_forever
 from tools.launcher import start_embedded_tool_servers
 
 logger = logging.getLogger("aibt.app")
+
+
+def _dispatcher(settings: Settings, bus: EventBus) -> Dispatcher:
+    """With Redis, runs and replies go to the broker's workers; embedded, this process runs them."""
+    return actors.dispatcher if settings.redis_url else InProcessDispatcher(settings, bus)
 
 
 def _start_services(settings: Settings, services: Services) -> None:
@@ -41,7 +47,7 @@ def _start_services(settings: Settings, services: Services) -> None:
         if settings.redis_url
         else InProcessEventBus()
     )
-    services.dispatcher = Dispatcher(settings, services.bus)
+    services.dispatcher = _dispatcher(settings, services.bus)
     if settings.is_embedded:  # the in-process worker resumes what a previous process left RUNNING
         services.reaper = asyncio.create_task(reap_forever(settings, services.bus, services.dispatcher))
 

@@ -82,7 +82,3 @@ class RequestContext:
 
 
 AppInfo = Info[RequestContext, None]
-
-
-def context_of(info: AppInfo) -> RequestContext:
-    return info.context

@@ -19,7 +19,7 @@ from agents.trading.state import DayContext, DayResult
 from db_models.availability import is_unavailable
 from db_models.ledger import current_portfolio, record_close, record_no_trade
 from db_models.log_context import current_run_id
-from db_models.market import PriceInterval
+from db_models.market import EXCHANGE_TIMEZONE, EXCHANGE_TZ, PriceInterval
 from db_models.metrics import run_performance
 from db_models.runs import (
     CORPORATE_ACTIONS,
@@ -33,10 +33,11 @@ from db_models.runs import (
     TradingMode,
 )
 from db_models.settings import Settings
+from tasks.event_contract import RunEventKind
 from tasks.events import EventBus
 from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
 from tasks.run_events import publish_run_event
-from tasks.schedule import EXCHANGE_TZ, Step, closes_at, daily_steps, intraday_steps
+from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
 from tasks.step_actions import apply_step_actions
 from tasks.tool_sessions import run_tools
 from tools.credentials import issue_run_credential
@@ -87,7 +88,7 @@ async def _execute_claimed(run: Run, bus: EventBus, settings: Settings, worker_i
     await publish_run_event(
         bus,
         run,
-        "STARTED" if first_attempt else "PROGRESS",
+        RunEventKind.STARTED if first_attempt else RunEventKind.PROGRESS,
         message=None if first_attempt else f"Resumed (attempt {run.attempts}).",
     )
     try:
@@ -223,7 +224,7 @@ async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: in
             "heartbeat_at",
         ]
     )
-    await publish_run_event(bus, run, "PROGRESS", message=run.progress_message)
+    await publish_run_event(bus, run, RunEventKind.PROGRESS, message=run.progress_message)
 
 
 async def _apply_corporate_actions(run: Run, bus: EventBus, steps: list[Step], index: int) -> None:
@@ -233,14 +234,16 @@ async def _apply_corporate_actions(run: Run, bus: EventBus, steps: list[Step], i
     except ValueError as exc:  # a split's fractional share with no open price to pay it at
         raise RunFailure(f"{steps[index].day.isoformat()}: {exc}") from exc
     for action in applied:
-        await publish_run_event(bus, run, "CORPORATE_ACTION", position=action.position, message=action.message)
+        await publish_run_event(
+            bus, run, RunEventKind.CORPORATE_ACTION, position=action.position, message=action.message
+        )
 
 
 async def _day_context(run: Run, step: Step, index: int, total: int) -> DayContext:
     snapshot = run.strategy_snapshot
     portfolio = await current_portfolio(run)
     local = step.clock_at.astimezone(EXCHANGE_TZ)
-    label = f"{local:%Y-%m-%d %H:%M} America/New_York" + (" (open)" if run.mode == TradingMode.DAILY else "")
+    label = f"{local:%Y-%m-%d %H:%M} {EXCHANGE_TIMEZONE}" + (" (open)" if run.mode == TradingMode.DAILY else "")
     return DayContext(
         run_id=run.id,
         mode=str(run.mode),
@@ -283,7 +286,7 @@ async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult) -
         output_tokens=F("output_tokens") + result.output_tokens,
     )
     await run.refresh_from_db()
-    await publish_run_event(bus, run, "LOG", message=f"Reasoning for {log.date.isoformat()} saved.")
+    await publish_run_event(bus, run, RunEventKind.LOG, message=f"Reasoning for {log.date.isoformat()} saved.")
     trades = await Position.filter(
         run_id=run.id, timestamp__gte=_fills_at(run, step), action__in=TRADE_ACTIONS
     ).order_by("action_id")
@@ -291,7 +294,7 @@ async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult) -
         await publish_run_event(
             bus,
             run,
-            "TRADE",
+            RunEventKind.TRADE,
             position=trade,
             message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}"
             + (f"; fee {trade.fee:.2f}" if trade.fee else ""),
@@ -332,4 +335,4 @@ async def finish_run(
     await run.save()
     RUNS_FINISHED.labels(str(status)).inc()
     logger.info("run %s finished: %s", run.id, status)
-    await publish_run_event(bus, run, str(status), message=error or message)
+    await publish_run_event(bus, run, RunEventKind(status.value), message=error or message)

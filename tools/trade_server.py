@@ -10,8 +10,9 @@ from mcp.server.fastmcp import Context, FastMCP
 
 from db_models.costs import TradingCosts
 from db_models.ledger import Portfolio, TradeRefused, apply_trade, current_portfolio
+from db_models.market import EXCHANGE_TZ
 from db_models.runs import CORPORATE_ACTIONS, ActionType, Position, Run
-from tools.market_view import EXCHANGE_TZ, MarketView, parse_symbol
+from tools.market_view import MarketView, parse_symbol
 from tools.run_context import ToolRefusal, current_run, refusals_as_text
 
 

@@ -19,7 +19,7 @@ CorporateActionKind = strawberry.enum(db.CorporateActionKind)
 class PriceBar:
     symbol: str
     timestamp: datetime = strawberry.field(
-        description=("The bar's start in UTC. Daily bars start at 09:30 America/New_York on their trading date.")
+        description=f"The bar's start in UTC. Daily bars start at 09:30 {db.EXCHANGE_TIMEZONE} on their trading date."
     )
     open: float
     high: float

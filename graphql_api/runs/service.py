@@ -12,12 +12,13 @@ from tortoise.transactions import in_transaction
 from db_models.accounts import User
 from db_models.costs import TradingCosts
 from db_models.market import PriceInterval
-from db_models.runs import ACTIVE_STATUSES, IntradaySession, Run, RunStatus, TradingMode
+from db_models.runs import ACTIVE_STATUSES, DEFAULT_MAX_STEPS, IntradaySession, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
 from graphql_api.runs.types import DailyRunInput, IntradayRunInput
 from graphql_api.services import Services
+from tasks.event_contract import RunEventKind, run_stream
 from tasks.run_events import publish_run_event
 from tasks.schedule import daily_steps, intraday_interval, intraday_steps
 
@@ -29,7 +30,7 @@ async def get_owned_run(user: User, run_id: str) -> Run:
 
 
 def _check_max_steps(value: int | None) -> int:
-    steps = 30 if value is None else value
+    steps = DEFAULT_MAX_STEPS if value is None else value
     if not 1 <= steps <= MAX_STEPS_LIMIT:
         raise BadUserInput(f"maxSteps must be between 1 and {MAX_STEPS_LIMIT}; got {steps}.", field="maxSteps")
     return steps
@@ -128,7 +129,7 @@ async def _hand_over(services: Services, run: Run) -> Run:
     If Redis cannot take it (announcement or queue), no worker will ever see the run: it ends FAILED with
     the reason at once, rather than staying QUEUED forever, and the caller gets UNAVAILABLE."""
     try:
-        await publish_run_event(services.require_bus(), run, "QUEUED")
+        await publish_run_event(services.require_bus(), run, RunEventKind.QUEUED)
         await services.require_dispatcher().enqueue_run(run.id)
     except (RedisError, OSError) as exc:
         reason = "The run could not be handed to a worker: the job queue is unavailable. Start it again shortly."
@@ -138,7 +139,7 @@ async def _hand_over(services: Services, run: Run) -> Run:
         if failed:
             await run.refresh_from_db()
             with contextlib.suppress(RedisError, OSError):
-                await publish_run_event(services.require_bus(), run, "FAILED", message=reason)
+                await publish_run_event(services.require_bus(), run, RunEventKind.FAILED, message=reason)
         raise Unavailable(reason) from exc
     return run
 
@@ -154,7 +155,9 @@ async def cancel_run(services: Services, user: User, run_id: str) -> Run:
     )
     await run.refresh_from_db()
     if cancelled_now:
-        await publish_run_event(services.require_bus(), run, "CANCELLED", message="Cancelled before it started.")
+        await publish_run_event(
+            services.require_bus(), run, RunEventKind.CANCELLED, message="Cancelled before it started."
+        )
     return run
 
 
@@ -163,4 +166,4 @@ async def delete_run(services: Services, user: User, run_id: str) -> None:
     deleted = await Run.filter(id=run.id).exclude(status__in=ACTIVE_STATUSES).delete()
     if not deleted:
         raise Conflict("This run is still queued or running; cancel it first.")
-    await services.require_bus().delete(f"run:{run.id}")
+    await services.require_bus().delete(run_stream(run.id))
