@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql_api.accounts.mutations import AccountMutations
+from graphql_api.accounts.profile_mutations import ProfileMutations
 from graphql_api.accounts.queries import AccountQueries
 from graphql_api.admin.queries import AdminQueries
 from graphql_api.chat.mutations import ChatMutations
@@ -28,7 +29,9 @@ from graphql_api.trading_models.queries import TradingModelQueries
 Query = merge_types(
     "Query", (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries, AdminQueries)
 )
-Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations, RunMutations, ChatMutations))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, ProfileMutations, TradingModelMutations, RunMutations, ChatMutations)
+)
 Subscription = merge_types("Subscription", (RunSubscriptions, ChatSubscriptions))
 
 

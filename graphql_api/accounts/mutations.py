@@ -14,7 +14,7 @@ from graphql_api.security import rate_limits
 
 
 def _auth_payload(info: AppInfo, user: db.User) -> AuthPayload:
-    issued = issue_token(info.context.settings, user.id)
+    issued = issue_token(info.context.settings, user.id, user.token_version)
     return AuthPayload(token=issued.token, expires_at=issued.expires_at, user=User.from_row(user))
 
 

@@ -42,8 +42,11 @@ def scope(user: User, model_id: int | None):
     )
 
 
-def search_conversations(user: User, model_pk: int | None, search: str | None):
+def search_conversations(user: User, model_pk: int | None, search: str | None, archived: bool | None = False):
+    """The user's conversations in one scope; archived=None lists archived and not archived alike."""
     query = scope(user, model_pk)
+    if archived is not None:
+        query = query.filter(archived=archived)
     text = (search or "").strip()
     if text:
         if len(text) > 200:
@@ -72,6 +75,14 @@ async def rename_conversation(user: User, conversation_id: str, title: str) -> C
     conversation = await get_owned_conversation(user, conversation_id)
     conversation.title = clean_title(title)
     await conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+async def set_archived(user: User, conversation_id: str, archived: bool) -> Conversation:
+    conversation = await get_owned_conversation(user, conversation_id)
+    if conversation.archived != archived:
+        conversation.archived = archived
+        await conversation.save(update_fields=["archived", "updated_at"])
     return conversation
 
 

@@ -76,6 +76,7 @@ class Conversation:
     id: strawberry.ID
     title: str
     is_active: bool
+    archived: bool
     summary: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -87,6 +88,7 @@ class Conversation:
             id=strawberry.ID(to_global_id("Conversation", row.id)),
             title=row.title,
             is_active=row.is_active,
+            archived=row.archived,
             summary=row.summary,
             created_at=row.created_at,
             updated_at=row.updated_at,
