@@ -6,7 +6,7 @@ from db_models.runs import ActionType
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aibt", "0004_corporate_actions")]
+    dependencies = [("aibt", "0004_corporate_actions"), ("aibt", "0004_profile_and_archive")]
 
     initial = False
 

@@ -42,14 +42,18 @@ from db_models.config import tortoise_config
 
 async def main():
     config = tortoise_config(sys.argv[1])
+    # The state before 0005: both 0004 migrations, which it depends on.
     await migrate(config=config, target="aibt.0004_corporate_actions")
+    await migrate(config=config, target="aibt.0004_profile_and_archive")
     await Tortoise.close_connections()
     await Tortoise.init(config=config)
     db = Tortoise.get_connection("default")
+    applied = await db.execute_query_dict("SELECT name FROM tortoise_migrations")
+    assert {row["name"] for row in applied} >= {"0004_corporate_actions", "0004_profile_and_archive"}, applied
     now = "CURRENT_TIMESTAMP"
     [user] = await db.execute_query_dict(
-        "INSERT INTO users (email, password_hash, role, created_at, updated_at)"
-        f" VALUES ('m@x.y', 'x', 'USER', {now}, {now}) RETURNING id")
+        "INSERT INTO users (email, password_hash, role, token_version, created_at, updated_at)"
+        f" VALUES ('m@x.y', 'x', 'USER', 0, {now}, {now}) RETURNING id")
     [model] = await db.execute_query_dict(
         "INSERT INTO trading_models (owner_id, name, signature, is_active, allowed_tickers, initial_cash,"
         f" ai_model, parameters, created_at, updated_at) VALUES ({user['id']}, 'm', 'm', true, '[]', 100,"
@@ -72,7 +76,13 @@ async def main():
                       str(costs.commission_minimum), str(costs.slippage_bps), costs.max_position_weight]))
     await Tortoise.close_connections()
 
-asyncio.run(main())
+async def run():
+    try:
+        await main()
+    finally:  # an open SQLite connection thread would keep a failed run alive
+        await Tortoise.close_connections()
+
+asyncio.run(run())
 """
 
 
