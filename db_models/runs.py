@@ -36,6 +36,12 @@ class ActionType(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
     NO_TRADE = "NO_TRADE"
+    SPLIT = "SPLIT"  # a split applied at the ex-date's open: amount = shares before, price = ratio
+    DIVIDEND = "DIVIDEND"  # a cash dividend at the ex-date's open: amount = shares held, price = cash per share
+
+
+TRADE_ACTIONS = (ActionType.BUY, ActionType.SELL)
+CORPORATE_ACTIONS = (ActionType.SPLIT, ActionType.DIVIDEND)
 
 
 class Run(Model):
@@ -77,7 +83,7 @@ class Run(Model):
     heartbeat_at = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
     # The agent had tools of external MCP servers, which are not bound to the run's clock (see the snapshot).
-    used_external_tools = fields.BooleanField(default=False)
+    used_external_tools = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "runs"
@@ -86,7 +92,9 @@ class Run(Model):
 
 
 class Position(Model):
-    """One action of a run (a trade or a no-trade step) and the portfolio right after it."""
+    """One action of a run (a trade, a no-trade step, a split or a dividend) and the portfolio right after it.
+
+    A trade's price is its fill after slippage and its fee the commission paid in cash."""
 
     id = fields.IntField(primary_key=True)
     run = fields.ForeignKeyField("aibt.Run", related_name="positions", on_delete=fields.CASCADE)
@@ -99,6 +107,7 @@ class Position(Model):
     price = fields.DecimalField(null=True, **MONEY)
     holdings = fields.JSONField(default=dict)
     cash = fields.DecimalField(**MONEY)
+    fee = fields.DecimalField(default=0, db_default=0, **MONEY)
 
     class Meta:
         table = "positions"

@@ -10,7 +10,7 @@ from db_models.price_fetches import FetchJobStatus
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aibt", "0005_profile_and_archive")]
+    dependencies = [("aibt", "0006_trading_costs")]
 
     initial = False
 

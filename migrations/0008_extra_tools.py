@@ -1,6 +1,7 @@
 from orjson import loads
 from tortoise import fields, migrations
 from tortoise.fields.data import JSON_DUMPS
+from tortoise.fields.db_defaults import SqlDefault
 from tortoise.migrations import operations as ops
 
 
@@ -13,11 +14,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Run",
             name="used_external_tools",
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name="TradingModel",
             name="extra_tools",
-            field=fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(default=list, db_default=SqlDefault("'[]'"), encoder=JSON_DUMPS, decoder=loads),
         ),
     ]

@@ -26,6 +26,7 @@ class RunEventKind(StrEnum):
     STARTED = "STARTED"
     PROGRESS = "PROGRESS"
     TRADE = "TRADE"
+    CORPORATE_ACTION = "CORPORATE_ACTION"  # a split or dividend applied at a step's open, with its position
     LOG = "LOG"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -108,7 +109,7 @@ class RunProgress:
 
 @dataclass(frozen=True, kw_only=True)
 class Position:
-    """One action of a run (a trade, or the day's no-trade) and the portfolio right after it."""
+    """One action of a run (a trade, the day's no-trade, a split or a dividend) and the portfolio right after it."""
 
     pk: int
     date: dt.date
@@ -120,6 +121,7 @@ class Position:
     price: Decimal | None
     holdings: Mapping[str, int]
     cash: Decimal
+    fee: Decimal = Decimal(0)  # a trade's commission
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -133,6 +135,7 @@ class Position:
             "price": None if self.price is None else str(self.price),
             "holdings": dict(self.holdings),
             "cash": str(self.cash),
+            "fee": str(self.fee),
         }
 
     @classmethod
@@ -149,6 +152,7 @@ class Position:
             price=wire.optional_money("price"),
             holdings=wire.integer_map("holdings"),
             cash=wire.money("cash"),
+            fee=wire.optional_money("fee") or Decimal(0),  # absent from events of releases before fees
         )
 
 
@@ -161,14 +165,14 @@ class RunEvent:
     status: RunStatus
     progress: RunProgress
     message: str | None = None
-    position: Position | None = None  # on TRADE events
+    position: Position | None = None  # on TRADE and CORPORATE_ACTION events
     at: dt.datetime = field(default_factory=_now)
     seq: int | None = None  # given by the bus when the event is published
 
     def __post_init__(self) -> None:
         _checked_kind(self.kind, RunEventKind, "a run event")
-        if self.kind is RunEventKind.TRADE and self.position is None:
-            raise EventContractError("a TRADE run event carries the position it made.")
+        if self.kind in (RunEventKind.TRADE, RunEventKind.CORPORATE_ACTION) and self.position is None:
+            raise EventContractError(f"a {self.kind} run event carries the position it made.")
 
     @property
     def stream(self) -> str:

@@ -43,7 +43,8 @@ async def import_price_files(
         nonlocal bar
         total_files.extend(files)
         for f in files:
-            echo(f"{f.path}: {len(f.bars):,} bars of {len(f.symbols):,} symbols, valid.")
+            stated = f", {len(f.actions):,} splits and dividends" if f.actions else ""
+            echo(f"{f.path}: {len(f.bars):,} bars of {len(f.symbols):,} symbols{stated}, valid.")
         distinct = len({b.key for f in files for b in f.bars})  # a bar in two files is written once
         bar = tqdm(total=distinct, unit="bar", unit_scale=True, desc="writing", disable=not show_progress)
 
@@ -63,6 +64,7 @@ async def import_price_files(
         await Tortoise.close_connections()
     seconds = time.perf_counter() - started
     kept = f", {result.kept:,} open-only bars kept as stored complete bars" if result.kept else ""
+    kept += f"; {result.actions:,} splits and dividends" if result.actions else ""
     echo(
         f"Imported {result.bars:,} bars of {result.symbols:,} symbols from {len(total_files)} file(s): "
         f"{result.inserted:,} new, {result.updated:,} updated{kept}; {seconds:.2f} s "

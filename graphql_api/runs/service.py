@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db_models.accounts import User
+from db_models.costs import TradingCosts
 from db_models.market import PriceInterval
 from db_models.runs import ACTIVE_STATUSES, DEFAULT_MAX_STEPS, IntradaySession, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
@@ -54,6 +55,7 @@ def snapshot_of(model: TradingModel) -> dict:
         "custom_rules": model.custom_rules,
         "custom_instructions": model.custom_instructions,
         "external_servers": _external_servers(model),
+        "costs": TradingCosts.of_model(model).to_snapshot(),
     }
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from graphql_api.cli import uvicorn_options
 
@@ -21,11 +21,12 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def running_server(app: Starlette) -> AsyncIterator[str]:
+async def running_server(app: ASGIApp) -> AsyncIterator[str]:
     """Yields the server's base URL once it accepts connections. The AIBT app runs with `aibt serve`'s
-    options; stand-ins for other services run with uvicorn's defaults."""
+    options; stand-ins for other services (any ASGI app) run with uvicorn's defaults."""
     port = free_port()
-    settings = getattr(app.state, "settings", None)
+    state = getattr(app, "state", None)
+    settings = getattr(state, "settings", None)
     options = uvicorn_options(settings) if settings is not None else {}
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
