@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     security = Security.from_settings(settings)
     graphql = AibtGraphQL(schema, settings, services, security)
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # every method: the view answers those it does not serve (405, as JSON)
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -178,3 +178,29 @@ async def test_headers_over_the_limit_are_refused_before_the_app_and_the_server_
     assert response.json()["data"]["me"]["id"] == user.id
     assert (await api.http.get("/healthz")).status_code == 200
     assert await User.filter(email=user.email).exists()
+
+
+# --- methods and echoed input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND", "HEAD"])
+async def test_methods_other_than_get_and_post_are_refused_as_json_naming_the_methods_served(api, user, method):
+    response = await api.http.request(method, "/graphql", headers=_auth(user))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["content-type"].startswith("application/json")
+    if method != "HEAD":  # a HEAD answer has no body
+        error = _bad_input(response, status=405)
+        assert error["extensions"]["reason"] == "METHOD" and method in error["message"]
+
+
+async def test_a_long_input_echoed_by_every_alias_comes_back_cut_not_once_per_alias(api, user):
+    long_id = "x" * 500_000
+    document = "query($id: ID!) { " + " ".join(f"a{n}: model(id: $id) {{ id }}" for n in range(30)) + " }"
+    response = await api.http.post(
+        "/graphql", json={"query": document, "variables": {"id": long_id}}, headers=_auth(user)
+    )
+    errors = response.json()["errors"]
+    assert len(errors) == 30 and {e["extensions"]["code"] for e in errors} == {"NOT_FOUND"}
+    assert all(len(e["message"]) < 1_100 and e["message"].endswith("(cut at 1,000 characters)") for e in errors)
+    assert len(response.content) < 100_000

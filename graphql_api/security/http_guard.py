@@ -17,14 +17,19 @@ PREFLIGHT_HEADERS = ("x-requested-with", "apollo-require-preflight", "x-apollo-o
 class RequestRefused(Exception):
     """Answered as a GraphQL error response with an HTTP status, before execution starts."""
 
-    def __init__(self, status: int, code: str, message: str, **extensions: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extensions: Any
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extensions = status, code, message, extensions
+        self.headers = headers
 
     def response(self) -> JSONResponse:
         extensions = {**self.extensions, "code": self.code, "requestId": current_request_id.get()}
         return JSONResponse(
-            {"data": None, "errors": [{"message": self.message, "extensions": extensions}]}, status_code=self.status
+            {"data": None, "errors": [{"message": self.message, "extensions": extensions}]},
+            status_code=self.status,
+            headers=self.headers,
         )
 
 
@@ -56,13 +61,22 @@ async def _read_capped(request: Request, limit: int) -> bytes:
     return body
 
 
+SERVED_METHODS = ("GET", "POST")
+
+
 async def guard_http_request(request: Request, config: SecurityConfig) -> None:
     """Raises RequestRefused for what must not reach the GraphQL layer."""
+    if request.method not in SERVED_METHODS:
+        raise RequestRefused(
+            405,
+            "BAD_USER_INPUT",
+            f"{request.method} is not served here: send GraphQL with POST (queries may use GET).",
+            headers={"Allow": ", ".join(SERVED_METHODS)},
+            reason="METHOD",
+        )
     if request.method == "GET":
         if len(request.scope.get("query_string", b"")) > config.max_request_bytes:
             raise too_large("query string", config.max_request_bytes)
-        return
-    if request.method != "POST":
         return
     media_type = _media_type(request)
     if not _is_json(media_type):
