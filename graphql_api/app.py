@@ -24,6 +24,7 @@ from graphql_api.metrics import WebsocketGaugeMiddleware, metrics_endpoint
 from graphql_api.request_ids import RequestIdMiddleware
 from graphql_api.schema import schema
 from graphql_api.security.cors import CrossOriginMiddleware
+from graphql_api.security.http_guard import HeaderSizeLimit
 from graphql_api.security.runtime import Security
 from graphql_api.services import Services
 from graphql_api.spa import SinglePageApp
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Route("/metrics", metrics_endpoint))
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes),
         Middleware(CrossOriginMiddleware, config=security.config),
         Middleware(WebsocketGaugeMiddleware),
     ]
