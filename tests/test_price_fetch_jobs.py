@@ -117,6 +117,24 @@ async def test_an_unknown_job_is_not_found(api, admin):
     assert error["extensions"]["code"] == "NOT_FOUND"
 
 
+async def test_a_document_with_several_root_fields_answers_every_one(api, admin):
+    row = await PriceFetchJob.create(symbols=["AAPL", "MSFT"], progress_total=2)
+    job_id = to_global_id("PriceFetchJob", row.id)
+    try:
+        data = await api.data(
+            "query($id: ID!) { me { id } priceFetchJobs { totalCount edges { node { id } } } "
+            "a: priceFetchJob(id: $id) { symbols } b: priceFetchJob(id: $id) { status progress { total } } "
+            "systemStats { users } }",
+            {"id": job_id},
+            token=admin.token,
+        )
+        assert data["me"]["id"] == admin.id and data["systemStats"]["users"] >= 1
+        assert data["priceFetchJobs"]["totalCount"] == 1 and data["priceFetchJobs"]["edges"][0]["node"]["id"] == job_id
+        assert data["a"]["symbols"] == ["AAPL", "MSFT"] and data["b"] == {"status": "QUEUED", "progress": {"total": 2}}
+    finally:
+        await row.delete()
+
+
 # ------------------------------------------------------------------------------------------ embedded serve
 
 

@@ -75,6 +75,17 @@ async def test_bad_profile_input_is_refused_naming_its_field_and_changes_nothing
     assert me["displayName"] == "Kept" and me["avatarUrl"] == AVATAR
 
 
+async def test_a_document_with_several_root_fields_answers_every_one(api, user):
+    both = (
+        'mutation($a: String) { a: updateProfile(input: {displayName: "First"}) { displayName } '
+        "b: updateProfile(input: {avatarUrl: $a}) { displayName avatarUrl } }"
+    )
+    data = await api.data(both, {"a": AVATAR}, token=user.token)
+    assert data["a"]["displayName"] == "First" and data["b"] == {"displayName": "First", "avatarUrl": AVATAR}
+    data = await api.data("{ a: me { displayName } b: me { avatarUrl } models { totalCount } }", token=user.token)
+    assert data == {"a": {"displayName": "First"}, "b": {"avatarUrl": AVATAR}, "models": {"totalCount": 0}}
+
+
 async def test_profile_mutations_need_a_signed_in_user(api):
     assert await api.error_code(UPDATE, {"i": {"displayName": "x"}}) == "UNAUTHENTICATED"
     assert await api.error_code(CHANGE, {"c": PASSWORD, "n": NEW_PASSWORD}) == "UNAUTHENTICATED"
