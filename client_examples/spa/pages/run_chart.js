@@ -1,15 +1,16 @@
-// The run's equity curve: the portfolio's value at each close, its drawdown shaded, its trades marked.
-// SERIES lists where the chart's lines come from; another line (a baseline) is one more entry.
+// The run's equity curve: the portfolio's value at each close, its drawdown shaded, its trades, splits and
+// dividends marked. SERIES lists where the chart's lines come from; another line (a baseline) is one more entry.
 
 import { api } from "../lib/api.js";
 import { lineChart } from "../lib/chart.js";
 import { h, section } from "../lib/dom.js";
 import { money, percent } from "../lib/format.js";
-import { actionLabel, TRADE_ACTIONS } from "./run_data.js";
+import { CORPORATE_ACTIONS, describePosition, TRADE_ACTIONS } from "./run_data.js";
 
 const TRADES = `query($id: ID!, $after: String) { run(id: $id) { positions(first: 100, after: $after) {
-  pageInfo { hasNextPage endCursor } edges { node { id date timestamp action symbol amount price } } } } }`;
+  pageInfo { hasNextPage endCursor } edges { node { id date timestamp action symbol amount price fee } } } } }`;
 const MAX_TRADE_PAGES = 20; // markers for the first 2,000 actions; the positions table has them all
+const marked = (position) => TRADE_ACTIONS.has(position.action) || CORPORATE_ACTIONS.has(position.action);
 const axisMoney = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 
 export const SERIES = [
@@ -25,7 +26,7 @@ async function loadTrades(runId, into) {
   let after = null;
   for (let page = 0; page < MAX_TRADE_PAGES; page += 1) {
     const { positions } = (await api(TRADES, { id: runId, after })).run;
-    positions.edges.forEach(({ node }) => TRADE_ACTIONS.has(node.action) && into.set(node.id, node));
+    positions.edges.forEach(({ node }) => marked(node) && into.set(node.id, node));
     if (!positions.pageInfo.hasNextPage) return;
     after = positions.pageInfo.endCursor;
   }
@@ -38,10 +39,7 @@ function markersOf(trades, points) {
     const t = Date.parse(trade.timestamp);
     const point = points.find((p) => p.t >= t) || points.find((p) => p.label === trade.date);
     if (!point) continue;
-    markers.push({
-      t: point.t, v: point.v, kind: trade.action.toLowerCase(),
-      text: `${actionLabel(trade.action)} ${trade.amount} ${trade.symbol} at ${money(trade.price)} on ${trade.date}`,
-    });
+    markers.push({ t: point.t, v: point.v, kind: trade.action.toLowerCase(), text: describePosition(trade) });
   }
   return markers;
 }
@@ -62,7 +60,7 @@ export function chartSection(run) {
   const trades = new Map();
   let latest = run;
   const chart = lineChart({ title: `Equity curve of run ${run.runNumber}`, series: [], formatY: (v) => axisMoney.format(v) });
-  const note = h("p", { class: "muted" }, "Shaded: drawdown below the running peak. Triangles: buys (▲) and sells (▼).");
+  const note = h("p", { class: "muted" }, "Shaded: drawdown below the running peak. Triangles: buys (▲) and sells (▼). Dots: splits and dividends.");
 
   function draw() {
     const series = SERIES.map((make) => make(latest)).filter(Boolean);
@@ -78,7 +76,7 @@ export function chartSection(run) {
       draw();
     },
     onEvent(event) {
-      if (event.position && TRADE_ACTIONS.has(event.position.action)) trades.set(event.position.id, event.position);
+      if (event.position && marked(event.position)) trades.set(event.position.id, event.position);
     },
   };
 }
