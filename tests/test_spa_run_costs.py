@@ -84,6 +84,14 @@ async def test_a_run_with_costs_splits_dividends_and_external_tools_shows_them_a
     await expect(page.locator(".chart svg .marker.split title").first).to_have_text(
         f"Split 3-for-2 of {px.SYMBOL}: 50 shares held on {DAYS[5]}"
     )
+    # The keyboard reads them too: the readout of the split's close names it.
+    await page.get_by_role("img", name=re.compile("Equity curve of run 1")).focus()
+    await page.keyboard.press("Home")
+    for _ in range(5):
+        await page.keyboard.press("ArrowRight")
+    await expect(page.locator(".chart-readout")).to_have_text(
+        re.compile(rf"^{DAYS[5]}: [\d,.]+ · Split 3-for-2 of {px.SYMBOL}: 50 shares held on {DAYS[5]}$")
+    )
     buys = page.locator(".chart svg .marker.buy title")
     await expect(buys).to_have_count(2)
     assert sorted(await buys.all_text_contents()) == [

@@ -44,7 +44,8 @@ function markersOf(trades, points) {
   return markers;
 }
 
-function describer(points) {
+/** The readout of a close: its value, how far below the peak, and what was marked there (read by keyboard too). */
+function describer(points, markers) {
   let peak = -Infinity;
   const drawdowns = points.map((p) => {
     peak = Math.max(peak, p.v);
@@ -52,7 +53,8 @@ function describer(points) {
   });
   return (point, index) => {
     const below = drawdowns[index] ? ` · ${percent(drawdowns[index])} below its peak` : "";
-    return `${point.label}: ${money(point.v)}${below}`;
+    const marked = markers.filter((m) => m.t === point.t).map((m) => ` · ${m.text}`).join("");
+    return `${point.label}: ${money(point.v)}${below}${marked}`;
   };
 }
 
@@ -65,7 +67,8 @@ export function chartSection(run) {
   function draw() {
     const series = SERIES.map((make) => make(latest)).filter(Boolean);
     const main = series[0].points;
-    chart.update({ series, markers: markersOf(trades, main), describe: describer(main) });
+    const markers = markersOf(trades, main);
+    chart.update({ series, markers, describe: describer(main, markers) });
   }
   loadTrades(run.id, trades).then(draw).catch(() => {}); // the curve shows without markers if this fails
 
