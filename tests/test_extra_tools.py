@@ -109,14 +109,14 @@ async def test_a_run_whose_external_server_is_down_fails_with_a_readable_reason(
     assert result["error"].startswith(f"ToolServersUnavailable: The research tool server at {down} is unavailable")
 
 
-async def test_system_status_shows_each_external_server_with_its_health_and_tools(api, user, research, tmp_path):
+async def test_system_status_shows_each_external_server_with_its_health_and_tools(api, admin, research, tmp_path):
     servers = {
         "research": {"url": f"{research.url}?key=q-secret", "bearer_token": research.token},
         "locked": {"url": research.url, "headers": {"Authorization": "Bearer wrong"}},
         "gone": {"url": f"http://127.0.0.1:{free_port()}/mcp"},
     }
     async with configured(write_config(tmp_path / "three.json", servers)):
-        response = await api.execute(STATUS, token=user.token)
+        response = await api.execute(STATUS, token=admin.token)
 
     listed = {s["name"]: s for s in response["data"]["systemStatus"]["toolServers"]}
     assert listed["research"] == {

@@ -74,12 +74,27 @@ def _bars(args: Mapping[str, Any]) -> int:
 
 # Every list of objects in the schema, by (type, field), with how long it can be. `edges` lists take their
 # connection's page size. tests/test_query_cost.py fails when a new list of objects has no entry here.
+OPEN_RANGE_ACTIONS = 200
+
+
+def _actions(args: Mapping[str, Any]) -> int:
+    """Splits and dividends of one symbol in a range: at most about one a month (monthly payers), so the
+    range's months, and an open range as a long history's worth."""
+    start, end = args.get("from"), args.get("to") or dt.date.today()
+    if not isinstance(start, dt.date) or not isinstance(end, dt.date):
+        return OPEN_RANGE_ACTIONS
+    return max(0, min(OPEN_RANGE_ACTIONS, (end - start).days // 28 + 2))
+
+
 LIST_SIZES: dict[tuple[str, str], ListSize] = {
     ("Query", "stockPrices"): _bars,
     ("Query", "leaderboard"): lambda args: _clamp(args.get("limit"), 20, 1, MAX_LEADERBOARD),
     ("Query", "aiModels"): lambda _: 50,
     ("Run", "equityCurve"): lambda _: EQUITY_CURVE_POINTS,
     ("SystemStatus", "toolServers"): lambda _: 10,
+    ("Query", "corporateActions"): _actions,
+    # One result per symbol of a fetch: a universe's worth (the NASDAQ-100) is the usual job.
+    ("PriceFetchJob", "results"): lambda _: 101,
 }
 
 
