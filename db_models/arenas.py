@@ -1,0 +1,26 @@
+"""Arenas: several of a user's models run over the same days, followed and ranked together."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from db_models.trading import MONEY
+
+
+class Arena(Model):
+    id = fields.IntField(primary_key=True)
+    owner = fields.ForeignKeyField("aibt.User", related_name="arenas", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=100)
+    start_date = fields.DateField()
+    end_date = fields.DateField()
+    max_steps = fields.IntField(default=30)
+    benchmark_symbol = fields.CharField(max_length=16, null=True)
+    # The arena's buy-and-hold baseline, fixed at start: every member's tickers, from the first member's cash.
+    tickers = fields.JSONField(default=list)
+    initial_cash = fields.DecimalField(**MONEY)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    # Set once, by whoever announces that the last member run has ended.
+    ended_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "arenas"
+        indexes = (("owner_id", "id"),)
