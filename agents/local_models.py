@@ -17,7 +17,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agents.scripted_model import ScriptedChatModel, message_text
+from agents.message_text import text_content
+from agents.scripted_model import ScriptedChatModel
 from agents.trading.prompts import read_run_facts
 
 SHORT_WINDOW = 5
@@ -60,11 +61,11 @@ class Conversation:
 
     def __init__(self, messages: Sequence[BaseMessage], tool_names: Sequence[str]) -> None:
         system = next((m for m in messages if isinstance(m, SystemMessage)), None)
-        self.facts = read_run_facts(message_text(system.content)) if system else {}
+        self.facts = read_run_facts(text_content(system)) if system else {}
         self.tool_names = set(tool_names)
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1) + 1
         day = list(messages[start:])
-        answers = {m.tool_call_id: message_text(m.content) for m in day if isinstance(m, ToolMessage)}
+        answers = {m.tool_call_id: text_content(m) for m in day if isinstance(m, ToolMessage)}
         self.calls = [
             Call(c["name"], dict(c["args"]), tool_result(answers[c["id"]]) if c["id"] in answers else None)
             for m in day

@@ -20,18 +20,10 @@ from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agents.message_text import text_content
+
 TOKEN = re.compile(r"\s*\S+")
 ToolCalls = list[tuple[str, dict[str, Any]]]
-
-
-def message_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "\n".join(
-        b if isinstance(b, str) else str(b.get("text", ""))
-        for b in content or []
-        if isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text")
-    )
 
 
 def count_words(text: str) -> int:
@@ -56,7 +48,7 @@ def read_facts(system_text: str, heading: str) -> dict[str, str]:
 
 
 def _usage(messages: list[BaseMessage], output_words: int) -> dict[str, int]:
-    input_words = sum(count_words(message_text(m.content)) for m in messages)
+    input_words = sum(count_words(text_content(m)) for m in messages)
     input_words += sum(
         1 + count_words(json.dumps(c["args"], sort_keys=True))
         for m in messages

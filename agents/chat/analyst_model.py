@@ -17,7 +17,8 @@ from langchain_core.messages import BaseMessage
 from agents.chat import answers, prompts
 from agents.chat.summaries import extractive_summary
 from agents.chat.titles import fallback_title
-from agents.scripted_model import ScriptedChatModel, message_text
+from agents.message_text import text_content
+from agents.scripted_model import ScriptedChatModel
 
 
 class AnalystModel(ScriptedChatModel):
@@ -30,7 +31,7 @@ class AnalystModel(ScriptedChatModel):
         return "aibt-local-analyst"
 
     def decide(self, messages: Sequence[BaseMessage]) -> answers.Reply:
-        first = message_text(messages[0].content) if messages else ""
+        first = text_content(messages[0]) if messages else ""
         if first.startswith(prompts.TITLE_TASK):
             return answers.Reply(fallback_title(prompts.read_block(first, "MESSAGE") or ""))
         if first.startswith(prompts.SUMMARY_TASK):

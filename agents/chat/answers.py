@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agents.scripted_model import message_text
+from agents.message_text import text_content
 
 DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 RUN_LIST = re.compile(
@@ -84,9 +84,9 @@ class Turn:
     @classmethod
     def read(cls, messages: Sequence[BaseMessage], tool_names: Sequence[str]) -> Turn:
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
-        question = message_text(messages[start].content) if start >= 0 else ""
+        question = text_content(messages[start]) if start >= 0 else ""
         later = list(messages[start + 1 :])
-        answered = {m.tool_call_id: message_text(m.content) for m in later if isinstance(m, ToolMessage)}
+        answered = {m.tool_call_id: text_content(m) for m in later if isinstance(m, ToolMessage)}
         results = [
             (c["name"], dict(c["args"]), answered[c["id"]])
             for m in later

@@ -1,52 +1,43 @@
-"""The chat reply: the analyst and its tools in a loop, streamed, bounded by max_steps, stoppable."""
+"""The chat reply: the shared agent loop with the analyst's turn streamed, its tool calls announced and
+ordered, and the analyst tools bound to the asking user."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
-from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.chat import nodes, prompts
-from agents.chat.state import (
-    ChatRequest,
-    ChatState,
-    OnToken,
-    OnToolEnd,
-    OnToolStart,
-    ReplyFailed,
-    ReplyResult,
+from agents.agent_loop import (
+    LoopState,
     ShouldStop,
+    build_agent_loop,
+    make_agent_node,
+    make_tool_node,
+    recursion_limit,
 )
+from agents.chat import nodes, prompts
+from agents.chat.state import ChatRequest, OnToken, OnToolEnd, OnToolStart, ReplyFailed, ReplyResult
 from agents.chat.tools import AnalystScope, conversation_facts, make_analyst_tools, tool_specs
 
 NO_ANSWER = "I could not finish an answer within the steps allowed for one reply. Try a narrower question."
 
 
 def build_chat_graph(llm: BaseChatModel, tools: Sequence[BaseTool], recorder: nodes.Recorder) -> CompiledStateGraph:
-    """agent -> tools -> agent ... until the model answers without tool calls, max_steps turns are used,
-    or the recorder's should_stop says so (asked between tokens and at every step boundary)."""
-
-    async def after_agent(state: ChatState) -> Literal["tools", "__end__"]:
-        route = nodes.after_agent(state)
-        return nodes.END if route == nodes.TOOLS and await recorder.stop_requested() else route
-
-    async def after_tools(state: ChatState) -> Literal["agent", "__end__"]:
-        route = nodes.after_tools(state)
-        return nodes.END if route == nodes.AGENT and await recorder.stop_requested() else route
-
-    builder = StateGraph(ChatState)
-    builder.add_node(nodes.AGENT, nodes.make_agent_node(llm, tool_specs(list(tools)), recorder))
-    builder.add_node(nodes.TOOLS, nodes.make_tool_node(tools, recorder))
-    builder.add_edge(START, nodes.AGENT)
-    builder.add_conditional_edges(nodes.AGENT, after_agent, [nodes.TOOLS, nodes.END])
-    builder.add_conditional_edges(nodes.TOOLS, after_tools, [nodes.AGENT, nodes.END])
-    return builder.compile(name="chat_reply")
+    """The agent loop over one reply: it ends when the model answers without tool calls, on the last
+    allowed turn (made without tools, so the model answers with what it has) or when the recorder's
+    should_stop says so (asked between tokens and at every step boundary)."""
+    return build_agent_loop(
+        LoopState,
+        agent=make_agent_node(llm, tool_specs(list(tools)), nodes.streamed_turn(recorder), tools_on_last_turn=False),
+        tools=make_tool_node(tools, around=nodes.announced_calls(recorder)),
+        should_stop=recorder.stop_requested,
+        name="chat_reply",
+    )
 
 
 def history_messages(history: Sequence[dict]) -> list[BaseMessage]:
@@ -85,8 +76,11 @@ async def stream_reply(
     every step boundary; when it answers True the reply ends with what was generated so far and
     cut_short=True. A failure of the LLM part-way raises ReplyFailed carrying the partial reply.
     """
-    if max_steps < 1:
-        raise ValueError("max_steps must be at least 1.")
+    config: RunnableConfig = {
+        "recursion_limit": recursion_limit(max_steps),
+        "run_name": "chat_reply",
+        "metadata": {"conversation_id": request.conversation_id},
+    }
     recorder = nodes.Recorder(
         on_token=on_token, on_tool_start=on_tool_start, on_tool_end=on_tool_end, should_stop=should_stop
     )
@@ -96,11 +90,6 @@ async def stream_reply(
     state: dict[str, Any] = {"messages": await initial_messages(request, scope), "max_steps": max_steps, "steps": 0}
     if await recorder.stop_requested():
         return recorder.result()
-    config: RunnableConfig = {
-        "recursion_limit": 2 * max_steps + 10,
-        "run_name": "chat_reply",
-        "metadata": {"conversation_id": request.conversation_id},
-    }
     try:
         await graph.ainvoke(state, config)
     except Exception as error:

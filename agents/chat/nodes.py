@@ -1,6 +1,7 @@
-"""The chat graph's nodes (the analyst's turn, streamed token by token, and its tool calls) and routers.
+"""The chat reply's part of the agent loop: the analyst's turn, streamed token by token, and its tool
+calls, announced one at a time.
 
-Nodes report to a Recorder as they go: every text token of the model (and the separator between the
+Both report to a Recorder as they go: every text token of the model (and the separator between the
 texts of two turns) goes to on_token and into the reply; every tool call goes to on_tool_start and
 on_tool_end, one at a time in the order the model gave them. The reply is all the assistant text of
 the turn, in order: text a model writes before its tool calls is part of it.
@@ -10,36 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool
-from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
-from agents.chat.state import ChatState, OnToken, OnToolEnd, OnToolStart, ReplyResult, ShouldStop
+from agents.agent_loop import AroundToolCall, ChatModel, ExecuteToolCall, ModelTurn, ShouldStop
+from agents.chat.state import OnToken, OnToolEnd, OnToolStart, ReplyResult
+from agents.message_text import text_content
 
-AGENT = "agent"
-TOOLS = "tools"
-END = "__end__"
 SHORT_OUTPUT_CHARS = 500
 TURN_SEPARATOR = "\n\n"
-
-
-def text_content(content: Any) -> str:
-    """A message's (or chunk's) text: the string, or its text blocks joined."""
-    if isinstance(content, str):
-        return content
-    return "".join(
-        block if isinstance(block, str) else str(block.get("text", ""))
-        for block in content or []
-        if isinstance(block, str) or (isinstance(block, dict) and block.get("type") == "text")
-    )
 
 
 def short_output(text: str, limit: int = SHORT_OUTPUT_CHARS) -> str:
@@ -93,25 +78,19 @@ class Recorder:
         )
 
 
-def make_agent_node(
-    llm: BaseChatModel, tools: Sequence[Any], recorder: Recorder
-) -> Callable[..., Awaitable[dict[str, Any]]]:
+def streamed_turn(recorder: Recorder) -> ModelTurn:
     """One analyst turn, streamed: tokens reach the recorder as they arrive and should_stop is asked
-    between them. The last allowed turn has no tools, so the model answers with what it has.
-    `tools` are what bind_tools takes: tools, or their OpenAI specs."""
-    with_tools = llm.bind_tools(list(tools)) if tools else llm
+    between them."""
 
-    async def agent(state: ChatState, config: RunnableConfig) -> dict[str, Any]:
-        last_turn = state.get("steps", 0) + 1 >= state["max_steps"]
-        model = llm if last_turn else with_tools
+    async def turn(model: ChatModel, messages: list[AnyMessage], config: RunnableConfig) -> dict[str, Any]:
         recorder.llm_calls += 1
         response: AIMessageChunk | None = None
         separated = not recorder.parts or recorder.content[-1:].isspace()
-        stream = model.astream(state["messages"], config)
+        stream = model.astream(messages, config)
         try:
             async for chunk in stream:
                 response = chunk if response is None else response + chunk
-                text = text_content(chunk.content)
+                text = text_content(chunk)
                 if text:
                     if not separated:
                         await recorder.token(TURN_SEPARATOR)
@@ -127,7 +106,7 @@ def make_agent_node(
         if response is None:
             message = AIMessage(content="")
         elif recorder.cut_short:  # a stopped turn keeps its text; its unfinished tool calls are dropped
-            message = AIMessage(content=text_content(response.content), id=response.id)
+            message = AIMessage(content=text_content(response), id=response.id)
         else:
             message = AIMessage(
                 content=response.content,
@@ -136,46 +115,23 @@ def make_agent_node(
                 usage_metadata=response.usage_metadata,
                 response_metadata=response.response_metadata,
             )
-        return {"messages": [message], "steps": 1}
+        return {"messages": [message]}
 
-    return agent
-
-
-def tool_error_message(error: Exception) -> str:
-    text = str(error).strip() or type(error).__name__
-    return f"Error: {text}. Check the tool's arguments and try again, or answer without it."
+    return turn
 
 
-def make_tool_node(tools: Sequence[BaseTool], recorder: Recorder) -> ToolNode:
+def announced_calls(recorder: Recorder) -> AroundToolCall:
     """The model's tool calls, run one at a time in its order, each announced before and after."""
     lock = asyncio.Lock()
 
-    async def announced(
-        request: ToolCallRequest, execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]]
-    ) -> ToolMessage | Command:
+    async def announced(request: ToolCallRequest, execute: ExecuteToolCall) -> ToolMessage | Command:
         async with lock:
             name, args = request.tool_call["name"], jsonable(request.tool_call.get("args") or {})
             await recorder.on_tool_start(name, args)
             result = await execute(request)
-            if isinstance(result, ToolMessage) and not isinstance(result.content, str):
-                result.content = text_content(result.content)
-            output = text_content(result.content) if isinstance(result, ToolMessage) else str(result)
+            output = text_content(result) if isinstance(result, ToolMessage) else str(result)
             recorder.tool_calls.append({"name": name, "input": args, "output": short_output(output)})
             await recorder.on_tool_end(name, short_output(output))
             return result
 
-    return ToolNode(list(tools), name=TOOLS, handle_tool_errors=tool_error_message, awrap_tool_call=announced)
-
-
-def _last_ai(state: ChatState) -> AIMessage | None:
-    messages = state["messages"]
-    return messages[-1] if messages and isinstance(messages[-1], AIMessage) else None
-
-
-def after_agent(state: ChatState) -> Literal["tools", "__end__"]:
-    last = _last_ai(state)
-    return TOOLS if last is not None and last.tool_calls else END
-
-
-def after_tools(state: ChatState) -> Literal["agent", "__end__"]:
-    return AGENT if state.get("steps", 0) < state["max_steps"] else END
+    return announced

@@ -1,19 +1,13 @@
-"""The chat reply's public input and result, and the graph state between its nodes."""
+"""The chat reply's public input and result, and the callbacks it streams through."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, TypedDict
-
-from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
 
 OnToken = Callable[[str], Awaitable[None]]
 OnToolStart = Callable[[str, dict], Awaitable[None]]
 OnToolEnd = Callable[[str, str], Awaitable[None]]
-ShouldStop = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -51,11 +45,3 @@ class ReplyFailed(Exception):
     def __init__(self, reason: str, partial: ReplyResult) -> None:
         super().__init__(reason)
         self.partial = partial
-
-
-class ChatState(TypedDict):
-    """Graph state. `max_steps` is input; `steps` grows by one per agent turn."""
-
-    messages: Annotated[list[AnyMessage], add_messages]
-    max_steps: int
-    steps: Annotated[int, operator.add]

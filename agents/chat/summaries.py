@@ -11,7 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from agents.chat import prompts
-from agents.chat.nodes import text_content
+from agents.message_text import text_content
 
 MAX_SUMMARY_CHARS = 2000
 MAX_POINT_CHARS = 200
@@ -71,7 +71,7 @@ async def summarise(llm: BaseChatModel | None, previous_summary: str | None, mes
                 llm.ainvoke([HumanMessage(prompts.summary_prompt(previous_summary, transcript(messages)))]),
                 SUMMARY_TIMEOUT_SECONDS,
             )
-            text = text_content(answer.content).strip()
+            text = text_content(answer).strip()
             if text:
                 return text[:MAX_SUMMARY_CHARS]
         except Exception as error:

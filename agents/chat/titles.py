@@ -10,7 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from agents.chat import prompts
-from agents.chat.nodes import text_content
+from agents.message_text import text_content
 
 MAX_TITLE_CHARS = 80
 MIN_WORDS, MAX_WORDS = 3, 5
@@ -101,7 +101,7 @@ async def make_title(llm: BaseChatModel | None, first_message: str) -> str:
             answer = await asyncio.wait_for(
                 llm.ainvoke([HumanMessage(prompts.title_prompt(first_message))]), TITLE_TIMEOUT_SECONDS
             )
-            title = clean_title(text_content(answer.content))
+            title = clean_title(text_content(answer))
             if title:
                 return title
         except Exception as error:

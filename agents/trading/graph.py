@@ -1,23 +1,42 @@
-"""The trading day: the agent and its tools in a loop, bounded by max_steps and stoppable between steps."""
+"""The trading day: the shared agent loop with one model call a turn, its usage counted into the state,
+the run's clock in the prompt and the conversation kept as the day's reasoning log."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.trading import nodes, prompts
+from agents.agent_loop import (
+    ChatModel,
+    ShouldStop,
+    build_agent_loop,
+    make_agent_node,
+    make_tool_node,
+    recursion_limit,
+)
+from agents.message_text import text_content
+from agents.trading import prompts
 from agents.trading.state import DayContext, DayResult, TradingState
 
-ShouldStop = Callable[[], Awaitable[bool]]
+
+async def invoke_and_count(model: ChatModel, messages: list[AnyMessage], config: RunnableConfig) -> dict[str, Any]:
+    """One model call; the day's state counts it and the tokens it used."""
+    response = await model.ainvoke(messages, config)
+    usage = getattr(response, "usage_metadata", None) or {}
+    return {
+        "messages": [response],
+        "llm_calls": 1,
+        "input_tokens": int(usage.get("input_tokens") or 0),
+        "output_tokens": int(usage.get("output_tokens") or 0),
+    }
 
 
 def build_trading_graph(
@@ -27,27 +46,16 @@ def build_trading_graph(
     should_stop: ShouldStop | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
 ) -> CompiledStateGraph:
-    """agent -> tools -> agent ... until the model answers without tool calls, max_steps turns are used,
-    or `should_stop` says so (checked at every step boundary)."""
-
-    async def stop_requested() -> bool:
-        return should_stop is not None and bool(await should_stop())
-
-    async def after_agent(state: TradingState) -> Literal["tools", "__end__"]:
-        route = nodes.after_agent(state)
-        return nodes.END if route == nodes.TOOLS and await stop_requested() else route
-
-    async def after_tools(state: TradingState) -> Literal["agent", "__end__"]:
-        route = nodes.after_tools(state)
-        return nodes.END if route == nodes.AGENT and await stop_requested() else route
-
-    builder = StateGraph(TradingState)
-    builder.add_node(nodes.AGENT, nodes.make_agent_node(llm, tools))
-    builder.add_node(nodes.TOOLS, nodes.make_tool_node(tools))
-    builder.add_edge(START, nodes.AGENT)
-    builder.add_conditional_edges(nodes.AGENT, after_agent, [nodes.TOOLS, nodes.END])
-    builder.add_conditional_edges(nodes.TOOLS, after_tools, [nodes.AGENT, nodes.END])
-    return builder.compile(checkpointer=checkpointer, name="trading_day")
+    """The agent loop over a trading day: it ends when the model answers without tool calls, after
+    max_steps turns (the last turn's orders are still answered) or when `should_stop` says so."""
+    return build_agent_loop(
+        TradingState,
+        agent=make_agent_node(llm, tools, invoke_and_count, tools_on_last_turn=True),
+        tools=make_tool_node(tools),
+        should_stop=should_stop,
+        checkpointer=checkpointer,
+        name="trading_day",
+    )
 
 
 def default_thread_id(context: DayContext) -> str:
@@ -74,7 +82,7 @@ def message_dict(message: BaseMessage) -> dict[str, Any]:
     ]
     return {
         "role": role,
-        "content": nodes.text_content(message.content),
+        "content": text_content(message),
         "tool_calls": tool_calls,
         "tool_call_id": message.tool_call_id if isinstance(message, ToolMessage) else None,
         "name": message.name if isinstance(message, ToolMessage) else None,
@@ -115,10 +123,8 @@ async def run_trading_day(
     boundary; when it answers True the day ends with what was done so far. A caller running many days
     with the same model and tools passes the `graph` it built once with build_trading_graph.
     """
-    if max_steps < 1:
-        raise ValueError("max_steps must be at least 1.")
+    config: RunnableConfig = {"recursion_limit": recursion_limit(max_steps)}
     graph = graph or build_trading_graph(llm, tools, should_stop=should_stop, checkpointer=checkpointer)
-    config: RunnableConfig = {"recursion_limit": 2 * max_steps + 10}
     graph_input: dict[str, Any] | None = initial_state(context, max_steps)
     if checkpointer is not None:
         config["configurable"] = {"thread_id": thread_id or default_thread_id(context)}

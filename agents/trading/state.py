@@ -6,10 +6,9 @@ import datetime
 import operator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, TypedDict
+from typing import Annotated
 
-from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
+from agents.agent_loop import LoopState
 
 
 @dataclass(frozen=True)
@@ -47,12 +46,9 @@ class DayResult:
     stopped_by_limit: bool
 
 
-class TradingState(TypedDict):
-    """Graph state. `max_steps` is input; the counters grow by what each agent turn adds."""
+class TradingState(LoopState):
+    """Graph state: the loop's, and what the LLM used, growing by what each agent turn adds."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
-    max_steps: int
-    steps: Annotated[int, operator.add]
     llm_calls: Annotated[int, operator.add]
     input_tokens: Annotated[int, operator.add]
     output_tokens: Annotated[int, operator.add]
