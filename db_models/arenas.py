@@ -1,8 +1,12 @@
 """Arenas: several of a user's models run over the same days, followed and ranked together."""
 
+from collections.abc import Iterable
+from enum import StrEnum
+
 from tortoise import fields
 from tortoise.models import Model
 
+from db_models.runs import ACTIVE_STATUSES, RunStatus
 from db_models.trading import MONEY
 
 
@@ -24,3 +28,23 @@ class Arena(Model):
     class Meta:
         table = "arenas"
         indexes = (("owner_id", "id"),)
+
+
+class ArenaStatus(StrEnum):
+    QUEUED = "QUEUED"  # no member has started
+    RUNNING = "RUNNING"  # some member is queued or running, and some has started or ended
+    COMPLETED = "COMPLETED"  # every member completed (or none is left)
+    FAILED = "FAILED"  # every member ended, some failed, none was cancelled
+    CANCELLED = "CANCELLED"  # every member ended, some was cancelled
+
+
+def arena_status(statuses: Iterable[RunStatus | str]) -> ArenaStatus:
+    """An arena's status from its members' statuses."""
+    found = {RunStatus(s) for s in statuses}
+    if found & set(ACTIVE_STATUSES):
+        return ArenaStatus.QUEUED if found == {RunStatus.QUEUED} else ArenaStatus.RUNNING
+    if RunStatus.CANCELLED in found:
+        return ArenaStatus.CANCELLED
+    if RunStatus.FAILED in found:
+        return ArenaStatus.FAILED
+    return ArenaStatus.COMPLETED

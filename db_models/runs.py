@@ -145,7 +145,7 @@ class BenchmarkKind(StrEnum):
 
 
 class BenchmarkCurve(Model):
-    """A finished run's (or arena's) baseline curve, at the run's own closes; its figures are made on read.
+    """A finished run's (or arena's) baseline curve at the run's own closes, from which its figures are made.
 
     Written once when the run ends; a live run's baselines are computed from the stored prices on read."""
 

@@ -10,6 +10,9 @@ from strawberry.types import ExecutionContext
 from graphql_api.accounts.mutations import AccountMutations
 from graphql_api.accounts.queries import AccountQueries
 from graphql_api.admin.queries import AdminQueries
+from graphql_api.arenas.mutations import ArenaMutations
+from graphql_api.arenas.queries import ArenaQueries
+from graphql_api.arenas.subscriptions import ArenaSubscriptions
 from graphql_api.chat.mutations import ChatMutations
 from graphql_api.chat.queries import ChatQueries
 from graphql_api.chat.subscriptions import ChatSubscriptions
@@ -26,10 +29,12 @@ from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
 Query = merge_types(
-    "Query", (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries, AdminQueries)
+    "Query", (AccountQueries, TradingModelQueries, RunQueries, ArenaQueries, ChatQueries, MarketQueries, AdminQueries)
 )
-Mutation = merge_types("Mutation", (AccountMutations, TradingModelMutations, RunMutations, ChatMutations))
-Subscription = merge_types("Subscription", (RunSubscriptions, ChatSubscriptions))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, TradingModelMutations, RunMutations, ArenaMutations, ChatMutations)
+)
+Subscription = merge_types("Subscription", (RunSubscriptions, ArenaSubscriptions, ChatSubscriptions))
 
 
 class AibtSchema(Schema):

@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 "app": "aibt",
                 "unique_together": (("run", "kind"), ("arena", "kind")),
                 "pk_attr": "id",
-                "table_description": "A finished run's (or arena's) baseline curve, at the run's own closes; its figures are made on read.",
+                "table_description": "A finished run's (or arena's) baseline curve at the run's own closes, from which its figures are made.",
             },
             bases=["Model"],
         ),

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from db_models.runs import Position, Run
+from tasks.arena_events import relay_member_event
 from tasks.events import EventBus
 
 TERMINAL_KINDS = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
@@ -42,7 +43,8 @@ def position_payload(position: Position) -> dict[str, Any]:
 async def publish_run_event(
     bus: EventBus, run: Run, kind: str, *, message: str | None = None, position: Position | None = None
 ) -> int:
-    """Publishes after the caller has written the state the event announces."""
+    """Publishes after the caller has written the state the event announces; an arena member's events go
+    to its arena's stream as well."""
     event = {
         "runId": run.id,
         "kind": kind,
@@ -52,4 +54,6 @@ async def publish_run_event(
         "position": None if position is None else position_payload(position),
         "at": dt.datetime.now(dt.UTC).isoformat(),
     }
-    return await bus.publish(run_stream(run.id), event)
+    seq = await bus.publish(run_stream(run.id), event)
+    await relay_member_event(bus, run, {**event, "seq": seq}, seq, final=kind in TERMINAL_KINDS)
+    return seq

@@ -18,6 +18,8 @@ from graphql_api.pagination import Connection, paginate
 from graphql_api.runs.loaders import asks_for_trade_figures, curve_performance_by_run, performance_by_run
 
 if TYPE_CHECKING:
+    from graphql_api.arenas.types import Arena
+    from graphql_api.runs.benchmark_types import Benchmark, RelativePerformance
     from graphql_api.trading_models.types import TradingModel
 
 RunStatus = strawberry.enum(db.RunStatus)
@@ -192,6 +194,9 @@ class Run:
     final_return: float | None
     final_portfolio_value: float | None
     max_drawdown: float | None
+    benchmark_symbol: str | None = strawberry.field(
+        description="The index the run is measured against besides its own buy-and-hold; null for none."
+    )
 
     @classmethod
     def from_row(cls, row: db.Run) -> Run:
@@ -216,6 +221,7 @@ class Run:
             final_return=row.final_return,
             final_portfolio_value=_money(row.final_portfolio_value),
             max_drawdown=row.max_drawdown,
+            benchmark_symbol=row.benchmark_symbol,
         )
 
     @strawberry.field
@@ -264,6 +270,35 @@ class Run:
         rows = await db.EquityPoint.filter(run_id=self.row.id).order_by("timestamp")
         return [EquityPoint(date=p.date, timestamp=p.timestamp, value=float(p.value), cash=float(p.cash)) for p in rows]
 
+    @strawberry.field(
+        description="What the market did over the run's closes: BUY_AND_HOLD always, INDEX when the run names a "
+        "benchmarkSymbol. Live while the run runs (never past its latest close), stored when it ends."
+    )
+    async def benchmarks(
+        self, info: AppInfo
+    ) -> list[Annotated[Benchmark, strawberry.lazy("graphql_api.runs.benchmark_types")]]:
+        from graphql_api.runs.benchmark_types import run_benchmarks
+
+        return await run_benchmarks(info, self.row)
+
+    @strawberry.field(description="The run against each of its benchmarks, in the order of `benchmarks`.")
+    async def relative(
+        self, info: AppInfo
+    ) -> list[Annotated[RelativePerformance, strawberry.lazy("graphql_api.runs.benchmark_types")]]:
+        from graphql_api.runs.benchmark_types import run_relative
+
+        return await run_relative(info, self.row)
+
+    @strawberry.field(description="The arena the run competes in, if any.")
+    async def arena(self, info: AppInfo) -> Annotated[Arena, strawberry.lazy("graphql_api.arenas.types")] | None:
+        if self.row.arena_id is None:
+            return None
+        from graphql_api.arenas.loaders import arenas_by_id
+        from graphql_api.arenas.types import Arena
+
+        row = await info.context.loader(arenas_by_id).load(self.row.arena_id)
+        return None if row is None else Arena.from_row(row)
+
 
 @strawberry.type
 class RunEvent:
@@ -301,11 +336,18 @@ class RunEvent:
         )
 
 
+BENCHMARK_SYMBOL_HELP = (
+    "The index to measure the run against besides its own buy-and-hold. Omitted: QQQ when QQQ's prices cover "
+    "the run's first and last close, else none; null: none."
+)
+
+
 @strawberry.input
 class DailyRunInput:
     start_date: dt.date
     end_date: dt.date
     max_steps: int | None = strawberry.field(default=30, description="Most agent steps (LLM turns) per trading day.")
+    benchmark_symbol: str | None = strawberry.field(default=strawberry.UNSET, description=BENCHMARK_SYMBOL_HELP)
 
 
 @strawberry.input
@@ -314,3 +356,4 @@ class IntradayRunInput:
     date: dt.date
     session: IntradaySession | None = db.IntradaySession.REGULAR
     max_steps: int | None = 30
+    benchmark_symbol: str | None = strawberry.field(default=strawberry.UNSET, description=BENCHMARK_SYMBOL_HELP)

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 
 class CounterStore(Protocol):
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
-        """Counts one hit; returns the count in the current window and the seconds it has left."""
+    async def hit(self, key: str, window_seconds: float, amount: int = 1) -> tuple[int, float]:
+        """Counts `amount` hits; returns the count in the current window and the seconds it has left."""
 
     async def lock(self, key: str, seconds: float) -> None: ...
     async def locked_for(self, key: str) -> float:
@@ -42,7 +42,7 @@ class MemoryCounters:
         self._locks: dict[str, float] = {}
         self._mutex = asyncio.Lock()
 
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+    async def hit(self, key: str, window_seconds: float, amount: int = 1) -> tuple[int, float]:
         now = time.monotonic()
         async with self._mutex:
             if len(self._counts) > 100_000:  # forget expired windows now and then
@@ -50,8 +50,8 @@ class MemoryCounters:
             count, ends = self._counts.get(key, (0, 0.0))
             if ends <= now:
                 count, ends = 0, now + window_seconds
-            self._counts[key] = (count + 1, ends)
-            return count + 1, ends - now
+            self._counts[key] = (count + amount, ends)
+            return count + amount, ends - now
 
     async def lock(self, key: str, seconds: float) -> None:
         now = time.monotonic()
@@ -96,10 +96,10 @@ class RedisCounters:
             self._client = aioredis.from_url(self.url)
         return self._client
 
-    async def hit(self, key: str, window_seconds: float) -> tuple[int, float]:
+    async def hit(self, key: str, window_seconds: float, amount: int = 1) -> tuple[int, float]:
         name = self.prefix + key
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
+            pipe.incrby(name, amount)
             pipe.pexpire(name, max(1, int(window_seconds * 1000)), nx=True)
             pipe.pttl(name)
             count, _, ttl_ms = await pipe.execute()
@@ -143,12 +143,13 @@ class RateLimiter:
         self.config = config
         self.store = store
 
-    async def check(self, action: str, scope: str, identity: object) -> None:
-        """Counts one request; raises RateLimited once the (action, scope) rule's window is full."""
+    async def check(self, action: str, scope: str, identity: object, cost: int = 1) -> None:
+        """Counts a request as `cost` hits (an arena of N models starts N runs); raises RateLimited once the
+        (action, scope) rule's window is full."""
         rule: RateRule | None = self.config.rate_limits.get((action, scope))
         if rule is None:
             return
-        count, left = await self.store.hit(f"{action}:{scope}:{identity}", rule.seconds)
+        count, left = await self.store.hit(f"{action}:{scope}:{identity}", rule.seconds, cost)
         if count > rule.count:
             retry = _retry_after(left)
             raise RateLimited(
@@ -192,16 +193,19 @@ def _set_retry_after(context: RequestContext, error: RateLimited) -> None:
         headers["Retry-After"] = str(error.extensions["retryAfterSeconds"])
 
 
-async def enforce(info: AppInfo, action: str, *, user_id: int | None = None, email: str | None = None) -> None:
-    """Applies the action's per-address rule and, given a user or email, its per-user or per-email rule."""
+async def enforce(
+    info: AppInfo, action: str, *, user_id: int | None = None, email: str | None = None, cost: int = 1
+) -> None:
+    """Applies the action's per-address rule and, given a user or email, its per-user or per-email rule;
+    the request counts as `cost` requests."""
     context = info.context
     security = getattr(context, "security", None)
     if security is None:
         return
     try:
-        await security.limiter.check(action, "ip", client_address(context))
+        await security.limiter.check(action, "ip", client_address(context), cost)
         if user_id is not None:
-            await security.limiter.check(action, "user", user_id)
+            await security.limiter.check(action, "user", user_id, cost)
         if email is not None:
             await security.limiter.check(action, "email", _email_key(email))
             if action == "login":

@@ -1,0 +1,40 @@
+"""arenaEvents: every member run's events in one gap-free seq, resumable, ending after ENDED."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from graphql_api.arenas.service import get_owned_arena
+from graphql_api.arenas.types import ArenaEvent
+from graphql_api.context import AppInfo
+from graphql_api.errors import BadUserInput
+from graphql_api.metrics import active_subscription
+from graphql_api.security.ws import while_authorised
+from tasks.arena_events import ENDED, arena_stream
+
+
+@strawberry.type
+class ArenaSubscriptions:
+    @strawberry.subscription(
+        description="Live events of every run of an arena, each tagged with its run, in one seq. With afterSeq, "
+        "first replays every retained event with a larger seq, with no gap or duplicate. Ends after ENDED, "
+        "which follows the final event of every run."
+    )
+    async def arena_events(
+        self, info: AppInfo, arena_id: strawberry.ID, after_seq: int | None = None
+    ) -> AsyncGenerator[ArenaEvent, None]:
+        user = await info.context.require_user()
+        arena = await get_owned_arena(user, arena_id)
+        if after_seq is not None and after_seq < 0:
+            raise BadUserInput("afterSeq must be 0 or more.", field="afterSeq")
+        bus = info.context.services.require_bus()
+        stream = arena_stream(arena.id)
+        if arena.ended_at is not None and not await bus.replay(stream, after_seq or 0):
+            return  # ended, and nothing retained after afterSeq: the stream is already complete
+        with active_subscription():
+            async for event in while_authorised(info.context, bus.subscribe(stream, after_seq or 0)):
+                yield ArenaEvent.from_event(event)
+                if event["kind"] == ENDED:
+                    return
