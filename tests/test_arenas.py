@@ -1,0 +1,297 @@
+"""Arenas end to end in embedded mode: several local models over the same days, one gap-free event stream over
+a real websocket, standings equal to an independent pandas computation, cancel, delete, rules and limits."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pandas as pd
+import pytest
+import pytest_asyncio
+
+from db_models.arenas import Arena
+from db_models.market import PriceBar
+from db_models.runs import BenchmarkCurve, Run, RunStatus
+from db_models.trading import TradingModel
+from graphql_api.security.config import RateRule
+from tests.support import price_fixtures as px
+from tests.support.arena_helpers import (
+    DAYS,
+    START_ARENA,
+    WAVE,
+    WAVE_CLOSES,
+    WAVE_OPENS,
+    arena_input,
+    create_model,
+    follow_arena,
+    wave_bars,
+)
+from tests.support.run_helpers import follow_run, tool_servers_for_runs
+
+approx = pytest.approx
+ARENA = """query($id: ID!) { arena(id: $id) { id name status endedAt benchmarkSymbol
+  runs { id status equityCurve { date value } usage { llmCalls inputTokens outputTokens }
+         strategySnapshot benchmarks { kind symbols } }
+  benchmarks { kind symbols label equityCurve { date timestamp value cash } performance { totalReturn totalTrades } }
+  standings { rank modelName aiModel status totalReturn sharpeRatio maxDrawdown totalTrades llmCalls inputTokens
+              outputTokens excessReturn excessReturnOverIndex run { id } } } }"""
+CANCEL = "mutation($id: ID!) { cancelArena(id: $id) { id status runs { status } } }"
+DELETE = "mutation($id: ID!) { deleteArena(id: $id) }"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def market(server_url):
+    await px.insert_test_bars()
+    await PriceBar.bulk_create(wave_bars())
+    try:
+        async with tool_servers_for_runs() as urls:
+            yield urls
+    finally:
+        await px.delete_test_bars()
+        await PriceBar.filter(symbol=WAVE, source="test").delete()
+
+
+@pytest_asyncio.fixture
+async def three_models(api, user, market) -> list[str]:
+    return [
+        await create_model(api, user, "Holder", "local/buy-and-hold", (px.SYMBOL, WAVE)),
+        await create_model(api, user, "Momentum", "local/momentum", (px.SYMBOL, WAVE)),
+        await create_model(api, user, "Wave rider", "local/buy-and-hold", (WAVE,), cash=4000.0),
+    ]
+
+
+def prices() -> pd.DataFrame:
+    """The fixture's daily opens and closes by date, read from the fixture definitions, not the database."""
+    return pd.DataFrame(
+        {
+            ("LKAH", "open"): [float(px.daily_open(i)) for i in range(len(DAYS))],
+            ("LKAH", "close"): [float(px.daily_close(i)) for i in range(len(DAYS))],
+            (WAVE, "open"): [float(o) for o in WAVE_OPENS],
+            (WAVE, "close"): [float(c) for c in WAVE_CLOSES],
+        },
+        index=[d.isoformat() for d in DAYS],
+    )
+
+
+def equal_weight_hold(symbols: list[str], cash: float) -> pd.Series:
+    table = prices()
+    shares = {s: cash / len(symbols) / table[(s, "open")].iloc[0] for s in symbols}
+    return sum(table[(s, "close")] * n for s, n in shares.items())
+
+
+def figures(values: pd.Series, v0: float) -> dict:
+    series = pd.concat([pd.Series([v0]), values.reset_index(drop=True)], ignore_index=True)
+    returns = series.pct_change().dropna()
+    std = returns.std()
+    return {
+        "totalReturn": series.iloc[-1] / v0 - 1,
+        "sharpeRatio": None if std < 1e-12 else returns.mean() / std * math.sqrt(252),
+        "maxDrawdown": (1 - series / series.cummax()).max(),
+    }
+
+
+async def test_a_three_model_arena_streams_every_run_in_one_seq_and_its_standings_equal_pandas(
+    api, ws_url, user, three_models
+):
+    started = (await api.data(START_ARENA, arena_input("Tech Q1", three_models), token=user.token))["startArena"]
+    # The runs are handed to the in-process worker before the answer is made: they may have started already.
+    assert started["status"] in ("QUEUED", "RUNNING") and len(started["runs"]) == 3
+    assert {r["status"] for r in started["runs"]} <= {"QUEUED", "RUNNING"}
+    assert started["benchmarkSymbol"] is None  # no QQQ prices in this market
+    run_ids = [r["id"] for r in started["runs"]]
+
+    events, error = await follow_arena(ws_url, user.token, started["id"], after_seq=0)
+    assert error is None
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["kind"] == "ENDED" and events[-1]["status"] == "COMPLETED"
+    members = events[:-1]
+    assert all(e["kind"] == "RUN" and e["runId"] == e["runEvent"]["runId"] for e in members)
+    assert {e["runId"] for e in members} == set(run_ids)
+    for run_id in run_ids:  # each run's events, in order, exactly as its own stream has them
+        own, _ = await follow_run(ws_url, user.token, run_id, after_seq=0)
+        tagged = [e["runEvent"] for e in members if e["runId"] == run_id]
+        assert [(e["seq"], e["kind"]) for e in tagged] == [(e["seq"], e["kind"]) for e in own]
+        assert tagged[0]["kind"] == "QUEUED" and tagged[-1]["kind"] == "COMPLETED"
+    last_finals = max(i for i, e in enumerate(members) if e["runEvent"]["kind"] == "COMPLETED")
+    assert last_finals == len(members) - 1  # ENDED comes right after the last run's final event
+
+    resumed, _ = await follow_arena(ws_url, user.token, started["id"], after_seq=7)
+    assert resumed == events[7:]
+
+    arena = (await api.data(ARENA, {"id": started["id"]}, token=user.token))["arena"]
+    assert arena["status"] == "COMPLETED" and arena["endedAt"]
+    # The arena's baseline: every member's tickers (ARWV, LKAH) in equal parts from the first member's cash.
+    [baseline] = arena["benchmarks"]
+    expected_baseline = equal_weight_hold([WAVE, "LKAH"], 10_000)
+    assert baseline["kind"] == "BUY_AND_HOLD" and baseline["symbols"] == [WAVE, "LKAH"]
+    assert [p["value"] for p in baseline["equityCurve"]] == approx(list(expected_baseline), abs=1e-6)
+    assert [p["date"] for p in baseline["equityCurve"]] == [d.isoformat() for d in DAYS]
+    baseline_return = expected_baseline.iloc[-1] / 10_000 - 1
+
+    # The standings, computed independently from each run's curve and the fixture prices.
+    expected = []
+    for run in arena["runs"]:
+        cash = float(run["strategySnapshot"]["initial_cash"])
+        ours = figures(pd.Series([p["value"] for p in run["equityCurve"]]), cash)
+        expected.append({"id": run["id"], "name": run["strategySnapshot"]["name"], "run": run, **ours})
+    expected.sort(key=lambda e: -e["totalReturn"])
+    standings = arena["standings"]
+    assert [s["run"]["id"] for s in standings] == [e["id"] for e in expected]
+    assert [s["rank"] for s in standings] == [1, 2, 3]
+    for standing, mine in zip(standings, expected, strict=True):
+        assert standing["modelName"] == mine["name"] and standing["status"] == "COMPLETED"
+        assert standing["totalReturn"] == approx(mine["totalReturn"], abs=1e-12)
+        assert standing["maxDrawdown"] == approx(mine["maxDrawdown"], abs=1e-12)
+        assert standing["sharpeRatio"] == (None if mine["sharpeRatio"] is None else approx(mine["sharpeRatio"]))
+        assert standing["excessReturn"] == approx(mine["totalReturn"] - baseline_return, abs=1e-9)
+        assert standing["excessReturnOverIndex"] is None
+        usage = mine["run"]["usage"]
+        assert (standing["llmCalls"], standing["inputTokens"], standing["outputTokens"]) == (
+            usage["llmCalls"],
+            usage["inputTokens"],
+            usage["outputTokens"],
+        )
+        assert standing["llmCalls"] >= len(DAYS)
+    by_name = {s["modelName"]: s for s in standings}
+    # Whole shares of the holder are exactly the baseline's here (50 LKAH at 100, 100 ARWV at 50): no excess.
+    assert by_name["Holder"]["excessReturn"] == approx(0.0, abs=1e-9) and by_name["Holder"]["totalTrades"] == 2
+    wave = equal_weight_hold([WAVE], 4_000)
+    assert by_name["Wave rider"]["totalReturn"] == approx(wave.iloc[-1] / 4_000 - 1, abs=1e-12)  # 80 whole shares
+    # Each run carries its own baseline too: the wave rider's is the wave alone.
+    [wave_run] = [r for r in arena["runs"] if r["strategySnapshot"]["name"] == "Wave rider"]
+    assert wave_run["benchmarks"] == [{"kind": "BUY_AND_HOLD", "symbols": [WAVE]}]
+    # The arena's and its runs' baselines are stored now that they ended.
+    pks = [r.id for r in await Run.filter(arena__name="Tech Q1", arena__owner__email=user.email)]
+    assert await BenchmarkCurve.filter(run_id__in=pks).count() == 3
+    assert await BenchmarkCurve.filter(arena__name="Tech Q1", arena__owner__email=user.email).count() == 1
+
+
+async def test_live_standings_never_reach_past_the_members_closes_and_cancelling_ends_every_run(
+    api, ws_url, user, market, remote_llm
+):
+    remote_llm.delay_seconds = 0.05
+    models = [
+        await create_model(api, user, f"Remote {i}", "openai/gpt-5", (px.SYMBOL,), cash=10_000.0 * (i + 1))
+        for i in range(2)
+    ]
+    started = (await api.data(START_ARENA, arena_input("Live", models), token=user.token))["startArena"]
+    first, _ = await follow_arena(ws_url, user.token, started["id"], limit=12)
+    assert [e["seq"] for e in first] == list(range(1, 13))
+
+    live = (await api.data(ARENA, {"id": started["id"]}, token=user.token))["arena"]
+    assert live["status"] == "RUNNING" and live["endedAt"] is None
+    later = (await api.data(ARENA, {"id": started["id"]}, token=user.token))["arena"]
+    closes = {p["date"] for run in later["runs"] for p in run["equityCurve"]}
+    baseline_days = [p["date"] for p in live["benchmarks"][0]["equityCurve"]]
+    assert baseline_days == [d.isoformat() for d in DAYS[: len(baseline_days)]]
+    assert set(baseline_days) <= closes  # never a close no member had reached
+    for standing in live["standings"]:
+        if standing["totalReturn"] is not None:
+            assert standing["excessReturn"] is not None
+
+    cancelled = (await api.data(CANCEL, {"id": started["id"]}, token=user.token))["cancelArena"]
+    assert cancelled["id"] == started["id"]
+    events, error = await follow_arena(ws_url, user.token, started["id"], after_seq=0, timeout=30)
+    assert error is None and events[-1]["kind"] == "ENDED" and events[-1]["status"] == "CANCELLED"
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    finals = [e["runEvent"]["kind"] for e in events if e["kind"] == "RUN" and e["runEvent"]["kind"] == "CANCELLED"]
+    assert len(finals) == 2
+    ended = (await api.data(ARENA, {"id": started["id"]}, token=user.token))["arena"]
+    assert ended["status"] == "CANCELLED" and {r["status"] for r in ended["runs"]} == {"CANCELLED"}
+    assert (await api.error_code(CANCEL, {"id": started["id"]}, token=user.token)) == "CONFLICT"
+
+    assert (await api.data(DELETE, {"id": started["id"]}, token=user.token))["deleteArena"] is True
+    assert (await api.error_code(ARENA, {"id": started["id"]}, token=user.token)) == "NOT_FOUND"
+    assert not await Run.filter(model__owner__email=user.email, model__name__startswith="Remote").exists()
+
+
+async def test_a_running_arena_cannot_be_deleted_and_keeps_its_runs(api, user, market, remote_llm):
+    remote_llm.delay_seconds = 0.2
+    models = [await create_model(api, user, f"Slow {i}", "openai/gpt-5", (px.SYMBOL,)) for i in range(2)]
+    started = (await api.data(START_ARENA, arena_input("Slow", models), token=user.token))["startArena"]
+    assert (await api.error_code(DELETE, {"id": started["id"]}, token=user.token)) == "CONFLICT"
+    assert await Run.filter(arena__name="Slow", arena__owner__email=user.email).count() == 2
+    await api.data(CANCEL, {"id": started["id"]}, token=user.token)
+    for _ in range(300):
+        if not await Run.filter(arena__name="Slow", status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists():
+            break
+        await asyncio.sleep(0.1)
+    assert (await api.data(DELETE, {"id": started["id"]}, token=user.token))["deleteArena"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda ids: {"modelIds": ids[:1]}, "modelIds"),
+        (lambda ids: {"modelIds": [ids[0], ids[0]]}, "modelIds"),
+        (lambda ids: {"modelIds": ids * 7}, "modelIds"),  # 21
+        (lambda ids: {"name": "   "}, "name"),
+        (lambda ids: {"startDate": DAYS[5].isoformat(), "endDate": DAYS[1].isoformat()}, "startDate"),
+        (lambda ids: {"startDate": "2031-01-02", "endDate": "2031-01-31"}, "modelIds"),
+        (lambda ids: {"maxSteps": 0}, "maxSteps"),
+        (lambda ids: {"benchmarkSymbol": "not a ticker"}, "benchmarkSymbol"),
+        (lambda ids: {"benchmarkSymbol": "NOPRICES"}, "benchmarkSymbol"),
+    ],
+)
+async def test_a_bad_arena_is_refused_with_the_field_named_and_creates_nothing(api, user, three_models, change, field):
+    variables = arena_input("Refused", three_models)
+    variables["input"] |= change(three_models)
+    error = await api.error(START_ARENA, variables, token=user.token)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["extensions"]["field"] == field, error
+    assert not await Arena.filter(owner__email=user.email).exists()
+    assert not await Run.filter(model__owner__email=user.email).exists()
+
+
+async def test_an_arena_starts_all_its_runs_or_none(api, user, other_user, three_models):
+    await Run.create(
+        model_id=await _model_pk(user, "Momentum"),
+        run_number=1,
+        mode="DAILY",
+        status=RunStatus.RUNNING,
+        strategy_snapshot={},
+    )
+    error = await api.error(START_ARENA, arena_input("Busy", three_models), token=user.token)
+    assert error["extensions"]["code"] == "CONFLICT" and "Momentum" in error["message"]
+    assert not await Arena.filter(owner__email=user.email).exists()
+    assert await Run.filter(model__owner__email=user.email).count() == 1
+
+    theirs = await create_model(api, other_user, "Theirs", "local/buy-and-hold", (px.SYMBOL,))
+    error = await api.error(START_ARENA, arena_input("Mixed", [three_models[0], theirs]), token=user.token)
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert not await Arena.filter(owner__email=user.email).exists()
+
+
+async def _model_pk(account, name: str) -> int:
+    return (await TradingModel.get(owner__email=account.email, name=name)).id
+
+
+async def test_an_arena_of_n_models_counts_n_run_starts_against_the_rate_limit(api, app, user, three_models, limits):
+    app.state.security.config.rate_limits[("start_run", "user")] = RateRule(4, 60)
+    started = (await api.data(START_ARENA, arena_input("Counted", three_models), token=user.token))["startArena"]
+    await api.data(CANCEL, {"id": started["id"]}, token=user.token)
+    spare = await create_model(api, user, "Spare", "local/buy-and-hold", (px.SYMBOL,))
+    another = await create_model(api, user, "Another", "local/buy-and-hold", (px.SYMBOL,))
+    body = await api.execute(START_ARENA, arena_input("Over", [spare, another]), token=user.token)
+    assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"  # 3 + 2 > 4
+    assert await Arena.filter(owner__email=user.email).count() == 1
+
+
+async def test_arenas_are_listed_newest_first_and_only_to_their_owner(api, user, other_user, three_models):
+    ids = []
+    for name in ("First", "Second"):
+        started = (await api.data(START_ARENA, arena_input(name, three_models[:2]), token=user.token))["startArena"]
+        ids.append(started["id"])
+        await api.data(CANCEL, {"id": started["id"]}, token=user.token)
+        while await Run.filter(
+            model__owner__email=user.email, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        ).exists():
+            await asyncio.sleep(0.05)
+    query = """query($after: String) { arenas(first: 1, after: $after) {
+      totalCount edges { node { id name } } pageInfo { hasNextPage endCursor } } }"""
+    page = (await api.data(query, token=user.token))["arenas"]
+    assert page["totalCount"] == 2 and page["edges"][0]["node"]["name"] == "Second" and page["pageInfo"]["hasNextPage"]
+    after = page["pageInfo"]["endCursor"]
+    page = (await api.data(query, {"after": after}, token=user.token))["arenas"]
+    assert [e["node"]["id"] for e in page["edges"]] == [ids[0]] and not page["pageInfo"]["hasNextPage"]
+    assert (await api.data(query, token=other_user.token))["arenas"]["totalCount"] == 0
