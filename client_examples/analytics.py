@@ -3,7 +3,7 @@
     python client_examples/analytics.py RUN_ID --out-dir ./run-report
 
 Computes total and annualized return, volatility, Sharpe, Sortino, max drawdown, win rate, trades and
-trading days from the curve and the positions alone, as DESIGN.md defines them, and prints them beside
+trading days from the curve and the positions alone, as docs/metrics.md defines them, and prints them beside
 the API's `performance`. Writes to the output directory:
   equity_curve.csv  date, timestamp, value, cash, peak, drawdown, return (V1..Vn; V0 is the initial cash)
   positions.csv     every action of the run, with the holdings after it as JSON
@@ -122,7 +122,7 @@ def win_rate(positions: pd.DataFrame) -> float | None:
 
 
 def compute_metrics(v0: float, curve: pd.DataFrame, positions: pd.DataFrame, periods: int) -> dict[str, Any]:
-    """DESIGN.md's figures from V0 and V1..Vn (the curve) with simple returns and a risk-free rate of 0."""
+    """The figures of docs/metrics.md from V0 and V1..Vn (the curve) with simple returns and a risk-free rate of 0."""
     values = pd.concat([pd.Series([v0]), curve["value"].astype(float)], ignore_index=True)
     n = len(values) - 1
     returns = (values / values.shift(1) - 1).iloc[1:]

@@ -1,4 +1,4 @@
-"""A run's performance figures, exactly as DESIGN.md defines them.
+"""A run's performance figures, as docs/metrics.md defines them.
 
 V0 is the run's initial cash and V1..Vn the portfolio value at each close; r_i = V_i / V_(i-1) - 1
 (r_1 = V1 / V0 - 1); P periods a year (252 for daily runs, 252 x bars per session for intraday);

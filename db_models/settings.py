@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,7 +28,6 @@ class Settings:
     openai_api_key: str | None
     openai_api_base: str
     jina_api_key: str | None
-    cors_origins: tuple[str, ...] = field(default_factory=tuple)
     # Embedded mode starts the MCP tool servers inside the API process unless AIBT_START_TOOLS=0.
     start_tools: bool = True
     # Embedded mode loads the shipped price data on start (once) unless AIBT_SEED_PRICES=0.
@@ -75,7 +74,6 @@ def load_settings() -> Settings:
     data_dir = Path(os.environ.get("AIBT_DATA_DIR", ".aibt"))
     data_dir.mkdir(parents=True, exist_ok=True)
     approved = os.environ.get("AIBT_APPROVED_USERS")
-    origins = os.environ.get("AIBT_CORS_ORIGINS", "")
     return Settings(
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or _default_database_url(data_dir),
@@ -91,7 +89,6 @@ def load_settings() -> Settings:
         openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
         openai_api_base=os.environ.get("OPENAI_API_BASE") or OPENROUTER_BASE_URL,
         jina_api_key=os.environ.get("JINA_API_KEY") or None,
-        cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         start_tools=os.environ.get("AIBT_START_TOOLS", "1").strip().lower() not in ("0", "false", "no", "off"),
         seed_prices=os.environ.get("AIBT_SEED_PRICES", "1").strip().lower() not in ("0", "false", "no", "off"),
         run_stale_seconds=float(os.environ.get("AIBT_RUN_STALE_SECONDS", "60")),

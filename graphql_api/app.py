@@ -22,6 +22,7 @@ from graphql_api.health import healthz, readyz
 from graphql_api.metrics import WebsocketGaugeMiddleware, metrics_endpoint
 from graphql_api.request_ids import RequestIdMiddleware
 from graphql_api.schema import schema
+from graphql_api.security.cors import CrossOriginMiddleware
 from graphql_api.security.runtime import Security
 from graphql_api.services import Services
 from graphql_api.view import AibtGraphQL
@@ -98,7 +99,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestIdMiddleware), Middleware(WebsocketGaugeMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(CrossOriginMiddleware, config=security.config),
+            Middleware(WebsocketGaugeMiddleware),
+        ],
         lifespan=_lifespan(settings, services),
     )
     app.state.settings = settings

@@ -18,6 +18,7 @@ from db_models.settings import Settings
 from graphql_api.context import RequestContext
 from graphql_api.errors import AibtError
 from graphql_api.request_ids import current_request_id
+from graphql_api.security.cors import origin_is_listed
 from graphql_api.security.http_guard import RequestRefused, check_document_size, guard_http_request
 from graphql_api.security.runtime import Security
 from graphql_api.security.ws import AibtTransportWSHandler
@@ -31,12 +32,14 @@ class AibtGraphQL(GraphQL):
         self, schema: Any, settings: Settings, services: Services, security: Security | None = None, **options: Any
     ) -> None:
         options.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
-        # Browsers on other origins may open websockets only when listed in AIBT_CORS_ORIGINS.
-        options.setdefault("allowed_origins", settings.cors_origins)
         super().__init__(schema, graphql_ide=None if settings.is_production else "graphiql", **options)
         self.settings = settings
         self.services = services
         self.security = security or Security.from_settings(settings)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """A page on another origin may open a websocket only when AIBT_CORS_ORIGINS lists it, as for HTTP."""
+        return origin_is_listed(origin, self.security.config.cors_origins)
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> RequestContext:
         return RequestContext(

@@ -168,7 +168,7 @@ class Stream:
 
 
 def expected_figures(values: list[float], initial: float = float(CASH)) -> dict[str, float]:
-    """Total return, Sharpe and max drawdown of a daily curve, computed here from DESIGN.md's formulas."""
+    """Total return, Sharpe and max drawdown of a daily curve, computed here from the formulas of docs/metrics.md."""
     curve = [initial, *values]
     returns = [b / a - 1 for a, b in pairwise(curve)]
     mean = sum(returns) / len(returns)

@@ -1,4 +1,4 @@
-"""Performance figures as DESIGN.md defines them: hand-computed curves, win rates, a real price series."""
+"""Performance figures as docs/metrics.md defines them: hand-computed curves, win rates, a real price series."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from db_models.metrics import (
 from db_models.runs import ActionType, IntradaySession, Run, TradingMode
 from db_models.trading import TradingModel
 
-DAILY_PRICES = Path("/work/shared/data/ai-trader/nasdaq100-daily-2025-01-02_2025-06-27.jsonl")
+# Real daily bars, January to June 2025 (tests/data/prices/README.md).
+DAILY_PRICES = Path(__file__).resolve().parent / "data" / "prices" / "nasdaq100-daily-2025-01-02_2025-06-27.jsonl"
 P = 252
 approx = pytest.approx
 
@@ -249,8 +250,6 @@ def read_daily_closes(path: Path, symbols: list[str]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def prices() -> pd.DataFrame:
-    if not DAILY_PRICES.exists():
-        pytest.skip(f"the real price series {DAILY_PRICES} is not on this machine")
     table = read_daily_closes(DAILY_PRICES, ["AAPL", "MSFT", "NVDA"])
     return table.dropna()  # days where every symbol has a close
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,17 +19,15 @@ from db_models.price_seed import BOKEH_SOURCE, EURUSD_SOURCE, bokeh_stocks_path,
 from tests.support.price_state import restored_market_data
 from tests.support.processes import clean_env, run_aibt
 
-_DATA_CANDIDATES = [
-    os.environ.get("AIBT_PRICE_DATA"),
-    Path(__file__).resolve().parents[2] / "shared/data/ai-trader",
-    Path("/work/shared/data/ai-trader"),
-]
-AI_TRADER = next((Path(c) for c in _DATA_CANDIDATES if c and Path(c).is_dir()), None)
-AI_TRADER_FILES = sorted(AI_TRADER.glob("*.jsonl")) if AI_TRADER else []
-needs_ai_trader = pytest.mark.skipif(
-    not AI_TRADER_FILES, reason="the AI-Trader price files (../shared/data/ai-trader/*.jsonl) are not on this machine"
-)
-HOURLY = next((f for f in AI_TRADER_FILES if "hourly" in f.name), None)
+# Real NASDAQ-100 bars of 2025 in the Alpha Vantage JSON Lines form, daily and hourly (tests/data/prices/README.md).
+PRICE_FILES = sorted((Path(__file__).resolve().parent / "data" / "prices").glob("*.jsonl"))
+HOURLY = next(f for f in PRICE_FILES if "hourly" in f.name)
+# (symbols, bars) of each file, counted once by hand from the files: the importer and file_counts must agree.
+EXTRACT_SIZES = {
+    "nasdaq100-daily-2025-01-02_2025-06-27.jsonl": (6, 6 * 121),
+    "nasdaq100-daily-2025-06-10_2025-10-30.jsonl": (5, 5 * 100),
+    "nasdaq100-hourly-2025-10-01_2025-11-10.jsonl": (5, 5 * 174),
+}
 CSV_HEADER = "symbol,timestamp,open,high,low,close,volume\n"
 
 
@@ -60,13 +57,13 @@ async def stored(source: str) -> tuple[set[str], int]:
     return set(await rows.distinct().values_list("symbol", flat=True)), await rows.count()
 
 
-# ------------------------------------------------------------------------------------- the AI-Trader files
+# ------------------------------------------------------------------------------------- Alpha Vantage files
 
 
-@needs_ai_trader
-@pytest.mark.parametrize("path", AI_TRADER_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", PRICE_FILES, ids=lambda p: p.name)
 async def test_each_file_imports_all_its_symbols_and_bars_and_reimporting_changes_nothing(prices, path):
     symbols, bars, _ = file_counts(path)
+    assert (len(symbols), bars) == EXTRACT_SIZES[path.name]
     await PriceBar.all().delete()
     result = await import_files([path])
     assert (result.bars, result.symbols, result.inserted) == (bars, len(symbols), bars)
@@ -79,13 +76,14 @@ async def test_each_file_imports_all_its_symbols_and_bars_and_reimporting_change
     assert await PriceBar.all().count() == bars
 
 
-@needs_ai_trader
 async def test_all_files_together_hold_each_distinct_bar_once(prices):
-    keys = set().union(*(file_counts(p)[2] for p in AI_TRADER_FILES))
-    symbols = set().union(*(file_counts(p)[0] for p in AI_TRADER_FILES))
+    keys = set().union(*(file_counts(p)[2] for p in PRICE_FILES))
+    symbols = set().union(*(file_counts(p)[0] for p in PRICE_FILES))
+    # 726 + 500 + 870 bars, less the 13 days (2025-06-10..27) x 5 symbols both daily files hold; QQQ is daily only.
+    assert (len(keys), symbols) == (2031, {"AAPL", "AMZN", "GOOGL", "MSFT", "NVDA", "QQQ"})
     await PriceBar.all().delete()
-    await import_files(AI_TRADER_FILES)
-    await import_files(list(reversed(AI_TRADER_FILES)))
+    await import_files(PRICE_FILES)
+    await import_files(list(reversed(PRICE_FILES)))
     assert await PriceBar.all().count() == len(keys)
     assert set(await PriceBar.all().distinct().values_list("symbol", flat=True)) == symbols
     # The newest daily bar of the later file carries only its open; the hourly file's too.
@@ -96,10 +94,9 @@ async def test_all_files_together_hold_each_distinct_bar_once(prices):
     assert overlap.close is not None and overlap.high is not None
 
 
-@needs_ai_trader
 async def test_timestamps_follow_the_conventions(prices):
     await PriceBar.all().delete()
-    await import_files(AI_TRADER_FILES)
+    await import_files(PRICE_FILES)
     # Daily: 09:30 New York on the trade date (EST in January: 14:30 UTC; EDT in June: 13:30 UTC).
     january = await PriceBar.get(symbol="AAPL", interval=PriceInterval.DAY, trade_date=date(2025, 1, 2))
     assert january.timestamp == datetime(2025, 1, 2, 14, 30, tzinfo=UTC)
@@ -124,16 +121,15 @@ async def test_timestamps_follow_the_conventions(prices):
     assert after.timestamp == datetime(2025, 11, 3, 15, 0, tzinfo=UTC)  # 10:00 EST
 
 
-@needs_ai_trader
 @pytest.mark.parametrize(
     ("line", "damage", "reason"),
     [
-        (57, lambda text: text[: len(text) // 2], "not valid JSON"),
-        (3, lambda text: text.replace('"1. buy price": "', '"1. buy price": "-', 1), "open must be > 0"),
-        (80, lambda text: text.replace('"2. high": "', '"2. high": "0.0', 1), "high"),
-        (101, lambda text: text.replace('"2025-10-01 10:00:00"', '"2025-13-01 10:00:00"', 1), "timestamp"),
-        (12, lambda text: text.replace("Time Series (60min)", "Time Series (7min)", 1), "unknown interval"),
-        (40, lambda text: text.replace('"2. Symbol": "', '"2. Symbol": "$', 1), "ticker symbol"),
+        (4, lambda text: text[: len(text) // 2], "not valid JSON"),
+        (1, lambda text: text.replace('"1. buy price": "', '"1. buy price": "-', 1), "open must be > 0"),
+        (3, lambda text: text.replace('"2. high": "', '"2. high": "0.0', 1), "high"),
+        (5, lambda text: text.replace('"2025-10-01 10:00:00"', '"2025-13-01 10:00:00"', 1), "timestamp"),
+        (2, lambda text: text.replace("Time Series (60min)", "Time Series (7min)", 1), "unknown interval"),
+        (3, lambda text: text.replace('"2. Symbol": "', '"2. Symbol": "$', 1), "ticker symbol"),
     ],
 )
 async def test_a_malformed_line_fails_naming_it_and_writes_nothing(prices, tmp_path, line, damage, reason):
@@ -142,7 +138,7 @@ async def test_a_malformed_line_fails_naming_it_and_writes_nothing(prices, tmp_p
     assert damaged != lines[line - 1]
     bad = tmp_path / "damaged.jsonl"
     bad.write_text("".join(lines[: line - 1]) + damaged + "".join(lines[line:]))
-    good = next(f for f in AI_TRADER_FILES if f != HOURLY)
+    good = next(f for f in PRICE_FILES if f != HOURLY)
     before = await PriceBar.all().order_by("id").values()
 
     with pytest.raises(PriceImportError) as caught:
@@ -152,7 +148,6 @@ async def test_a_malformed_line_fails_naming_it_and_writes_nothing(prices, tmp_p
     assert await PriceBar.all().order_by("id").values() == before
 
 
-@needs_ai_trader
 async def test_hourly_import_speed(prices, capsys):
     await PriceBar.all().delete()
     started = time.perf_counter()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from strawberry.http.websocket_origin import normalize_allowed_origins
+
 from db_models.settings import Settings
 
 _OFF = ("0", "off", "false", "no", "none")
@@ -48,6 +50,15 @@ RATE_RULES: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+def parse_origins(text: str) -> frozenset[str]:
+    """A comma-separated list of origins (`https://app.example.com`, or `*` for any) in the form browsers
+    send them; a value that is not an origin is refused, naming AIBT_CORS_ORIGINS."""
+    try:
+        return normalize_allowed_origins([part.strip() for part in text.split(",") if part.strip()])
+    except ValueError as error:
+        raise ValueError(f"AIBT_CORS_ORIGINS: {error}") from None
+
+
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, str(default)))
 
@@ -72,6 +83,8 @@ class SecurityConfig:
     max_query_bytes: int = 32 * 1024  # the GraphQL document text
     max_request_bytes: int = 1024 * 1024  # a whole HTTP body, variables included
     introspection: bool = True
+    # Browser pages on these other origins may call the API (HTTP and websockets); "*" allows any.
+    cors_origins: frozenset[str] = frozenset()
     # Websockets
     ws_init_timeout_seconds: float = 10.0
     ws_max_subscriptions: int = 20
@@ -94,6 +107,7 @@ def load_security_config(settings: Settings) -> SecurityConfig:
         max_query_bytes=_int("AIBT_MAX_QUERY_BYTES", 32 * 1024),
         max_request_bytes=_int("AIBT_MAX_REQUEST_BYTES", 1024 * 1024),
         introspection=_flag("AIBT_INTROSPECTION", not settings.is_production),
+        cors_origins=parse_origins(os.environ.get("AIBT_CORS_ORIGINS", "")),
         ws_init_timeout_seconds=_float("AIBT_WS_INIT_TIMEOUT_SECONDS", 10.0),
         ws_max_subscriptions=_int("AIBT_WS_MAX_SUBSCRIPTIONS", 20),
         ws_auth_recheck_seconds=_float("AIBT_WS_AUTH_RECHECK_SECONDS", 5.0),
