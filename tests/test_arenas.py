@@ -15,6 +15,7 @@ from db_models.market import PriceBar
 from db_models.runs import BenchmarkCurve, Run, RunStatus
 from db_models.trading import TradingModel
 from graphql_api.security.config import RateRule
+from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
 from tests.support import price_fixtures as px
 from tests.support.arena_helpers import (
     DAYS,
@@ -27,6 +28,7 @@ from tests.support.arena_helpers import (
     follow_arena,
     wave_bars,
 )
+from tests.support.chat_helpers import follow_chat
 from tests.support.run_helpers import follow_run, tool_servers_for_runs
 
 approx = pytest.approx
@@ -36,6 +38,9 @@ ARENA = """query($id: ID!) { arena(id: $id) { id name status endedAt benchmarkSy
   benchmarks { kind symbols label equityCurve { date timestamp value cash } performance { totalReturn totalTrades } }
   standings { rank modelName aiModel status totalReturn sharpeRatio maxDrawdown totalTrades llmCalls inputTokens
               outputTokens excessReturn excessReturnOverIndex run { id } } } }"""
+PICKED = ("action", "symbol", "amount", "price")  # the position fields ARENA_EVENTS selects
+CONVERSE = "mutation { createConversation { id } }"
+SEND = "mutation($id: ID!, $c: String!) { sendMessage(conversationId: $id, content: $c) { id } }"
 CANCEL = "mutation($id: ID!) { cancelArena(id: $id) { id status runs { status } } }"
 DELETE = "mutation($id: ID!) { deleteArena(id: $id) }"
 
@@ -80,6 +85,11 @@ def equal_weight_hold(symbols: list[str], cash: float) -> pd.Series:
     return sum(table[(s, "close")] * n for s, n in shares.items())
 
 
+def said(fraction: float) -> str:
+    """A fraction as the analyst says it: a signed percentage to two places (never -0.00%)."""
+    return f"{round(fraction * 100, 2) + 0.0:+.2f}%"
+
+
 def figures(values: pd.Series, v0: float) -> dict:
     series = pd.concat([pd.Series([v0]), values.reset_index(drop=True)], ignore_index=True)
     returns = series.pct_change().dropna()
@@ -91,35 +101,61 @@ def figures(values: pd.Series, v0: float) -> dict:
     }
 
 
-async def test_a_three_model_arena_streams_every_run_in_one_seq_and_its_standings_equal_pandas(
-    api, ws_url, user, three_models
-):
-    started = (await api.data(START_ARENA, arena_input("Tech Q1", three_models), token=user.token))["startArena"]
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def owner(api) -> Account:
+    email = unique_email("arena")
+    data = await api.data(SIGNUP, {"email": email, "password": PASSWORD})
+    return Account(token=data["signup"]["token"], id=data["signup"]["user"]["id"], email=email)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def tech_q1(api, server_url, owner, market) -> dict:
+    """Three local models over the test month, followed from the first event to ENDED."""
+    models = [
+        await create_model(api, owner, "Holder", "local/buy-and-hold", (px.SYMBOL, WAVE)),
+        await create_model(api, owner, "Momentum", "local/momentum", (px.SYMBOL, WAVE)),
+        await create_model(api, owner, "Wave rider", "local/buy-and-hold", (WAVE,), cash=4000.0),
+    ]
+    started = (await api.data(START_ARENA, arena_input("Tech Q1", models), token=owner.token))["startArena"]
+    ws_url = server_url.replace("http://", "ws://") + "/graphql"
+    events, error = await follow_arena(ws_url, owner.token, started["id"], after_seq=0)
+    assert error is None, error
+    return {"started": started, "events": events, "ws_url": ws_url}
+
+
+async def test_a_three_model_arena_streams_every_runs_events_in_one_gap_free_resumable_seq(owner, tech_q1):
+    started, events, ws_url = tech_q1["started"], tech_q1["events"], tech_q1["ws_url"]
     # The runs are handed to the in-process worker before the answer is made: they may have started already.
     assert started["status"] in ("QUEUED", "RUNNING") and len(started["runs"]) == 3
     assert {r["status"] for r in started["runs"]} <= {"QUEUED", "RUNNING"}
     assert started["benchmarkSymbol"] is None  # no QQQ prices in this market
     run_ids = [r["id"] for r in started["runs"]]
 
-    events, error = await follow_arena(ws_url, user.token, started["id"], after_seq=0)
-    assert error is None
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["kind"] == "ENDED" and events[-1]["status"] == "COMPLETED"
+    assert events[-1]["arenaId"] == started["id"] and events[-1]["runId"] is None
     members = events[:-1]
     assert all(e["kind"] == "RUN" and e["runId"] == e["runEvent"]["runId"] for e in members)
     assert {e["runId"] for e in members} == set(run_ids)
     for run_id in run_ids:  # each run's events, in order, exactly as its own stream has them
-        own, _ = await follow_run(ws_url, user.token, run_id, after_seq=0)
+        own, _ = await follow_run(ws_url, owner.token, run_id, after_seq=0)
         tagged = [e["runEvent"] for e in members if e["runId"] == run_id]
-        assert [(e["seq"], e["kind"]) for e in tagged] == [(e["seq"], e["kind"]) for e in own]
+        same = ("seq", "kind", "status", "message")
+        assert [[e[k] for k in same] for e in tagged] == [[e[k] for k in same] for e in own]
+        assert [e["progress"]["current"] for e in tagged] == [e["progress"]["current"] for e in own]
+        trades = [e["position"] for e in own if e["position"]]
+        assert [e["position"] for e in tagged if e["position"]] == [{k: t[k] for k in PICKED} for t in trades]
         assert tagged[0]["kind"] == "QUEUED" and tagged[-1]["kind"] == "COMPLETED"
-    last_finals = max(i for i, e in enumerate(members) if e["runEvent"]["kind"] == "COMPLETED")
-    assert last_finals == len(members) - 1  # ENDED comes right after the last run's final event
+    assert members[-1]["runEvent"]["kind"] == "COMPLETED"  # ENDED comes after the last run's final event
 
-    resumed, _ = await follow_arena(ws_url, user.token, started["id"], after_seq=7)
+    resumed, _ = await follow_arena(ws_url, owner.token, started["id"], after_seq=7)
     assert resumed == events[7:]
+    nothing_left, error = await follow_arena(ws_url, owner.token, started["id"], after_seq=len(events))
+    assert nothing_left == [] and error is None
 
-    arena = (await api.data(ARENA, {"id": started["id"]}, token=user.token))["arena"]
+
+async def test_the_standings_and_the_baseline_equal_an_independent_pandas_computation(api, owner, tech_q1):
+    arena = (await api.data(ARENA, {"id": tech_q1["started"]["id"]}, token=owner.token))["arena"]
     assert arena["status"] == "COMPLETED" and arena["endedAt"]
     # The arena's baseline: every member's tickers (ARWV, LKAH) in equal parts from the first member's cash.
     [baseline] = arena["benchmarks"]
@@ -162,9 +198,44 @@ async def test_a_three_model_arena_streams_every_run_in_one_seq_and_its_standing
     [wave_run] = [r for r in arena["runs"] if r["strategySnapshot"]["name"] == "Wave rider"]
     assert wave_run["benchmarks"] == [{"kind": "BUY_AND_HOLD", "symbols": [WAVE]}]
     # The arena's and its runs' baselines are stored now that they ended.
-    pks = [r.id for r in await Run.filter(arena__name="Tech Q1", arena__owner__email=user.email)]
+    pks = [r.id for r in await Run.filter(arena__name="Tech Q1", arena__owner__email=owner.email)]
     assert await BenchmarkCurve.filter(run_id__in=pks).count() == 3
-    assert await BenchmarkCurve.filter(arena__name="Tech Q1", arena__owner__email=user.email).count() == 1
+    assert await BenchmarkCurve.filter(arena__name="Tech Q1", arena__owner__email=owner.email).count() == 1
+
+
+async def test_the_analyst_says_who_won_the_arena_and_why_from_its_standings_and_logs(api, owner, tech_q1):
+    arena = (await api.data(ARENA, {"id": tech_q1["started"]["id"]}, token=owner.token))["arena"]
+    winner, *rest = arena["standings"]
+    conversation = (await api.data(CONVERSE, token=owner.token))["createConversation"]["id"]
+    events, error = await follow_chat(
+        tech_q1["ws_url"],
+        owner.token,
+        conversation,
+        on_open=lambda: api.data(
+            SEND, {"id": conversation, "c": "Who won the arena 'Tech Q1' and why?"}, token=owner.token
+        ),
+    )
+    assert error is None
+    tools = [(e["kind"], e["tool"], e["toolInput"]) for e in events if e["kind"] == "TOOL_START"]
+    assert tools == [("TOOL_START", "arena_standings", {"arena": "Tech Q1"})]
+    answer = events[-1]["message"]["content"]
+    assert f"{winner['modelName']} ({winner['aiModel']}) won with a total return of " in answer
+    assert f"won with a total return of {said(winner['totalReturn'])}." in answer
+    assert f"That is {said(winner['excessReturn'])} against the baseline" in answer
+    assert "Its trades: bought" in answer and "it wrote:" in answer  # the why: its trades and its own words
+    for other in rest:
+        assert f"{other['rank']}. {other['modelName']} {said(other['totalReturn'])}" in answer
+
+    unknown, _ = await follow_chat(
+        tech_q1["ws_url"],
+        owner.token,
+        conversation,
+        after_seq=len(events),
+        on_open=lambda: api.data(SEND, {"id": conversation, "c": "How did the arena 'Nope' go?"}, token=owner.token),
+    )
+    assert (
+        "no arena called 'Nope'" in unknown[-1]["message"]["content"] and "Tech Q1" in unknown[-1]["message"]["content"]
+    )
 
 
 async def test_live_standings_never_reach_past_the_members_closes_and_cancelling_ends_every_run(

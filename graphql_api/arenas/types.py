@@ -10,11 +10,12 @@ import strawberry
 
 from db_models import arenas as db
 from db_models.runs import RunStatus
+from db_models.standings import Standing, compute_standings
 from graphql_api.arenas.loaders import baselines_by_arena, runs_by_arena
-from graphql_api.arenas.standings import Standing, compute_standings
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.runs.benchmark_types import Benchmark
+from graphql_api.runs.loaders import performance_by_run
 from graphql_api.runs.types import Run, RunEvent
 from graphql_api.runs.types import RunStatus as RunStatusType
 
@@ -116,7 +117,8 @@ class Arena:
     async def standings(self, info: AppInfo) -> list[ArenaStanding]:
         runs = await self._runs(info)
         baselines = await info.context.loader(baselines_by_arena).load(self.row)
-        return [ArenaStanding.from_standing(s) for s in await compute_standings(runs, baselines)]
+        figures = await performance_by_run(runs)
+        return [ArenaStanding.from_standing(s) for s in await compute_standings(runs, figures, baselines)]
 
 
 @strawberry.input

@@ -15,7 +15,6 @@ from tortoise.functions import Max
 from db_models.baselines import Baseline
 from db_models.metrics import PerformanceFigures
 from db_models.runs import BenchmarkKind, EquityPoint, Run
-from graphql_api.runs.loaders import performance_by_run
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,11 @@ def rank_by_return(returns: Sequence[float | None]) -> list[int]:
     return [1 + sum(1 for other in keys if other < key) for key in keys]
 
 
-async def compute_standings(runs: Sequence[Run], baselines: Sequence[Baseline]) -> list[Standing]:
-    """The members in rank order (ties by creation), with their figures and excess returns."""
-    figures = await performance_by_run(runs)
+async def compute_standings(
+    runs: Sequence[Run], figures: Sequence[PerformanceFigures | None], baselines: Sequence[Baseline]
+) -> list[Standing]:
+    """The members in rank order (ties by creation), with their figures (one per run, in the same order:
+    db_models.metrics.run_performance's) and excess returns."""
     last_rows = (
         await EquityPoint.filter(run_id__in=[r.id for r in runs])
         .group_by("run_id")
