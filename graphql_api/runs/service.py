@@ -24,6 +24,7 @@ from tasks.run_events import publish_run_event
 from tasks.schedule import Step, daily_steps, intraday_interval, intraday_steps
 
 MAX_STEPS_LIMIT = 100
+PRICES_OF = {PriceInterval.DAY: "daily", PriceInterval.HOUR: "hourly", PriceInterval.MINUTE: "minute"}
 
 
 async def get_owned_run(user: User, run_id: str) -> Run:
@@ -44,7 +45,7 @@ async def choose_benchmark_symbol(requested: str | None, interval: PriceInterval
     if not await index_covers(symbol, interval, first, last):
         when = f"{first.date} and {last.date}" if first.date != last.date else f"the first and last bar of {first.date}"
         raise BadUserInput(
-            f"benchmarkSymbol {symbol} has no {interval.value.lower()} prices on {when} to measure the run against.",
+            f"benchmarkSymbol {symbol} has no {PRICES_OF[interval]} prices on {when} to measure the run against.",
             field="benchmarkSymbol",
         )
     return symbol
