@@ -117,7 +117,7 @@ class Arena:
     async def standings(self, info: AppInfo) -> list[ArenaStanding]:
         runs = await self._runs(info)
         baselines = await info.context.loader(baselines_by_arena).load(self.row)
-        figures = await performance_by_run(runs)
+        figures = await info.context.loader(performance_by_run).load_many(runs)  # batched across the page
         return [ArenaStanding.from_standing(s) for s in await compute_standings(runs, figures, baselines)]
 
 
