@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import pytest_asyncio
 
+from agents.chat.tools import AnalystScope, make_analyst_tools
+from db_models.accounts import User
 from db_models.arenas import Arena
 from db_models.market import PriceBar
 from db_models.runs import BenchmarkCurve, Run, RunStatus
@@ -233,9 +235,17 @@ async def test_the_analyst_says_who_won_the_arena_and_why_from_its_standings_and
         after_seq=len(events),
         on_open=lambda: api.data(SEND, {"id": conversation, "c": "How did the arena 'Nope' go?"}, token=owner.token),
     )
-    assert (
-        "no arena called 'Nope'" in unknown[-1]["message"]["content"] and "Tech Q1" in unknown[-1]["message"]["content"]
+    not_found = unknown[-1]["message"]["content"]
+    assert "no arena called 'Nope'" in not_found and "Tech Q1" in not_found
+
+
+async def test_another_users_analyst_cannot_see_the_arena(owner, tech_q1, other_user):
+    intruder = await User.get(email=other_user.email)
+    tools = {t.name: t for t in make_analyst_tools(AnalystScope(user_id=intruder.id))}
+    assert await tools["arena_standings"].ainvoke({"arena": "Tech Q1"}) == (
+        "Not found: you have no arena called 'Tech Q1'; yours are: none."
     )
+    assert await tools["arena_standings"].ainvoke({}) == "Not found: you have no arenas yet."
 
 
 async def test_live_standings_never_reach_past_the_members_closes_and_cancelling_ends_every_run(
