@@ -9,6 +9,7 @@ import math
 import pandas as pd
 import pytest
 import pytest_asyncio
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents.chat.tools import AnalystScope, make_analyst_tools
 from db_models.accounts import User
@@ -16,7 +17,9 @@ from db_models.arenas import Arena
 from db_models.market import PriceBar
 from db_models.runs import BenchmarkCurve, Run, RunStatus
 from db_models.trading import TradingModel
+from graphql_api.ids import to_global_id
 from graphql_api.security.config import RateRule
+from tasks.dispatch import Dispatcher
 from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
 from tests.support import price_fixtures as px
 from tests.support.arena_helpers import (
@@ -376,3 +379,25 @@ async def test_arenas_are_listed_newest_first_and_only_to_their_owner(api, user,
     page = (await api.data(query, {"after": after}, token=user.token))["arenas"]
     assert [e["node"]["id"] for e in page["edges"]] == [ids[0]] and not page["pageInfo"]["hasNextPage"]
     assert (await api.data(query, token=other_user.token))["arenas"]["totalCount"] == 0
+
+
+async def test_an_arena_whose_runs_cannot_reach_the_queue_is_unavailable_and_every_run_ends_failed(
+    api, user, three_models, monkeypatch
+):
+    handed: list[int] = []
+    enqueue = Dispatcher.enqueue_run
+
+    async def queue_down_after_one(self, run_id):
+        if handed:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        handed.append(run_id)
+        await enqueue(self, run_id)
+
+    monkeypatch.setattr(Dispatcher, "enqueue_run", queue_down_after_one)
+    error = await api.error(START_ARENA, arena_input("Queue down", three_models), token=user.token)
+    assert error["extensions"]["code"] == "UNAVAILABLE" and "6379" not in error["message"]
+    runs = await Run.filter(arena__name="Queue down", arena__owner__email=user.email).order_by("id")
+    assert [r.id for r in runs][:1] == handed
+    assert [r.status for r in runs[1:]] == [RunStatus.FAILED, RunStatus.FAILED]
+    assert all("job queue is unavailable" in r.error for r in runs[1:])
+    await api.data(CANCEL, {"id": to_global_id("Arena", runs[0].arena_id)}, token=user.token)

@@ -15,7 +15,7 @@ from db_models.market import PriceInterval
 from db_models.runs import ACTIVE_STATUSES, Run, TradingMode
 from db_models.trading import TradingModel
 from graphql_api.arenas.types import StartArenaInput
-from graphql_api.errors import BadUserInput, Conflict
+from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
 from graphql_api.runs import service as runs
 from graphql_api.services import Services
@@ -73,8 +73,13 @@ async def start_arena(services: Services, user: User, data: StartArenaInput) -> 
     days = await daily_steps(tickers, data.start_date, data.end_date)
     benchmark = await runs.choose_benchmark_symbol(data.benchmark_symbol, PriceInterval.DAY, days)
     arena, members = await _create(user, name, data, models, tickers, max_steps, benchmark)
-    for run in members:
-        await runs.hand_over(services, run)
+    for index, run in enumerate(members):
+        try:
+            await runs.hand_over(services, run)
+        except Unavailable:
+            for unhanded in members[index + 1 :]:  # none of them would ever reach a worker either
+                await runs.fail_unhanded(services, unhanded)
+            raise
     return arena
 
 

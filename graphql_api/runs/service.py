@@ -150,6 +150,9 @@ async def start_intraday_run(services: Services, model: TradingModel, data: Intr
     return await hand_over(services, run)
 
 
+UNHANDED = "The run could not be handed to a worker: the job queue is unavailable. Start it again shortly."
+
+
 async def hand_over(services: Services, run: Run) -> Run:
     """The run is committed; announce it, then give it to a worker.
 
@@ -159,16 +162,20 @@ async def hand_over(services: Services, run: Run) -> Run:
         await publish_run_event(services.require_bus(), run, "QUEUED")
         await services.require_dispatcher().enqueue_run(run.id)
     except (RedisError, OSError) as exc:
-        reason = "The run could not be handed to a worker: the job queue is unavailable. Start it again shortly."
-        failed = await Run.filter(id=run.id, status=RunStatus.QUEUED, worker_id__isnull=True).update(
-            status=RunStatus.FAILED, error=reason, ended_at=dt.datetime.now(dt.UTC)
-        )
-        if failed:
-            await run.refresh_from_db()
-            with contextlib.suppress(RedisError, OSError):
-                await publish_run_event(services.require_bus(), run, "FAILED", message=reason)
-        raise Unavailable(reason) from exc
+        await fail_unhanded(services, run)
+        raise Unavailable(UNHANDED) from exc
     return run
+
+
+async def fail_unhanded(services: Services, run: Run) -> None:
+    """Ends a run no worker was handed FAILED, with the reason (unless a worker took it meanwhile)."""
+    failed = await Run.filter(id=run.id, status=RunStatus.QUEUED, worker_id__isnull=True).update(
+        status=RunStatus.FAILED, error=UNHANDED, ended_at=dt.datetime.now(dt.UTC)
+    )
+    if failed:
+        await run.refresh_from_db()
+        with contextlib.suppress(RedisError, OSError):
+            await publish_run_event(services.require_bus(), run, "FAILED", message=UNHANDED)
 
 
 async def cancel_run(services: Services, user: User, run_id: str) -> Run:
