@@ -17,6 +17,10 @@ class User(Model):
     password_hash = fields.CharField(max_length=255)
     role = fields.CharEnumField(Role, max_length=16, default=Role.USER)
     display_name = fields.CharField(max_length=100, null=True)
+    avatar_url = fields.CharField(max_length=500, null=True)
+    # Rises at each password change; a token carries the version it was issued under, so every token
+    # issued before the change stops working at once.
+    token_version = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from db_models.runs import ACTIVE_STATUSES, RunStatus
+from db_models.runs import ACTIVE_STATUSES, DEFAULT_MAX_STEPS, RunStatus
 from db_models.trading import MONEY
 
 
@@ -16,7 +16,7 @@ class Arena(Model):
     name = fields.CharField(max_length=100)
     start_date = fields.DateField()
     end_date = fields.DateField()
-    max_steps = fields.IntField(default=30)
+    max_steps = fields.IntField(default=DEFAULT_MAX_STEPS)
     benchmark_symbol = fields.CharField(max_length=16, null=True)
     # The arena's buy-and-hold baseline, fixed at start: every member's tickers, from the first member's cash.
     tickers = fields.JSONField(default=list)

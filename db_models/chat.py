@@ -5,6 +5,9 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+# A conversation's title until the reply to its first message names it.
+DEFAULT_CONVERSATION_TITLE = "New conversation"
+
 
 class MessageRole(StrEnum):
     USER = "USER"
@@ -19,8 +22,9 @@ class Conversation(Model):
         "aibt.TradingModel", related_name="conversations", null=True, on_delete=fields.CASCADE
     )
     run = fields.ForeignKeyField("aibt.Run", related_name="conversations", null=True, on_delete=fields.SET_NULL)
-    title = fields.CharField(max_length=200, default="New conversation")
+    title = fields.CharField(max_length=200, default=DEFAULT_CONVERSATION_TITLE)
     is_active = fields.BooleanField(default=True)
+    archived = fields.BooleanField(default=False)  # out of the default list; still readable and writable
     summary = fields.TextField(null=True)
     # Messages folded into the summary: those with an id up to this one.
     summarized_through_id = fields.IntField(null=True)
@@ -49,6 +53,9 @@ class ChatMessage(Model):
     class Meta:
         table = "chat_messages"
         indexes = (("conversation_id", "id"),)
+
+
+GLOBAL_CHAT_SETTINGS_ID = 1  # the only row of GlobalChatSettings (its docstring is its table comment)
 
 
 class GlobalChatSettings(Model):

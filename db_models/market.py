@@ -2,11 +2,15 @@
 
 import re
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from tortoise import fields
 from tortoise.models import Model
 
 PRICE = {"max_digits": 20, "decimal_places": 6}
+# The exchange's time zone: trade dates, the daily bar's 09:30 start and session hours are its local time.
+EXCHANGE_TIMEZONE = "America/New_York"
+EXCHANGE_TZ = ZoneInfo(EXCHANGE_TIMEZONE)
 # A well-formed ticker: AAPL, BRK.B, RDS-A.
 TICKER_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{0,9}(?:[.\-][A-Z0-9]{1,4})?$")
 
@@ -24,7 +28,7 @@ class PriceBar(Model):
     # The bar's start, stored in UTC; trade_date is its date in the exchange's time zone.
     timestamp = fields.DatetimeField()
     trade_date = fields.DateField()
-    timezone = fields.CharField(max_length=64, default="America/New_York")
+    timezone = fields.CharField(max_length=64, default=EXCHANGE_TIMEZONE)
     open = fields.DecimalField(**PRICE)
     high = fields.DecimalField(null=True, **PRICE)
     low = fields.DecimalField(null=True, **PRICE)

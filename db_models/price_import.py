@@ -31,15 +31,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.transactions import in_transaction
 
-from db_models.market import TICKER_PATTERN, PriceBar, PriceInterval
+from db_models.market import EXCHANGE_TIMEZONE, TICKER_PATTERN, PriceBar, PriceInterval
 
-EXCHANGE_TIMEZONE = "America/New_York"
 DAY_BAR_TIME = time(9, 30)
 CHUNK_SIZE = 2_000
 CSV_HEADER = ("symbol", "timestamp", "open", "high", "low", "close", "volume")
 _PRICE_QUANTUM = Decimal("0.000001")
 _MAX_PRICE = Decimal("1e13")  # DecimalField(max_digits=20, decimal_places=6) holds 14 integer digits
-_TIMEZONE_ALIASES = {"US/Eastern": "America/New_York", "EST5EDT": "America/New_York"}
+_TIMEZONE_ALIASES = {"US/Eastern": EXCHANGE_TIMEZONE, "EST5EDT": EXCHANGE_TIMEZONE}
 _SERIES_INTERVALS = {"Daily": PriceInterval.DAY, "60min": PriceInterval.HOUR, "1min": PriceInterval.MINUTE}
 _AV_FIELDS = {
     "open": ("1. buy price", "1. open"),

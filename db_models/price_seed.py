@@ -30,8 +30,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from db_models.corporate_actions import Action, AdjustedClose, derive_actions, store_actions
-from db_models.market import CorporateAction, PriceBar, PriceInterval
-from db_models.price_import import EXCHANGE_TIMEZONE, Bar, make_bar, write_bars
+from db_models.market import EXCHANGE_TZ, CorporateAction, PriceBar, PriceInterval
+from db_models.price_import import Bar, make_bar, write_bars
 
 logger = logging.getLogger("aibt.prices")
 
@@ -92,14 +92,13 @@ def eurusd_hourly_path() -> Path | None:
 
 def read_bokeh_stocks(path: Path) -> Iterator[Bar]:
     """Ticker,Date,Open,High,Low,Close,Volume,Adj Close: unadjusted OHLCV are loaded, Adj Close is not."""
-    zone = ZoneInfo(EXCHANGE_TIMEZONE)
     with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             yield make_bar(
                 row["Ticker"],
                 PriceInterval.DAY,
                 datetime.strptime(row["Date"], "%Y-%m-%d").date(),
-                zone,
+                EXCHANGE_TZ,
                 open=row["Open"],
                 high=row["High"],
                 low=row["Low"],

@@ -18,6 +18,7 @@ class RunStatus(StrEnum):
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+DEFAULT_MAX_STEPS = 30  # agent steps (LLM turns) per trading step when a run does not say
 
 
 class TradingMode(StrEnum):
@@ -49,7 +50,7 @@ class Run(Model):
     strategy_snapshot = fields.JSONField(default=dict)
     start_date = fields.DateField(null=True)
     end_date = fields.DateField(null=True)
-    max_steps = fields.IntField(default=30)
+    max_steps = fields.IntField(default=DEFAULT_MAX_STEPS)
     symbol = fields.CharField(max_length=16, null=True)
     date = fields.DateField(null=True)
     session = fields.CharEnumField(IntradaySession, max_length=16, null=True)

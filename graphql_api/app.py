@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +10,6 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 from tortoise import Tortoise
 
 from db_models.config import apply_migrations, tortoise_config
@@ -25,13 +23,20 @@ from graphql_api.schema import schema
 from graphql_api.security.cors import CrossOriginMiddleware
 from graphql_api.security.runtime import Security
 from graphql_api.services import Services
+from graphql_api.spa import SinglePageApp
 from graphql_api.view import AibtGraphQL
-from tasks.dispatch import Dispatcher
-from tasks.events import InProcessEventBus, RedisEventBus
+from tasks import actors
+from tasks.dispatch import Dispatcher, InProcessDispatcher
+from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.reaper import reap_forever
 from tools.launcher import start_embedded_tool_servers
 
 logger = logging.getLogger("aibt.app")
+
+
+def _dispatcher(settings: Settings, bus: EventBus) -> Dispatcher:
+    """With Redis, runs and replies go to the broker's workers; embedded, this process runs them."""
+    return actors.dispatcher if settings.redis_url else InProcessDispatcher(settings, bus)
 
 
 def _start_services(settings: Settings, services: Services) -> None:
@@ -41,7 +46,7 @@ def _start_services(settings: Settings, services: Services) -> None:
         if settings.redis_url
         else InProcessEventBus()
     )
-    services.dispatcher = Dispatcher(settings, services.bus)
+    services.dispatcher = _dispatcher(settings, services.bus)
     if settings.is_embedded:  # the in-process worker resumes what a previous process left RUNNING
         services.reaper = asyncio.create_task(reap_forever(settings, services.bus, services.dispatcher))
 
@@ -78,12 +83,6 @@ def _lifespan(settings: Settings, services: Services):
     return lifespan
 
 
-def _spa_directory() -> str:
-    """The single-page app's files, shipped as package data of client_examples.spa."""
-    spec = importlib.util.find_spec("client_examples.spa")
-    return next(iter(spec.submodule_search_locations))
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     services = Services()
@@ -95,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
-        Mount("/app", StaticFiles(directory=_spa_directory(), html=True), name="app"),
+        Mount("/app", SinglePageApp(), name="app"),
     ]
     app = Starlette(
         routes=routes,

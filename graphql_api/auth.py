@@ -20,6 +20,7 @@ _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 _REQUIRED_CLAIMS = ["exp", "iat", "jti", "iss", "sub"]
+PASSWORD_CHANGED = "The password was changed since this token was issued; log in again."
 
 
 def hash_password(password: str) -> str:
@@ -45,13 +46,16 @@ class TokenClaims:
     user_id: int
     jti: str
     expires_at: datetime
+    token_version: int = 0  # the user's token_version when it was issued (tokens without the claim: 0)
 
 
-def issue_token(settings: Settings, user_id: int) -> IssuedToken:
+def issue_token(settings: Settings, user_id: int, token_version: int = 0) -> IssuedToken:
     now = datetime.now(UTC).replace(microsecond=0)
     expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
     jti = uuid.uuid4().hex
     claims = {"sub": str(user_id), "iat": now, "exp": expires_at, "jti": jti, "iss": settings.jwt_issuer}
+    if token_version:
+        claims["ver"] = token_version
     return IssuedToken(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), jti, expires_at)
 
 
@@ -66,11 +70,12 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
             options={"require": _REQUIRED_CLAIMS},
         )
         user_id = int(claims["sub"])
+        token_version = int(claims.get("ver", 0))
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("The token has expired; log in again.") from None
     except (jwt.InvalidTokenError, ValueError, TypeError):
         raise Unauthenticated("The token is not valid.") from None
-    return TokenClaims(user_id, str(claims["jti"]), datetime.fromtimestamp(claims["exp"], UTC))
+    return TokenClaims(user_id, str(claims["jti"]), datetime.fromtimestamp(claims["exp"], UTC), token_version)
 
 
 def bearer_token(header_value: str | None) -> str | None:
@@ -90,6 +95,8 @@ async def authenticate(settings: Settings, token: str) -> tuple[User, TokenClaim
     user = await User.get_or_none(id=claims.user_id)
     if user is None:
         raise Unauthenticated("The token's user no longer exists.")
+    if claims.token_version != user.token_version:
+        raise Unauthenticated(PASSWORD_CHANGED)
     return user, claims
 
 

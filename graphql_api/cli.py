@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from db_models.market import EXCHANGE_TIMEZONE
 from db_models.settings import get_settings
 
 
@@ -131,7 +132,7 @@ def data() -> None:
 )
 @click.option(
     "--timezone",
-    default="America/New_York",
+    default=EXCHANGE_TIMEZONE,
     show_default=True,
     help="Exchange time zone of timestamps without an offset.",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ class RequestContext:
     _loaders: dict[BatchLoad, DataLoader] = field(default_factory=dict)
     _auth: tuple[User, TokenClaims] | AibtError | None = None
     _auth_checked: bool = False
+    # Root fields resolve concurrently: the first to ask reads the token, the others wait for its answer.
+    _auth_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def loader(self, batch_load: BatchLoad) -> DataLoader:
         """One DataLoader per batch function, cached for this request."""
@@ -48,15 +51,16 @@ class RequestContext:
         return bearer_token(self.request.headers.get("authorization"))
 
     async def _resolve_auth(self) -> tuple[User, TokenClaims] | AibtError | None:
-        if not self._auth_checked:
-            self._auth_checked = True
-            try:
-                token = self._token()
-                self._auth = None if token is None else await authenticate(self.settings, token)
-                if isinstance(self._auth, tuple):
-                    current_user_id.set(self._auth[0].id)  # every later log line of this request names the user
-            except Unauthenticated as exc:
-                self._auth = exc
+        async with self._auth_lock:
+            if not self._auth_checked:
+                try:
+                    token = self._token()
+                    self._auth = None if token is None else await authenticate(self.settings, token)
+                except Unauthenticated as exc:
+                    self._auth = exc
+                self._auth_checked = True
+        if isinstance(self._auth, tuple):
+            current_user_id.set(self._auth[0].id)  # every later log line of this request names the user
         return self._auth
 
     async def optional_user(self) -> User | None:
@@ -82,7 +86,3 @@ class RequestContext:
 
 
 AppInfo = Info[RequestContext, None]
-
-
-def context_of(info: AppInfo) -> RequestContext:
-    return info.context

@@ -52,16 +52,17 @@ class RateLimited(AibtError):
     code = "RATE_LIMITED"
 
 
-class QueryTooComplex(AibtError):
-    """The document is too deep, too wide or too large to execute."""
-
-    code = "QUERY_TOO_COMPLEX"
-
-
 class Unavailable(AibtError):
     """A backing service (database, Redis) cannot be reached right now; retrying later may work."""
 
     code = "UNAVAILABLE"
+
+
+class UnreadableEvent(AibtError):
+    """An event on a run's or conversation's stream breaks the event contract (tasks/event_contract.py), e.g.
+    one published by a release this one cannot read. The subscription ends after the events before it."""
+
+    code = "INTERNAL"
 
 
 def not_found(kind: str, identifier: object) -> NotFound:

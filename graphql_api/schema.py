@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql_api.accounts.mutations import AccountMutations
+from graphql_api.accounts.profile_mutations import ProfileMutations
 from graphql_api.accounts.queries import AccountQueries
 from graphql_api.admin.queries import AdminQueries
 from graphql_api.arenas.mutations import ArenaMutations
@@ -32,7 +33,7 @@ Query = merge_types(
     "Query", (AccountQueries, TradingModelQueries, RunQueries, ArenaQueries, ChatQueries, MarketQueries, AdminQueries)
 )
 Mutation = merge_types(
-    "Mutation", (AccountMutations, TradingModelMutations, RunMutations, ArenaMutations, ChatMutations)
+    "Mutation", (AccountMutations, ProfileMutations, TradingModelMutations, RunMutations, ArenaMutations, ChatMutations)
 )
 Subscription = merge_types("Subscription", (RunSubscriptions, ArenaSubscriptions, ChatSubscriptions))
 

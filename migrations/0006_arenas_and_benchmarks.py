@@ -9,7 +9,7 @@ from db_models.runs import BenchmarkKind
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aibt", "0004_corporate_actions")]
+    dependencies = [("aibt", "0005_profile_and_archive")]
 
     initial = False
 

@@ -1,4 +1,7 @@
-"""Dramatiq actors. Run a worker with `aibt worker` or `dramatiq tasks.actors`."""
+"""Dramatiq actors. Run a worker with `aibt worker` or `dramatiq tasks.actors`.
+
+tasks.broker is imported before any actor is declared: importing it sets the broker they are declared on.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,31 @@ import dramatiq
 
 from db_models.log_context import current_request_id
 from db_models.settings import get_settings
-from tasks import worker_runtime
-from tasks.broker import broker  # noqa: F401  (the broker must be set before actors are declared)
+from tasks.broker import broker
 from tasks.chat_replies import reply_to_message
+from tasks.dispatch import BrokerDispatcher
 from tasks.run_executor import execute_run
+from tasks.worker_runtime import WorkerRuntime
 
 # Runs last hours; a run that dies is picked up again by the reaper, not by blind retries.
 RUN_TIME_LIMIT_MS = 24 * 60 * 60 * 1000
+REPLY_TIME_LIMIT_MS = 15 * 60 * 1000
 
 
 @dramatiq.actor(queue_name="runs", time_limit=RUN_TIME_LIMIT_MS, max_retries=0)
 async def run_trading(run_id: int, request_id: str = "-") -> None:
     current_request_id.set(request_id)  # log lines of the run name the request that started it
-    await execute_run(
-        run_id, bus=worker_runtime.event_bus(), settings=get_settings(), worker_id=worker_runtime.WORKER_ID
-    )
+    await execute_run(run_id, bus=runtime.bus, settings=get_settings(), worker_id=runtime.worker_id)
 
 
-@dramatiq.actor(queue_name="chat", time_limit=15 * 60 * 1000, max_retries=0)
+@dramatiq.actor(queue_name="chat", time_limit=REPLY_TIME_LIMIT_MS, max_retries=0)
 async def reply_to_chat(conversation_id: int, message_id: int, request_id: str = "-") -> None:
     current_request_id.set(request_id)
-    await reply_to_message(conversation_id, message_id, bus=worker_runtime.event_bus(), settings=get_settings())
+    await reply_to_message(conversation_id, message_id, bus=runtime.bus, settings=get_settings())
+
+
+# The API sends through this dispatcher; a worker's reaper hands lost runs back through it too.
+dispatcher = BrokerDispatcher(run_trading, reply_to_chat)
+# Boots Tortoise, the event bus and the reaper in a worker process (never in the API, which runs no Worker).
+runtime = WorkerRuntime(dispatcher)
+broker.add_middleware(runtime)

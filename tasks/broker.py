@@ -1,7 +1,9 @@
-"""The Dramatiq broker, set before any actor is declared.
+"""The Dramatiq broker, set when this module is imported: tasks/actors.py imports it before it declares any
+actor, as Dramatiq's own set-up does.
 
 With REDIS_URL the broker is Redis and any number of `aibt worker` processes take runs from it.
 Without it (embedded mode) runs never reach Dramatiq: tasks.dispatch runs them in the API process.
+This module imports nothing of tasks/: the actors and what boots a worker build on it, not the reverse.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dramatiq.common import dq_name
 from dramatiq.middleware import AsyncIO
 
 from db_models.settings import get_settings
-from tasks.worker_runtime import WorkerRuntime
 
 
 def build_broker() -> dramatiq.Broker:
@@ -24,8 +25,7 @@ def build_broker() -> dramatiq.Broker:
         broker = RedisBroker(url=settings.redis_url, namespace=f"{settings.redis_prefix}dramatiq")
     else:
         broker = StubBroker()
-    broker.add_middleware(AsyncIO())
-    broker.add_middleware(WorkerRuntime())
+    broker.add_middleware(AsyncIO())  # before any actor is declared: the actors are async
     return broker
 
 

@@ -9,26 +9,34 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 from agents.chat import ChatRequest, ReplyFailed, chat_model, make_title, stream_reply, summarise
-from db_models.chat import ChatMessage, Conversation, GlobalChatSettings, MessageRole
+from agents.chat.llm import ANALYST_ID
+from db_models.chat import (
+    DEFAULT_CONVERSATION_TITLE,
+    GLOBAL_CHAT_SETTINGS_ID,
+    ChatMessage,
+    Conversation,
+    GlobalChatSettings,
+    MessageRole,
+)
 from db_models.settings import Settings
 from db_models.trading import TradingModel
-from tasks.chat_events import message_payload, publish_chat_event
+from tasks.chat_events import message_of, publish_chat_event
+from tasks.event_contract import ChatEvent, ChatEventKind
 from tasks.events import EventBus
 
 logger = logging.getLogger("aibt.chat")
 
 HISTORY = 30  # messages sent to the LLM besides the summary
 SUMMARY_THRESHOLD = 40  # once a conversation has more messages, the older ones are summarised
-DEFAULT_TITLE = "New conversation"
 CANCEL_CHECK_SECONDS = 0.2
-ANALYST = "local/analyst"
 
 
 async def _llm_choice(conversation: Conversation) -> tuple[str, dict, str | None]:
     """The global chat model, else the conversation's model's own (when it can chat), else local/analyst."""
-    settings = await GlobalChatSettings.get_or_none(id=1)
+    settings = await GlobalChatSettings.get_or_none(id=GLOBAL_CHAT_SETTINGS_ID)
     if settings is not None and settings.chat_model:
         return settings.chat_model, settings.parameters or {}, settings.instructions
     instructions = settings.instructions if settings else None
@@ -36,7 +44,7 @@ async def _llm_choice(conversation: Conversation) -> tuple[str, dict, str | None
         model = await TradingModel.get(id=conversation.model_id)
         if not model.ai_model.startswith("local/"):
             return model.ai_model, model.parameters or {}, instructions
-    return ANALYST, {}, instructions
+    return ANALYST_ID, {}, instructions
 
 
 def _throttled_cancel_check(conversation_id: int):
@@ -59,6 +67,10 @@ async def _history(conversation: Conversation, message: ChatMessage) -> list[dic
     ]
 
 
+async def _publish(bus: EventBus, conversation_id: int, kind: ChatEventKind, **carried: Any) -> None:
+    await publish_chat_event(bus, ChatEvent(conversation_id=conversation_id, kind=kind, **carried))
+
+
 async def reply_to_message(conversation_id: int, message_id: int, *, bus: EventBus, settings: Settings) -> None:
     conversation = await Conversation.get_or_none(id=conversation_id)
     message = await ChatMessage.get_or_none(id=message_id, conversation_id=conversation_id)
@@ -72,19 +84,19 @@ async def reply_to_message(conversation_id: int, message_id: int, *, bus: EventB
         await _summarise_if_long(conversation, llm)
     except Exception as exc:  # a failed reply is reported, never left hanging
         logger.exception("reply in conversation %s failed", conversation_id)
-        await publish_chat_event(bus, conversation_id, "ERROR", error=f"The reply failed: {exc}"[:500])
+        await _publish(bus, conversation_id, ChatEventKind.ERROR, error=f"The reply failed: {exc}"[:500])
     finally:
         await Conversation.filter(id=conversation_id).update(reply_started_at=None, cancel_reply_requested=False)
 
 
 async def _title_after_first_message(conversation: Conversation, message: ChatMessage, llm, bus: EventBus) -> None:
-    if conversation.title != DEFAULT_TITLE:
+    if conversation.title != DEFAULT_CONVERSATION_TITLE:
         return
     if await ChatMessage.filter(conversation_id=conversation.id, role=MessageRole.USER).count() != 1:
         return
     conversation.title = await make_title(llm, message.content)
     await conversation.save(update_fields=["title", "updated_at"])
-    await publish_chat_event(bus, conversation.id, "TITLE", title=conversation.title)
+    await _publish(bus, conversation.id, ChatEventKind.TITLE, title=conversation.title)
 
 
 async def _reply(
@@ -102,13 +114,13 @@ async def _reply(
     )
 
     async def on_token(text: str) -> None:
-        await publish_chat_event(bus, conversation.id, "TOKEN", token=text)
+        await _publish(bus, conversation.id, ChatEventKind.TOKEN, token=text)
 
     async def on_tool_start(name: str, arguments: dict) -> None:
-        await publish_chat_event(bus, conversation.id, "TOOL_START", tool=name, toolInput=arguments)
+        await _publish(bus, conversation.id, ChatEventKind.TOOL_START, tool=name, tool_input=arguments)
 
     async def on_tool_end(name: str, output: str) -> None:
-        await publish_chat_event(bus, conversation.id, "TOOL_END", tool=name, toolOutput=output)
+        await _publish(bus, conversation.id, ChatEventKind.TOOL_END, tool=name, tool_output=output)
 
     try:
         result = await stream_reply(
@@ -123,10 +135,10 @@ async def _reply(
         # What was streamed before the failure is kept, marked as cut short; the client hears why.
         if failure.partial.content:
             await _store_reply(conversation, failure.partial)
-        await publish_chat_event(bus, conversation.id, "ERROR", error=f"The reply failed: {failure}"[:500])
+        await _publish(bus, conversation.id, ChatEventKind.ERROR, error=f"The reply failed: {failure}"[:500])
         return
     stored = await _store_reply(conversation, result)
-    await publish_chat_event(bus, conversation.id, "COMPLETE", message=message_payload(stored))
+    await _publish(bus, conversation.id, ChatEventKind.COMPLETE, message=message_of(stored))
 
 
 async def _store_reply(conversation: Conversation, result) -> ChatMessage:

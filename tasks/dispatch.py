@@ -1,65 +1,85 @@
-"""Hands a run to a worker: the Redis broker in production, an in-process task in embedded mode."""
+"""Hands runs and chat replies to whoever executes them: the broker's workers in production, tasks of this
+process in embedded mode. The API and the reaper see only the Dispatcher protocol."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+import dramatiq
 
 from db_models.log_context import current_request_id
 from db_models.settings import Settings
+from tasks.broker import held_first_arguments
+from tasks.chat_replies import reply_to_message
 from tasks.events import EventBus
-
-logger = logging.getLogger("aibt.dispatch")
+from tasks.run_executor import execute_run
 
 RUN_TASK_PREFIX = "aibt-run-"
 
 
-class Dispatcher:
+class Dispatcher(Protocol):
+    """pending_run_ids: the runs a worker will still be handed, so the reaper leaves them be."""
+
+    async def enqueue_run(self, run_id: int) -> None: ...
+    async def enqueue_reply(self, conversation_id: int, message_id: int) -> None: ...
+    async def pending_run_ids(self) -> set[int]: ...
+    async def close(self) -> None: ...
+
+
+class BrokerDispatcher:
+    """Production: one message per run or reply on the Redis broker, for `aibt worker` processes.
+
+    Given the actors rather than importing them: tasks/actors.py builds one for its workers' reaper."""
+
+    def __init__(self, run_actor: dramatiq.Actor, reply_actor: dramatiq.Actor) -> None:
+        self.run_actor = run_actor
+        self.reply_actor = reply_actor
+
+    async def enqueue_run(self, run_id: int) -> None:
+        await asyncio.to_thread(self.run_actor.send, run_id, current_request_id.get())
+
+    async def enqueue_reply(self, conversation_id: int, message_id: int) -> None:
+        await asyncio.to_thread(self.reply_actor.send, conversation_id, message_id, current_request_id.get())
+
+    async def pending_run_ids(self) -> set[int]:
+        """Messages the broker holds for the runs queue: waiting, delayed or being worked on."""
+        return await asyncio.to_thread(held_first_arguments, self.run_actor.broker, self.run_actor.queue_name)
+
+    async def close(self) -> None:
+        """Nothing to release: the messages belong to the broker."""
+
+
+class InProcessDispatcher:
+    """Embedded mode: each run or reply is a task of this process, cancelled when it stops."""
+
     def __init__(self, settings: Settings, bus: EventBus) -> None:
         self.settings = settings
         self.bus = bus
         self._local_tasks: set[asyncio.Task] = set()
 
     async def enqueue_run(self, run_id: int) -> None:
-        if self.settings.redis_url:
-            from tasks.actors import run_trading
-
-            await asyncio.to_thread(run_trading.send, run_id, current_request_id.get())
-            return
-        from tasks.run_executor import execute_run
-
         self._spawn(
             execute_run(run_id, bus=self.bus, settings=self.settings, worker_id="embedded"),
             f"{RUN_TASK_PREFIX}{run_id}",
         )
 
-    async def pending_run_ids(self) -> set[int]:
-        """The runs a worker will still be handed: messages the broker holds, or live in-process tasks."""
-        if self.settings.redis_url:
-            from tasks.actors import run_trading
-            from tasks.broker import held_first_arguments
+    async def enqueue_reply(self, conversation_id: int, message_id: int) -> None:
+        self._spawn(
+            reply_to_message(conversation_id, message_id, bus=self.bus, settings=self.settings),
+            f"aibt-reply-{conversation_id}",
+        )
 
-            return await asyncio.to_thread(held_first_arguments, run_trading.broker, run_trading.queue_name)
+    async def pending_run_ids(self) -> set[int]:
+        """Runs whose task is still alive."""
         return {
             int(task.get_name().removeprefix(RUN_TASK_PREFIX))
             for task in self._local_tasks
             if task.get_name().startswith(RUN_TASK_PREFIX) and not task.done()
         }
 
-    async def enqueue_reply(self, conversation_id: int, message_id: int) -> None:
-        if self.settings.redis_url:
-            from tasks.actors import reply_to_chat
-
-            await asyncio.to_thread(reply_to_chat.send, conversation_id, message_id, current_request_id.get())
-            return
-        from tasks.chat_replies import reply_to_message
-
-        self._spawn(
-            reply_to_message(conversation_id, message_id, bus=self.bus, settings=self.settings),
-            f"aibt-reply-{conversation_id}",
-        )
-
-    def _spawn(self, coroutine, name: str) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)
         self._local_tasks.add(task)
         task.add_done_callback(self._local_tasks.discard)

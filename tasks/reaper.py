@@ -13,16 +13,23 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from db_models.runs import Run, RunStatus
 from db_models.settings import Settings
-from tasks.dispatch import Dispatcher
 from tasks.events import EventBus
 from tasks.run_executor import finish_run
 
 logger = logging.getLogger("aibt.reaper")
 
 Enqueue = Callable[[int], Awaitable[None]]
+
+
+class RunHandOver(Protocol):
+    """What the reaper needs of a dispatcher (tasks/dispatch.py), which it is given, never imports."""
+
+    async def enqueue_run(self, run_id: int) -> None: ...
+    async def pending_run_ids(self) -> set[int]: ...
 
 
 async def reap_orphaned_runs(settings: Settings, bus: EventBus, enqueue: Enqueue) -> list[int]:
@@ -49,7 +56,7 @@ async def reap_orphaned_runs(settings: Settings, bus: EventBus, enqueue: Enqueue
     return acted
 
 
-async def redispatch_lost_queued_runs(settings: Settings, dispatcher: Dispatcher) -> list[int]:
+async def redispatch_lost_queued_runs(settings: Settings, dispatcher: RunHandOver) -> list[int]:
     """Dispatches again every run queued for longer than run_stale_seconds that the dispatcher no longer
     holds; returns their ids."""
     waited = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.run_stale_seconds)
@@ -64,7 +71,7 @@ async def redispatch_lost_queued_runs(settings: Settings, dispatcher: Dispatcher
     return lost
 
 
-async def reap_forever(settings: Settings, bus: EventBus, dispatcher: Dispatcher) -> None:
+async def reap_forever(settings: Settings, bus: EventBus, dispatcher: RunHandOver) -> None:
     every = max(settings.run_stale_seconds / 2, 0.5)
     while True:
         await asyncio.sleep(every)

@@ -1,59 +1,67 @@
-"""The events of a run: what each carries, and publishing them in order on the run's stream."""
+"""A run's events on its stream: published from the run's stored state, read back as typed events."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import replace
 
-from db_models.runs import Position, Run
+from db_models import runs as db
+from tasks import event_contract as contract
 from tasks.arena_events import relay_member_event
 from tasks.events import EventBus
 
-TERMINAL_KINDS = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+
+def progress_of(run: db.Run) -> contract.RunProgress:
+    return contract.RunProgress(
+        current=run.progress_current,
+        total=run.progress_total,
+        message=run.progress_message,
+        current_date=run.progress_date,
+    )
 
 
-def run_stream(run_id: int) -> str:
-    return f"run:{run_id}"
-
-
-def progress_payload(run: Run) -> dict[str, Any]:
-    return {
-        "current": run.progress_current,
-        "total": run.progress_total,
-        "message": run.progress_message,
-        "currentDate": run.progress_date.isoformat() if run.progress_date else None,
-    }
-
-
-def position_payload(position: Position) -> dict[str, Any]:
-    return {
-        "pk": position.id,
-        "date": position.date.isoformat(),
-        "timestamp": position.timestamp.isoformat(),
-        "actionId": position.action_id,
-        "action": str(position.action),
-        "symbol": position.symbol,
-        "amount": position.amount,
-        "price": None if position.price is None else str(position.price),
-        "holdings": position.holdings,
-        "cash": str(position.cash),
-    }
+def position_of(row: db.Position) -> contract.Position:
+    return contract.Position(
+        pk=row.id,
+        date=row.date,
+        timestamp=row.timestamp,
+        action_id=row.action_id,
+        action=db.ActionType(row.action),
+        symbol=row.symbol,
+        amount=row.amount,
+        price=row.price,
+        holdings=row.holdings,
+        cash=row.cash,
+    )
 
 
 async def publish_run_event(
-    bus: EventBus, run: Run, kind: str, *, message: str | None = None, position: Position | None = None
+    bus: EventBus,
+    run: db.Run,
+    kind: contract.RunEventKind,
+    *,
+    message: str | None = None,
+    position: db.Position | None = None,
 ) -> int:
-    """Publishes after the caller has written the state the event announces; an arena member's events go
-    to its arena's stream as well."""
-    event = {
-        "runId": run.id,
-        "kind": kind,
-        "status": str(run.status),
-        "progress": progress_payload(run),
-        "message": message,
-        "position": None if position is None else position_payload(position),
-        "at": dt.datetime.now(dt.UTC).isoformat(),
-    }
-    seq = await bus.publish(run_stream(run.id), event)
-    await relay_member_event(bus, run, {**event, "seq": seq}, seq, final=kind in TERMINAL_KINDS)
+    """Publishes after the caller has written the state the event announces; returns the event's seq. An
+    arena member's event goes on its arena's stream as well."""
+    event = contract.RunEvent(
+        run_id=run.id,
+        kind=kind,
+        status=db.RunStatus(run.status),
+        progress=progress_of(run),
+        message=message,
+        position=None if position is None else position_of(position),
+    )
+    seq = await bus.publish(event.stream, event.to_wire())
+    await relay_member_event(bus, run, replace(event, seq=seq))
     return seq
+
+
+async def follow_run_events(bus: EventBus, run_id: int, after_seq: int = 0) -> AsyncIterator[contract.RunEvent]:
+    """The run's events after after_seq, replayed then live (see tasks/events.py); EventContractError on an
+    event that does not follow the contract."""
+    async with aclosing(bus.subscribe(contract.run_stream(run_id), after_seq)) as events:
+        async for wire in events:
+            yield contract.RunEvent.from_wire(wire)

@@ -20,14 +20,15 @@ from db_models.availability import is_unavailable
 from db_models.baselines import store_run_baselines
 from db_models.ledger import current_portfolio, record_close, record_no_trade
 from db_models.log_context import current_run_id
-from db_models.market import PriceInterval
+from db_models.market import EXCHANGE_TIMEZONE, EXCHANGE_TZ, PriceInterval
 from db_models.metrics import run_performance
 from db_models.runs import ActionType, EquityPoint, Position, ReasoningLog, Run, RunStatus, TradingMode
 from db_models.settings import Settings
+from tasks.event_contract import RunEventKind
 from tasks.events import EventBus
 from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
 from tasks.run_events import publish_run_event
-from tasks.schedule import EXCHANGE_TZ, Step, closes_at, daily_steps, intraday_steps
+from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
 from tasks.tool_sessions import run_tools
 from tools.credentials import issue_run_credential
 
@@ -77,7 +78,7 @@ async def _execute_claimed(run: Run, bus: EventBus, settings: Settings, worker_i
     await publish_run_event(
         bus,
         run,
-        "STARTED" if first_attempt else "PROGRESS",
+        RunEventKind.STARTED if first_attempt else RunEventKind.PROGRESS,
         message=None if first_attempt else f"Resumed (attempt {run.attempts}).",
     )
     try:
@@ -208,14 +209,14 @@ async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: in
             "heartbeat_at",
         ]
     )
-    await publish_run_event(bus, run, "PROGRESS", message=run.progress_message)
+    await publish_run_event(bus, run, RunEventKind.PROGRESS, message=run.progress_message)
 
 
 async def _day_context(run: Run, step: Step, index: int, total: int) -> DayContext:
     snapshot = run.strategy_snapshot
     portfolio = await current_portfolio(run)
     local = step.clock_at.astimezone(EXCHANGE_TZ)
-    label = f"{local:%Y-%m-%d %H:%M} America/New_York" + (" (open)" if run.mode == TradingMode.DAILY else "")
+    label = f"{local:%Y-%m-%d %H:%M} {EXCHANGE_TIMEZONE}" + (" (open)" if run.mode == TradingMode.DAILY else "")
     return DayContext(
         run_id=run.id,
         mode=str(run.mode),
@@ -258,13 +259,13 @@ async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult) -
         output_tokens=F("output_tokens") + result.output_tokens,
     )
     await run.refresh_from_db()
-    await publish_run_event(bus, run, "LOG", message=f"Reasoning for {log.date.isoformat()} saved.")
+    await publish_run_event(bus, run, RunEventKind.LOG, message=f"Reasoning for {log.date.isoformat()} saved.")
     trades = await Position.filter(run_id=run.id, timestamp__gte=_fills_at(run, step)).order_by("action_id")
     for trade in trades:
         await publish_run_event(
             bus,
             run,
-            "TRADE",
+            RunEventKind.TRADE,
             position=trade,
             message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}",
         )
@@ -314,4 +315,4 @@ async def finish_run(
     await _store_baselines(run)
     RUNS_FINISHED.labels(str(status)).inc()
     logger.info("run %s finished: %s", run.id, status)
-    await publish_run_event(bus, run, str(status), message=error or message)
+    await publish_run_event(bus, run, RunEventKind(status.value), message=error or message)

@@ -10,12 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from itertools import pairwise
-from zoneinfo import ZoneInfo
 
-from db_models.market import PriceBar, PriceInterval
+from db_models.market import EXCHANGE_TZ, PriceBar, PriceInterval
 from db_models.runs import IntradaySession
 
-EXCHANGE_TZ = ZoneInfo("America/New_York")
 SESSION_HOURS: dict[IntradaySession, tuple[dt.time, dt.time]] = {
     IntradaySession.PRE: (dt.time(4, 0), dt.time(9, 30)),
     IntradaySession.REGULAR: (dt.time(9, 30), dt.time(16, 0)),

@@ -1,7 +1,9 @@
-"""What an async actor needs on the worker's event-loop thread: Tortoise and the event bus.
+"""What an async actor needs on the worker's event-loop thread: Tortoise, the event bus, a heartbeat and
+the reaper.
 
 Dramatiq runs every async actor of a process on one event-loop thread; Tortoise keeps its set-up per
-async context, so it is initialised on that loop, once, when the worker boots.
+async context, so it is initialised on that loop, once, when the worker boots. The runtime is given the
+dispatcher its reaper hands lost runs to (tasks/actors.py builds it from the actors): it imports neither.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 import dramatiq
 import redis.asyncio as aioredis
@@ -20,26 +24,22 @@ from tortoise import Tortoise
 
 from db_models.config import tortoise_config
 from db_models.log_context import configure_logging
-from db_models.settings import get_settings
-from tasks.dispatch import Dispatcher
+from db_models.settings import Settings, get_settings
 from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.metrics import serve_worker_metrics
-from tasks.reaper import reap_forever
+from tasks.reaper import RunHandOver, reap_forever
 
 logger = logging.getLogger("aibt.worker")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 HEARTBEAT_SECONDS = 10
-_bus: EventBus | None = None
-_heartbeat: asyncio.Task | None = None
-_background: set[asyncio.Task] = set()
 
 
 def _worker_key(prefix: str, worker_id: str = "*") -> str:
     return f"{prefix}workers:{worker_id}"
 
 
-async def _beat(settings) -> None:
+async def _beat(settings: Settings) -> None:
     """Announces this worker while it lives; the key expires three beats after the last one."""
     client = aioredis.from_url(settings.redis_url)
     try:
@@ -53,7 +53,7 @@ async def _beat(settings) -> None:
         await client.aclose()
 
 
-async def live_worker_count(settings) -> int:
+async def live_worker_count(settings: Settings) -> int:
     """Workers whose heartbeat is fresh; in embedded mode, the API process itself is the one worker."""
     if not settings.redis_url:
         return 1
@@ -66,48 +66,57 @@ async def live_worker_count(settings) -> int:
         await client.aclose()
 
 
-def event_bus() -> EventBus:
-    if _bus is None:
-        raise RuntimeError("The worker runtime has not booted.")
-    return _bus
-
-
-async def _boot() -> None:
-    global _bus, _heartbeat
-    settings = get_settings()
-    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
-    _bus = (
-        RedisEventBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else InProcessEventBus()
-    )
-    if settings.redis_url:
-        _heartbeat = asyncio.create_task(_beat(settings), name="aibt-worker-heartbeat")
-    dispatcher = Dispatcher(settings, _bus)
-    _background.add(asyncio.create_task(reap_forever(settings, _bus, dispatcher), name="aibt-reaper"))
-
-
-async def _shutdown() -> None:
-    for task in _background:
-        task.cancel()
-    if _heartbeat is not None:
-        _heartbeat.cancel()
-        settings = get_settings()
-        client = aioredis.from_url(settings.redis_url)
-        await client.delete(_worker_key(settings.redis_prefix, WORKER_ID))
-        await client.aclose()
-    if _bus is not None:
-        await _bus.close()
-    await Tortoise.close_connections()
-
-
 class WorkerRuntime(dramatiq.Middleware):
+    """Boots with the worker process and shuts down with it; the actors read its bus and worker id."""
+
+    def __init__(self, dispatcher: RunHandOver) -> None:
+        self.dispatcher = dispatcher
+        self.worker_id = WORKER_ID
+        self._bus: EventBus | None = None
+        self._background: set[asyncio.Task] = set()
+
+    @property
+    def bus(self) -> EventBus:
+        if self._bus is None:
+            raise RuntimeError("The worker runtime has not booted.")
+        return self._bus
+
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         configure_logging(os.environ.get("AIBT_LOG_LEVEL", "INFO"))
         serve_worker_metrics(int(os.environ.get("AIBT_WORKER_METRICS_PORT", "9191")))
-        get_event_loop_thread().run_coroutine(_boot())
-        logger.info("worker %s ready", WORKER_ID)
+        get_event_loop_thread().run_coroutine(self._boot())
+        logger.info("worker %s ready", self.worker_id)
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         thread = get_event_loop_thread()
         if thread is not None:
             with contextlib.suppress(RuntimeError, asyncio.CancelledError):
-                thread.run_coroutine(_shutdown())
+                thread.run_coroutine(self._shutdown())
+
+    async def _boot(self) -> None:
+        settings = get_settings()
+        await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+        self._bus = (
+            RedisEventBus(settings.redis_url, prefix=settings.redis_prefix)
+            if settings.redis_url
+            else InProcessEventBus()
+        )
+        if settings.redis_url:
+            self._start(_beat(settings), "aibt-worker-heartbeat")
+        self._start(reap_forever(settings, self._bus, self.dispatcher), "aibt-reaper")
+
+    def _start(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        self._background.add(asyncio.create_task(coroutine, name=name))
+
+    async def _shutdown(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        settings = get_settings()
+        if settings.redis_url:
+            client = aioredis.from_url(settings.redis_url)
+            await client.delete(_worker_key(settings.redis_prefix, self.worker_id))
+            await client.aclose()
+        if self._bus is not None:
+            await self._bus.close()
+        await Tortoise.close_connections()

@@ -20,8 +20,9 @@ from tests.support.fake_openai import FakeOpenAI, running_fake_openai, trade_one
 from tests.support.graphql_client import GraphQLClient
 from tests.support.server import running_server
 
-# Fixtures shared by several test modules: `market` (a small price market) and `limits` (security limits).
-pytest_plugins = ["tests.support.run_helpers", "tests.support.security"]
+# Fixtures shared by several test modules: `market` (a small price market), `limits` (security limits),
+# `chromium` and `browser` (the single-page app tests).
+pytest_plugins = ["tests.support.run_helpers", "tests.support.security", "tests.support.spa"]
 
 SIGNUP = """
 mutation Signup($email: String!, $password: String!, $displayName: String) {

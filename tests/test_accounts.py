@@ -160,3 +160,14 @@ async def test_an_admin_can_demote_another_admin(api, admin, signup):
     await User.filter(email=second.email).update(role=Role.ADMIN)
     data = await api.data(SET_ROLE, {"id": second.id, "role": "USER"}, token=admin.token)
     assert data["setUserRole"]["role"] == "USER"
+
+
+async def test_root_fields_that_each_need_the_user_all_answer_in_one_request(api, admin):
+    """Root fields resolve concurrently; each sees the same signed-in user, not a half-read token."""
+    data = await api.data(
+        "{ me { email } systemStats { users } systemStatus { database } models { totalCount } "
+        "conversations { totalCount } globalChatSettings { chatModel } }",
+        token=admin.token,
+    )
+    assert data["me"]["email"] == admin.email and data["systemStatus"]["database"] == "ok"
+    assert data["systemStats"]["users"] >= 1 and data["models"]["totalCount"] == 0

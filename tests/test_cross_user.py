@@ -62,6 +62,14 @@ OPERATIONS = {
         'mutation($id: ID!) { renameConversation(id: $id, title: "mine") { id } }',
         {"id": "conversation"},
     ),
+    "Mutation.archiveConversation": (
+        "mutation($id: ID!) { archiveConversation(id: $id) { id } }",
+        {"id": "conversation"},
+    ),
+    "Mutation.unarchiveConversation": (
+        "mutation($id: ID!) { unarchiveConversation(id: $id) { id } }",
+        {"id": "conversation"},
+    ),
     "Mutation.deleteConversation": ("mutation($id: ID!) { deleteConversation(id: $id) }", {"id": "conversation"}),
     "Mutation.sendMessage": (
         'mutation($c: ID!) { sendMessage(conversationId: $c, content: "hi") { id } }',

@@ -15,10 +15,10 @@ from db_models.accounts import User
 from db_models.runs import Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from tasks.broker import held_first_arguments
-from tasks.dispatch import Dispatcher
+from tasks.dispatch import InProcessDispatcher
+from tasks.event_contract import run_stream
 from tasks.events import InProcessEventBus
 from tasks.reaper import reap_orphaned_runs, redispatch_lost_queued_runs
-from tasks.run_events import run_stream
 from tests.support.topology import REDIS_URL
 
 LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
@@ -128,7 +128,7 @@ async def test_a_queued_run_that_no_worker_holds_is_dispatched_again_once(settin
     embedded = dataclasses.replace(settings, redis_url=None)
     lost = await _queued_run(user.email, created=LONG_AGO)  # e.g. queued before the embedded server restarted
     young = await _queued_run(user.email, created=dt.datetime.now(dt.UTC))
-    dispatcher = Dispatcher(embedded, InProcessEventBus())
+    dispatcher = InProcessDispatcher(embedded, InProcessEventBus())
     try:
         redispatched = await redispatch_lost_queued_runs(embedded, dispatcher)
         assert lost.id in redispatched and young.id not in redispatched

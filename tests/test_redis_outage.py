@@ -20,7 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from db_models.chat import ChatMessage
 from db_models.price_seed import seed_shipped_prices
 from db_models.runs import Run, RunStatus
-from tasks.dispatch import Dispatcher
+from tasks.dispatch import InProcessDispatcher
 from tests.conftest import PASSWORD, SIGNUP, unique_email
 from tests.support import price_fixtures as px
 from tests.support.chat_helpers import CHAT_EVENTS
@@ -282,8 +282,8 @@ async def test_a_start_or_send_that_cannot_reach_the_queue_is_unavailable_and_le
     async def queue_down(self, *args):
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(Dispatcher, "enqueue_run", queue_down)
-    monkeypatch.setattr(Dispatcher, "enqueue_reply", queue_down)
+    monkeypatch.setattr(InProcessDispatcher, "enqueue_run", queue_down)
+    monkeypatch.setattr(InProcessDispatcher, "enqueue_reply", queue_down)
     model = (
         await api.data(
             CREATE_MODEL,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from graphql_api.shared_events import SharedResults, shared_results
+from tasks.event_contract import RunEventKind
 from tasks.run_events import publish_run_event
 from tests.support.ws_session import acked, active_run, event_bus, next_message, subscribe
 
@@ -24,7 +25,7 @@ async def test_subscribers_share_one_execution_per_selection_and_get_their_own_s
         for n, socket in enumerate(sockets):
             await subscribe(socket, "s", NARROW if n < 3 else WIDE, {"id": run_id})
         await asyncio.sleep(0.3)  # every subscription is listening
-        await publish_run_event(event_bus(app), run, "PROGRESS", message="halfway")
+        await publish_run_event(event_bus(app), run, RunEventKind.PROGRESS, message="halfway")
         payloads = [(await next_message(socket))["payload"]["data"]["runEvents"] for socket in sockets]
     finally:
         for socket in sockets:
@@ -43,8 +44,8 @@ async def test_the_same_seq_of_another_run_is_not_confused(app, ws_url, user):
         await subscribe(sockets[0], "a", WIDE, {"id": first_id})
         await subscribe(sockets[1], "b", WIDE, {"id": second_id})
         await asyncio.sleep(0.3)
-        await publish_run_event(event_bus(app), first, "PROGRESS", message="first run")
-        await publish_run_event(event_bus(app), second, "PROGRESS", message="second run")
+        await publish_run_event(event_bus(app), first, RunEventKind.PROGRESS, message="first run")
+        await publish_run_event(event_bus(app), second, RunEventKind.PROGRESS, message="second run")
         messages = [(await next_message(socket))["payload"]["data"]["runEvents"]["message"] for socket in sockets]
     finally:
         for socket in sockets:

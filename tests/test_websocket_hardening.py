@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from db_models.accounts import User
 from graphql_api.ids import parse_global_id, to_global_id
 from tasks.chat_events import publish_chat_event
+from tasks.event_contract import ChatEvent, ChatEventKind, RunEventKind
 from tasks.run_events import publish_run_event
 from tests.support.graphql_client import ws_connect
 from tests.support.ws_session import acked, active_run, event_bus, next_message, quiet, subscribe
@@ -159,14 +160,14 @@ async def test_a_run_stream_ends_when_its_token_is_revoked(api, app, ws_url, sig
     try:
         await subscribe(socket, "run", RUN_EVENTS, {"id": run_id})
         await asyncio.sleep(0.3)
-        await publish_run_event(event_bus(app), run, "PROGRESS", message="still allowed")
+        await publish_run_event(event_bus(app), run, RunEventKind.PROGRESS, message="still allowed")
         event = await next_message(socket)
         assert event["payload"]["data"]["runEvents"]["kind"] == "PROGRESS"
         assert await api.data("mutation { logout }", token=account.token)
         error = await _ended_unauthenticated(socket, "run", within=3)
         assert "revoked" in error["message"]
         # Nothing published afterwards reaches the socket.
-        await publish_run_event(event_bus(app), run, "PROGRESS", message="too late")
+        await publish_run_event(event_bus(app), run, RunEventKind.PROGRESS, message="too late")
         assert await quiet(socket, 0.5)
     finally:
         await socket.close()
@@ -228,7 +229,7 @@ async def test_one_revoked_stream_does_not_disturb_another_connections_stream(ap
         await subscribe(kept, "1", RUN_EVENTS, {"id": run_id})
         await api.data("mutation { logout }", token=leaving.token)
         await _ended_unauthenticated(gone, "1", within=3)
-        await publish_run_event(event_bus(app), run, "PROGRESS", message="still here")
+        await publish_run_event(event_bus(app), run, RunEventKind.PROGRESS, message="still here")
         assert (await next_message(kept))["payload"]["data"]["runEvents"]["kind"] == "PROGRESS"
     finally:
         await gone.close()
@@ -246,7 +247,9 @@ async def test_chat_events_are_delivered_while_the_token_is_valid(api, app, ws_u
         await subscribe(socket, "chat", CHAT_EVENTS, {"id": conversation})
         await asyncio.sleep(0.3)
         for i in range(3):
-            await publish_chat_event(event_bus(app), pk, "TOKEN", token=f"t{i}")
+            await publish_chat_event(
+                event_bus(app), ChatEvent(conversation_id=pk, kind=ChatEventKind.TOKEN, token=f"t{i}")
+            )
             await asyncio.sleep(0.15)  # spans several re-checks
         tokens = [(await next_message(socket))["payload"]["data"]["chatEvents"]["token"] for _ in range(3)]
         assert tokens == ["t0", "t1", "t2"]

@@ -11,13 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from db_models.market import TICKER_PATTERN, PriceBar, PriceInterval
+from db_models.market import EXCHANGE_TZ, TICKER_PATTERN, PriceBar, PriceInterval
 from db_models.runs import Run, TradingMode
 from tools.run_context import ToolRefusal
 
-EXCHANGE_TZ = ZoneInfo("America/New_York")
 MAX_BARS = 500
 
 

@@ -18,6 +18,7 @@ class User:
     email: str
     role: Role
     display_name: str | None
+    avatar_url: str | None
     created_at: datetime
 
     @classmethod
@@ -27,6 +28,7 @@ class User:
             email=row.email,
             role=row.role,
             display_name=row.display_name,
+            avatar_url=row.avatar_url,
             created_at=row.created_at,
         )
 
@@ -36,3 +38,9 @@ class AuthPayload:
     token: str
     expires_at: datetime
     user: User
+
+
+@strawberry.input(description="Omitted fields keep their value; null or an empty string clears it.")
+class UpdateProfileInput:
+    display_name: str | None = strawberry.UNSET
+    avatar_url: str | None = strawberry.UNSET

@@ -20,8 +20,7 @@ from graphql_api.ids import find_by_global_id
 from graphql_api.runs import service as runs
 from graphql_api.services import Services
 from graphql_api.trading_models.service import get_owned_model
-from tasks.arena_events import arena_stream
-from tasks.run_events import run_stream
+from tasks.event_contract import arena_stream, run_stream
 from tasks.schedule import daily_steps
 
 MIN_MODELS, MAX_MODELS = 2, 20

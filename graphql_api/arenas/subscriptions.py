@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -9,10 +10,13 @@ import strawberry
 from graphql_api.arenas.service import get_owned_arena
 from graphql_api.arenas.types import ArenaEvent
 from graphql_api.context import AppInfo
-from graphql_api.errors import BadUserInput
+from graphql_api.errors import BadUserInput, UnreadableEvent
 from graphql_api.metrics import active_subscription
 from graphql_api.security.ws import while_authorised
-from tasks.arena_events import ENDED, arena_stream
+from tasks.arena_events import follow_arena_events
+from tasks.event_contract import EventContractError, arena_stream
+
+logger = logging.getLogger("aibt.arenas")
 
 
 @strawberry.type
@@ -30,11 +34,15 @@ class ArenaSubscriptions:
         if after_seq is not None and after_seq < 0:
             raise BadUserInput("afterSeq must be 0 or more.", field="afterSeq")
         bus = info.context.services.require_bus()
-        stream = arena_stream(arena.id)
-        if arena.ended_at is not None and not await bus.replay(stream, after_seq or 0):
+        if arena.ended_at is not None and not await bus.replay(arena_stream(arena.id), after_seq or 0):
             return  # ended, and nothing retained after afterSeq: the stream is already complete
         with active_subscription():
-            async for event in while_authorised(info.context, bus.subscribe(stream, after_seq or 0)):
-                yield ArenaEvent.from_event(event)
-                if event["kind"] == ENDED:
-                    return
+            try:
+                events = follow_arena_events(bus, arena.id, after_seq or 0)
+                async for event in while_authorised(info.context, events):
+                    yield ArenaEvent.from_event(event)
+                    if event.is_terminal:
+                        return
+            except EventContractError as exc:
+                logger.error("arena %s: an event on its stream breaks the event contract: %s", arena.id, exc)
+                raise UnreadableEvent(f"An event of this arena cannot be read: {exc}") from exc

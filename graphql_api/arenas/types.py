@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
-from typing import Any
 
 import strawberry
 
 from db_models import arenas as db
-from db_models.runs import RunStatus
+from db_models.runs import DEFAULT_MAX_STEPS, RunStatus
 from db_models.standings import Standing, compute_standings
 from graphql_api.arenas.loaders import baselines_by_arena, runs_by_arena
 from graphql_api.context import AppInfo
@@ -18,6 +16,7 @@ from graphql_api.runs.benchmark_types import Benchmark
 from graphql_api.runs.loaders import performance_by_run
 from graphql_api.runs.types import Run, RunEvent
 from graphql_api.runs.types import RunStatus as RunStatusType
+from tasks import event_contract as contract
 
 ArenaStatus = strawberry.enum(
     db.ArenaStatus,
@@ -127,7 +126,9 @@ class StartArenaInput:
     model_ids: list[strawberry.ID] = strawberry.field(description="2 to 20 of your models, each run once.")
     start_date: dt.date
     end_date: dt.date
-    max_steps: int | None = strawberry.field(default=30, description="Most agent steps (LLM turns) per trading day.")
+    max_steps: int | None = strawberry.field(
+        default=DEFAULT_MAX_STEPS, description="Most agent steps (LLM turns) per trading day."
+    )
     benchmark_symbol: str | None = strawberry.field(
         default=strawberry.UNSET,
         description="The index the arena is measured against besides its buy-and-hold. Omitted: QQQ when its "
@@ -135,17 +136,16 @@ class StartArenaInput:
     )
 
 
-@strawberry.enum
-class ArenaEventKind(Enum):
-    RUN = "RUN"
-    ENDED = "ENDED"
+ArenaEventKind = strawberry.enum(
+    contract.ArenaEventKind, description="RUN: a member run's event; ENDED: the arena's last event."
+)
 
 
 @strawberry.type(description="An event of an arena: a member run's event, or ENDED once every run has ended.")
 class ArenaEvent:
     seq: int = strawberry.field(description="Strictly increasing per arena, starting at 1, with no gaps.")
     arena_id: strawberry.ID
-    kind: ArenaEventKind = strawberry.field(description="RUN: a member run's event; ENDED: the arena's last event.")
+    kind: ArenaEventKind
     run_id: strawberry.ID | None = strawberry.field(description="The member run a RUN event belongs to.")
     run_event: RunEvent | None = strawberry.field(
         description="The run's event as runEvents carries it (its seq is the run's own)."
@@ -156,15 +156,15 @@ class ArenaEvent:
     event_key: strawberry.Private[tuple[str, int, int] | None] = None
 
     @classmethod
-    def from_event(cls, event: dict[str, Any]) -> ArenaEvent:
-        member = event.get("event")
+    def from_event(cls, event: contract.ArenaEvent) -> ArenaEvent:
+        seq, member = event.published_seq(), event.run_event
         return cls(
-            seq=event["seq"],
-            arena_id=strawberry.ID(to_global_id("Arena", event["arenaId"])),
-            kind=ArenaEventKind(event["kind"]),
-            run_id=None if event.get("runId") is None else strawberry.ID(to_global_id("Run", event["runId"])),
+            seq=seq,
+            arena_id=strawberry.ID(to_global_id("Arena", event.arena_id)),
+            kind=event.kind,
+            run_id=None if member is None else strawberry.ID(to_global_id("Run", member.run_id)),
             run_event=None if member is None else RunEvent.from_event(member),
-            status=None if event.get("status") is None else db.ArenaStatus(event["status"]),
-            at=dt.datetime.fromisoformat(event["at"]),
-            event_key=("arena", event["arenaId"], event["seq"]),
+            status=event.status,
+            at=event.at,
+            event_key=("arena", event.arena_id, seq),
         )

@@ -30,6 +30,16 @@ class ChatMutations:
         user = await info.context.require_user()
         return Conversation.from_row(await service.rename_conversation(user, id, title))
 
+    @strawberry.mutation(description="Moves the conversation out of the default list; it stays readable.")
+    async def archive_conversation(self, info: AppInfo, id: strawberry.ID) -> Conversation:
+        user = await info.context.require_user()
+        return Conversation.from_row(await service.set_archived(user, id, True))
+
+    @strawberry.mutation
+    async def unarchive_conversation(self, info: AppInfo, id: strawberry.ID) -> Conversation:
+        user = await info.context.require_user()
+        return Conversation.from_row(await service.set_archived(user, id, False))
+
     @strawberry.mutation
     async def delete_conversation(self, info: AppInfo, id: strawberry.ID) -> bool:
         user = await info.context.require_user()

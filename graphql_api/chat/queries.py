@@ -16,7 +16,8 @@ from graphql_api.trading_models.service import get_owned_model
 @strawberry.type
 class ChatQueries:
     @strawberry.field(
-        description="General conversations when modelId is omitted; search matches titles and message text."
+        description="General conversations when modelId is omitted; search matches titles and message text. "
+        "archived: false (the default) lists the conversations not archived, true the archived ones, null both."
     )
     async def conversations(
         self,
@@ -25,11 +26,12 @@ class ChatQueries:
         search: str | None = None,
         first: int | None = 20,
         after: str | None = None,
+        archived: bool | None = False,
     ) -> Connection[Conversation]:
         user = await info.context.require_user()
         model_pk = None if model_id is None else (await get_owned_model(user, model_id)).id
         return await paginate(
-            service.search_conversations(user, model_pk, search),
+            service.search_conversations(user, model_pk, search, archived),
             to_node=Conversation.from_row,
             first=first,
             after=after,

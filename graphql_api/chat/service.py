@@ -9,15 +9,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from db_models.accounts import User
-from db_models.chat import ChatMessage, Conversation, MessageRole
+from db_models.chat import DEFAULT_CONVERSATION_TITLE, ChatMessage, Conversation, MessageRole
 from db_models.runs import Run
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
 from graphql_api.services import Services
 from graphql_api.trading_models.service import get_owned_model
-from tasks.chat_events import conversation_stream
+from tasks.event_contract import conversation_stream
 
-DEFAULT_TITLE = "New conversation"
 MAX_TITLE = 200
 MAX_MESSAGE = 20_000
 REPLY_TIMEOUT = dt.timedelta(minutes=10)  # a reply older than this lost its worker
@@ -32,7 +31,7 @@ async def create_conversation(user: User, model_id: str | None, run_id: str | No
         raise BadUserInput("runId needs the modelId of its model.", field="runId")
     model = None if model_id is None else await get_owned_model(user, model_id)
     run = None if run_id is None else await find_by_global_id(Run, "Run", run_id, kind="run", model_id=model.id)
-    return await Conversation.create(user_id=user.id, model=model, run=run, title=DEFAULT_TITLE)
+    return await Conversation.create(user_id=user.id, model=model, run=run, title=DEFAULT_CONVERSATION_TITLE)
 
 
 def scope(user: User, model_id: int | None):
@@ -43,8 +42,11 @@ def scope(user: User, model_id: int | None):
     )
 
 
-def search_conversations(user: User, model_pk: int | None, search: str | None):
+def search_conversations(user: User, model_pk: int | None, search: str | None, archived: bool | None = False):
+    """The user's conversations in one scope; archived=None lists archived and not archived alike."""
     query = scope(user, model_pk)
+    if archived is not None:
+        query = query.filter(archived=archived)
     text = (search or "").strip()
     if text:
         if len(text) > 200:
@@ -73,6 +75,14 @@ async def rename_conversation(user: User, conversation_id: str, title: str) -> C
     conversation = await get_owned_conversation(user, conversation_id)
     conversation.title = clean_title(title)
     await conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+async def set_archived(user: User, conversation_id: str, archived: bool) -> Conversation:
+    conversation = await get_owned_conversation(user, conversation_id)
+    if conversation.archived != archived:
+        conversation.archived = archived
+        await conversation.save(update_fields=["archived", "updated_at"])
     return conversation
 
 

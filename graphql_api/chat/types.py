@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,29 +13,19 @@ from db_models.runs import Run as RunRow
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.pagination import Connection, paginate_backward
-from graphql_api.trading_models.types import ModelParameters, ModelParametersInput
-
-if TYPE_CHECKING:
-    from graphql_api.runs.types import Run
-    from graphql_api.trading_models.types import TradingModel
+from graphql_api.runs.types import Run
+from graphql_api.trading_models.loaders import models_by_id
+from graphql_api.trading_models.types import ModelParameters, ModelParametersInput, TradingModel
+from tasks import event_contract as contract
 
 MessageRole = strawberry.enum(db.MessageRole)
+ChatEventKind = strawberry.enum(contract.ChatEventKind)
 
 
 @strawberry.enum
 class ExportFormat(Enum):
     MARKDOWN = "MARKDOWN"
     JSON = "JSON"
-
-
-@strawberry.enum
-class ChatEventKind(Enum):
-    TOKEN = "TOKEN"
-    TOOL_START = "TOOL_START"
-    TOOL_END = "TOOL_END"
-    TITLE = "TITLE"
-    COMPLETE = "COMPLETE"
-    ERROR = "ERROR"
 
 
 @strawberry.type
@@ -58,13 +47,13 @@ class ChatMessage:
         )
 
     @classmethod
-    def from_event(cls, data: dict[str, Any]) -> ChatMessage:
+    def from_event(cls, message: contract.ChatMessage) -> ChatMessage:
         return cls(
-            id=strawberry.ID(to_global_id("ChatMessage", data["pk"])),
-            role=db.MessageRole(data["role"]),
-            content=data["content"],
-            tool_calls=data.get("toolCalls"),
-            created_at=dt.datetime.fromisoformat(data["createdAt"]),
+            id=strawberry.ID(to_global_id("ChatMessage", message.pk)),
+            role=message.role,
+            content=message.content,
+            tool_calls=message.tool_calls,
+            created_at=message.created_at,
         )
 
 
@@ -87,6 +76,7 @@ class Conversation:
     id: strawberry.ID
     title: str
     is_active: bool
+    archived: bool
     summary: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -98,26 +88,20 @@ class Conversation:
             id=strawberry.ID(to_global_id("Conversation", row.id)),
             title=row.title,
             is_active=row.is_active,
+            archived=row.archived,
             summary=row.summary,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
 
     @strawberry.field
-    async def model(
-        self, info: AppInfo
-    ) -> Annotated[TradingModel, strawberry.lazy("graphql_api.trading_models.types")] | None:
-        from graphql_api.trading_models.loaders import models_by_id
-        from graphql_api.trading_models.types import TradingModel
-
+    async def model(self, info: AppInfo) -> TradingModel | None:
         if self.row.model_id is None:
             return None
         return TradingModel.from_row(await info.context.loader(models_by_id).load(self.row.model_id))
 
     @strawberry.field
-    async def run(self) -> Annotated[Run, strawberry.lazy("graphql_api.runs.types")] | None:
-        from graphql_api.runs.types import Run
-
+    async def run(self) -> Run | None:
         row = None if self.row.run_id is None else await RunRow.get_or_none(id=self.row.run_id)
         return None if row is None else Run.from_row(row)
 
@@ -147,20 +131,19 @@ class ChatEvent:
     at: dt.datetime
 
     @classmethod
-    def from_event(cls, event: dict[str, Any]) -> ChatEvent:
-        message = event.get("message")
+    def from_event(cls, event: contract.ChatEvent) -> ChatEvent:
         return cls(
-            seq=event["seq"],
-            conversation_id=strawberry.ID(to_global_id("Conversation", event["conversationId"])),
-            kind=ChatEventKind(event["kind"]),
-            token=event.get("token"),
-            tool=event.get("tool"),
-            tool_input=event.get("toolInput"),
-            tool_output=event.get("toolOutput"),
-            message=None if message is None else ChatMessage.from_event(message),
-            title=event.get("title"),
-            error=event.get("error"),
-            at=dt.datetime.fromisoformat(event["at"]),
+            seq=event.published_seq(),
+            conversation_id=strawberry.ID(to_global_id("Conversation", event.conversation_id)),
+            kind=event.kind,
+            token=event.token,
+            tool=event.tool,
+            tool_input=None if event.tool_input is None else dict(event.tool_input),
+            tool_output=event.tool_output,
+            message=None if event.message is None else ChatMessage.from_event(event.message),
+            title=event.title,
+            error=event.error,
+            at=event.at,
         )
 
 

@@ -10,7 +10,8 @@ from tortoise import Tortoise
 from tqdm import tqdm
 
 from db_models.config import apply_migrations, tortoise_config
-from db_models.price_import import EXCHANGE_TIMEZONE, ParsedFile, WriteResult, import_files
+from db_models.market import EXCHANGE_TIMEZONE
+from db_models.price_import import ParsedFile, WriteResult, import_files
 from db_models.price_seed import SeedOutcome, seed_shipped_prices
 from db_models.settings import Settings
 

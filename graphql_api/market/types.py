@@ -16,7 +16,7 @@ PriceInterval = strawberry.enum(db.PriceInterval)
 class PriceBar:
     symbol: str
     timestamp: datetime = strawberry.field(
-        description=("The bar's start in UTC. Daily bars start at 09:30 America/New_York on their trading date.")
+        description=f"The bar's start in UTC. Daily bars start at 09:30 {db.EXCHANGE_TIMEZONE} on their trading date."
     )
     open: float
     high: float

@@ -14,12 +14,13 @@ from db_models.accounts import User
 from db_models.baselines import DEFAULT_INDEX, index_covers
 from db_models.buy_and_hold import ValuationPoint
 from db_models.market import TICKER_PATTERN, PriceInterval
-from db_models.runs import ACTIVE_STATUSES, IntradaySession, Run, RunStatus, TradingMode
+from db_models.runs import ACTIVE_STATUSES, DEFAULT_MAX_STEPS, IntradaySession, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
 from graphql_api.runs.types import DailyRunInput, IntradayRunInput
 from graphql_api.services import Services
+from tasks.event_contract import RunEventKind, run_stream
 from tasks.run_events import publish_run_event
 from tasks.schedule import Step, daily_steps, intraday_interval, intraday_steps
 
@@ -52,7 +53,7 @@ async def choose_benchmark_symbol(requested: str | None, interval: PriceInterval
 
 
 def check_max_steps(value: int | None) -> int:
-    steps = 30 if value is None else value
+    steps = DEFAULT_MAX_STEPS if value is None else value
     if not 1 <= steps <= MAX_STEPS_LIMIT:
         raise BadUserInput(f"maxSteps must be between 1 and {MAX_STEPS_LIMIT}; got {steps}.", field="maxSteps")
     return steps
@@ -159,7 +160,7 @@ async def hand_over(services: Services, run: Run) -> Run:
     If Redis cannot take it (announcement or queue), no worker will ever see the run: it ends FAILED with
     the reason at once, rather than staying QUEUED forever, and the caller gets UNAVAILABLE."""
     try:
-        await publish_run_event(services.require_bus(), run, "QUEUED")
+        await publish_run_event(services.require_bus(), run, RunEventKind.QUEUED)
         await services.require_dispatcher().enqueue_run(run.id)
     except (RedisError, OSError) as exc:
         await fail_unhanded(services, run)
@@ -175,7 +176,7 @@ async def fail_unhanded(services: Services, run: Run) -> None:
     if failed:
         await run.refresh_from_db()
         with contextlib.suppress(RedisError, OSError):
-            await publish_run_event(services.require_bus(), run, "FAILED", message=UNHANDED)
+            await publish_run_event(services.require_bus(), run, RunEventKind.FAILED, message=UNHANDED)
 
 
 async def cancel_run(services: Services, user: User, run_id: str) -> Run:
@@ -194,7 +195,9 @@ async def request_cancel(services: Services, run: Run) -> Run:
     )
     await run.refresh_from_db()
     if cancelled_now:
-        await publish_run_event(services.require_bus(), run, "CANCELLED", message="Cancelled before it started.")
+        await publish_run_event(
+            services.require_bus(), run, RunEventKind.CANCELLED, message="Cancelled before it started."
+        )
     return run
 
 
@@ -203,4 +206,4 @@ async def delete_run(services: Services, user: User, run_id: str) -> None:
     deleted = await Run.filter(id=run.id).exclude(status__in=ACTIVE_STATUSES).delete()
     if not deleted:
         raise Conflict("This run is still queued or running; cancel it first.")
-    await services.require_bus().delete(f"run:{run.id}")
+    await services.require_bus().delete(run_stream(run.id))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 
 import strawberry
 
 from db_models.runs import ACTIVE_STATUSES
 from graphql_api.context import AppInfo
-from graphql_api.errors import BadUserInput
+from graphql_api.errors import BadUserInput, UnreadableEvent
 from graphql_api.metrics import active_subscription
 from graphql_api.runs.service import get_owned_run
 from graphql_api.runs.types import RunEvent
 from graphql_api.security.ws import while_authorised
-from tasks.run_events import TERMINAL_KINDS, run_stream
+from tasks.event_contract import EventContractError, run_stream
+from tasks.run_events import follow_run_events
+
+logger = logging.getLogger("aibt.runs")
 
 
 @strawberry.type
@@ -33,7 +37,11 @@ class RunSubscriptions:
         if run.status not in ACTIVE_STATUSES and not await bus.replay(run_stream(run.id), after_seq or 0):
             return  # finished, and nothing retained after afterSeq: the stream is already complete
         with active_subscription():
-            async for event in while_authorised(info.context, bus.subscribe(run_stream(run.id), after_seq or 0)):
-                yield RunEvent.from_event(event)
-                if event["kind"] in TERMINAL_KINDS:
-                    return
+            try:
+                async for event in while_authorised(info.context, follow_run_events(bus, run.id, after_seq or 0)):
+                    yield RunEvent.from_event(event)
+                    if event.is_terminal:
+                        return
+            except EventContractError as exc:
+                logger.error("run %s: an event on its stream breaks the event contract: %s", run.id, exc)
+                raise UnreadableEvent(f"An event of this run cannot be read: {exc}") from exc

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,6 +15,8 @@ from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.pagination import Connection, paginate
 from graphql_api.runs.loaders import asks_for_trade_figures, curve_performance_by_run, performance_by_run
+from graphql_api.trading_models.loaders import models_by_id
+from tasks import event_contract as contract
 
 if TYPE_CHECKING:
     from graphql_api.arenas.types import Arena
@@ -26,18 +27,7 @@ RunStatus = strawberry.enum(db.RunStatus)
 TradingMode = strawberry.enum(db.TradingMode)
 IntradaySession = strawberry.enum(db.IntradaySession)
 ActionType = strawberry.enum(db.ActionType)
-
-
-@strawberry.enum
-class RunEventKind(Enum):
-    QUEUED = "QUEUED"
-    STARTED = "STARTED"
-    PROGRESS = "PROGRESS"
-    TRADE = "TRADE"
-    LOG = "LOG"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
+RunEventKind = strawberry.enum(contract.RunEventKind)
 
 
 def _money(value: Decimal | str | None) -> float | None:
@@ -50,6 +40,15 @@ class RunProgress:
     total: int
     message: str | None
     current_date: dt.date | None
+
+    @classmethod
+    def from_event(cls, progress: contract.RunProgress) -> RunProgress:
+        return cls(
+            current=progress.current,
+            total=progress.total,
+            message=progress.message,
+            current_date=progress.current_date,
+        )
 
 
 @strawberry.type
@@ -88,18 +87,18 @@ class Position:
         )
 
     @classmethod
-    def from_event(cls, data: dict[str, Any]) -> Position:
+    def from_event(cls, position: contract.Position) -> Position:
         return cls(
-            id=strawberry.ID(to_global_id("Position", data["pk"])),
-            date=dt.date.fromisoformat(data["date"]),
-            timestamp=dt.datetime.fromisoformat(data["timestamp"]),
-            action_id=data["actionId"],
-            action=db.ActionType(data["action"]),
-            symbol=data["symbol"],
-            amount=data["amount"],
-            price=_money(data["price"]),
-            holdings=data["holdings"],
-            cash=float(data["cash"]),
+            id=strawberry.ID(to_global_id("Position", position.pk)),
+            date=position.date,
+            timestamp=position.timestamp,
+            action_id=position.action_id,
+            action=position.action,
+            symbol=position.symbol,
+            amount=position.amount,
+            price=_money(position.price),
+            holdings=dict(position.holdings),
+            cash=float(position.cash),
         )
 
 
@@ -228,7 +227,7 @@ class Run:
     async def model(
         self, info: AppInfo
     ) -> Annotated[TradingModel, strawberry.lazy("graphql_api.trading_models.types")]:
-        from graphql_api.trading_models.loaders import models_by_id
+        # TradingModel's module imports this one: the class is looked up when the field first resolves.
         from graphql_api.trading_models.types import TradingModel
 
         return TradingModel.from_row(await info.context.loader(models_by_id).load(self.row.model_id))
@@ -314,25 +313,18 @@ class RunEvent:
     event_key: strawberry.Private[tuple[str, int, int] | None] = None
 
     @classmethod
-    def from_event(cls, event: dict[str, Any]) -> RunEvent:
-        progress = event.get("progress")
+    def from_event(cls, event: contract.RunEvent) -> RunEvent:
+        seq = event.published_seq()
         return cls(
-            seq=event["seq"],
-            run_id=strawberry.ID(to_global_id("Run", event["runId"])),
-            kind=RunEventKind(event["kind"]),
-            status=db.RunStatus(event["status"]),
-            progress=None
-            if progress is None
-            else RunProgress(
-                current=progress["current"],
-                total=progress["total"],
-                message=progress["message"],
-                current_date=dt.date.fromisoformat(progress["currentDate"]) if progress["currentDate"] else None,
-            ),
-            message=event.get("message"),
-            position=None if event.get("position") is None else Position.from_event(event["position"]),
-            at=dt.datetime.fromisoformat(event["at"]),
-            event_key=("run", event["runId"], event["seq"]),
+            seq=seq,
+            run_id=strawberry.ID(to_global_id("Run", event.run_id)),
+            kind=event.kind,
+            status=event.status,
+            progress=RunProgress.from_event(event.progress),
+            message=event.message,
+            position=None if event.position is None else Position.from_event(event.position),
+            at=event.at,
+            event_key=("run", event.run_id, seq),
         )
 
 
@@ -346,7 +338,9 @@ BENCHMARK_SYMBOL_HELP = (
 class DailyRunInput:
     start_date: dt.date
     end_date: dt.date
-    max_steps: int | None = strawberry.field(default=30, description="Most agent steps (LLM turns) per trading day.")
+    max_steps: int | None = strawberry.field(
+        default=db.DEFAULT_MAX_STEPS, description="Most agent steps (LLM turns) per trading day."
+    )
     benchmark_symbol: str | None = strawberry.field(default=strawberry.UNSET, description=BENCHMARK_SYMBOL_HELP)
 
 
@@ -355,5 +349,5 @@ class IntradayRunInput:
     symbol: str
     date: dt.date
     session: IntradaySession | None = db.IntradaySession.REGULAR
-    max_steps: int | None = 30
+    max_steps: int | None = db.DEFAULT_MAX_STEPS
     benchmark_symbol: str | None = strawberry.field(default=strawberry.UNSET, description=BENCHMARK_SYMBOL_HELP)

@@ -1,10 +1,11 @@
-"""Ends websocket streams whose token is revoked or whose user is deleted, with one database read per
-interval for the whole process rather than one per subscription.
+"""Ends websocket streams whose token is revoked, outdated by a password change, or whose user is deleted,
+with one database read per interval for the whole process rather than one per subscription.
 
 Every stream registers its token while it runs. Every ws_auth_recheck_seconds the watch asks the database,
-in two queries whatever the number of streams, which of the registered tokens have been revoked and which
-of their users are gone, and ends those streams. When the database cannot be reached the streams go on and
-the next check decides: a logout is written to that same database, so nothing can be revoked unseen.
+in two queries whatever the number of streams, which of the registered tokens have been revoked, which of
+their users are gone or have changed their password since, and ends those streams. When the database cannot
+be reached the streams go on and the next check decides: a logout is written to that same database, so
+nothing can be revoked unseen.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from db_models.accounts import RevokedToken, User
-from graphql_api.auth import TokenClaims
+from graphql_api.auth import PASSWORD_CHANGED, TokenClaims
 from graphql_api.errors import Unauthenticated
 
 logger = logging.getLogger("aibt.security")
@@ -30,6 +31,7 @@ class WatchedToken:
     """One token in use by one or more streams; `ended` is set once it may no longer be used."""
 
     user_id: int
+    token_version: int = 0
     streams: int = 0
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     reason: Unauthenticated | None = None
@@ -54,7 +56,7 @@ class TokenWatch:
         """Registers a stream's token for as long as the block runs."""
         token = self._tokens.get(claims.jti)
         if token is None:
-            token = self._tokens[claims.jti] = WatchedToken(user_id=claims.user_id)
+            token = self._tokens[claims.jti] = WatchedToken(user_id=claims.user_id, token_version=claims.token_version)
         token.streams += 1
         self._ensure_running()
         try:
@@ -81,18 +83,20 @@ class TokenWatch:
                 logger.warning("could not re-check the tokens of %d streams: %r", len(self._tokens), exc)
 
     async def check(self) -> None:
-        """Ends the streams of every revoked token and of every deleted user, in two queries."""
+        """Ends the streams of every revoked or outdated token and of every deleted user, in two queries."""
         tokens = dict(self._tokens)
         if not tokens:
             return
         revoked = set(await RevokedToken.filter(jti__in=list(tokens)).values_list("jti", flat=True))
         user_ids = {token.user_id for token in tokens.values()}
-        existing = set(await User.filter(id__in=list(user_ids)).values_list("id", flat=True))
+        versions = dict(await User.filter(id__in=list(user_ids)).values_list("id", "token_version"))
         for jti, token in tokens.items():
             if jti in revoked:
                 token.end(Unauthenticated("The token has been revoked; log in again."))
-            elif token.user_id not in existing:
+            elif token.user_id not in versions:
                 token.end(Unauthenticated("The token's user no longer exists."))
+            elif versions[token.user_id] != token.token_version:
+                token.end(Unauthenticated(PASSWORD_CHANGED))
 
     async def close(self) -> None:
         if self._task is not None:

@@ -148,6 +148,7 @@ class TradingModel:
         self, info: AppInfo, first: int | None = 20, after: str | None = None
     ) -> Connection[Annotated[Conversation, strawberry.lazy("graphql_api.chat.types")]]:
         """The caller's own conversations about this model (an admin browsing models sees none of others')."""
+        # Conversation's module imports this one: the class is looked up when the field first resolves.
         from graphql_api.chat.types import Conversation
 
         user = await info.context.require_user()

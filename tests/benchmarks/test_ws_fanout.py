@@ -25,6 +25,7 @@ from db_models.accounts import User
 from db_models.runs import Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from graphql_api.ids import to_global_id
+from tasks.event_contract import RunEventKind
 from tasks.events import RedisEventBus
 from tasks.run_events import publish_run_event
 from tests.conftest import PASSWORD, SIGNUP, unique_email
@@ -125,7 +126,7 @@ async def test_fanout_latency_beside_raw_redis_and_memory_per_idle_subscription(
     raw = aioredis.from_url(REDIS_URL)
     try:
         for _ in range(EVENTS):
-            await publish_run_event(bus, run, "PROGRESS", message=repr(time.time()))
+            await publish_run_event(bus, run, RunEventKind.PROGRESS, message=repr(time.time()))
             await raw.publish(raw_channel, repr(time.time()))
             await asyncio.sleep(PUBLISH_EVERY)
         outputs = [await asyncio.wait_for(client.communicate(), 300) for client in clients]

@@ -58,6 +58,19 @@ export class SubscriptionClient {
     };
   }
 
+  /** Reconnects at once (e.g. with a new token): every subscription is sent again on the new connection,
+   * so followEvents resumes after the last event it saw. */
+  reconnect() {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    this.acknowledged = false;
+    this.#clearTimers();
+    socket.onclose = null;
+    socket.close(1000, "Reconnecting");
+    if (this.subscriptions.size) this.#connect();
+  }
+
   /** Ends every subscription and closes the socket for good. */
   dispose() {
     this.disposed = true;

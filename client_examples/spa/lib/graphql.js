@@ -33,21 +33,23 @@ export async function request(query, variables = {}, token = null) {
   try {
     body = await response.json();
   } catch {
-    throw new GraphQLError(`The server answered ${response.status} ${response.statusText}.`, "INTERNAL");
+    const requestId = response.headers.get("x-request-id");
+    throw new GraphQLError(`The server answered ${response.status} ${response.statusText}.`, "INTERNAL", { requestId });
   }
   if (body.errors && body.errors.length) throw errorFrom(body.errors);
   return body.data;
 }
 
-/** One line for a person: the server's message (written for clients) and its code, e.g.
- * "endDate must not be before startDate. (BAD_USER_INPUT)". */
+/** One line for a person: the server's message (written for clients), its code and the request id to
+ * quote when reporting it, e.g. "endDate must not be before startDate. (BAD_USER_INPUT · request 3f2a…)". */
 export function describeError(error) {
   if (error instanceof GraphQLError) {
     let text = error.message;
     if (error.code === "RATE_LIMITED" && error.extensions.retryAfterSeconds) {
       text += ` Try again in ${error.extensions.retryAfterSeconds} s.`;
     }
-    return `${text} (${error.code})`;
+    const requestId = error.extensions.requestId;
+    return `${text} (${error.code}${requestId ? ` · request ${requestId}` : ""})`;
   }
   return `Something went wrong: ${error && error.message ? error.message : error}`;
 }
