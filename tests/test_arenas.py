@@ -19,7 +19,7 @@ from db_models.runs import BenchmarkCurve, Run, RunStatus
 from db_models.trading import TradingModel
 from graphql_api.ids import to_global_id
 from graphql_api.security.config import RateRule
-from tasks.dispatch import Dispatcher
+from tasks.dispatch import InProcessDispatcher
 from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
 from tests.support import price_fixtures as px
 from tests.support.arena_helpers import (
@@ -385,7 +385,7 @@ async def test_an_arena_whose_runs_cannot_reach_the_queue_is_unavailable_and_eve
     api, user, three_models, monkeypatch
 ):
     handed: list[int] = []
-    enqueue = Dispatcher.enqueue_run
+    enqueue = InProcessDispatcher.enqueue_run
 
     async def queue_down_after_one(self, run_id):
         if handed:
@@ -393,7 +393,7 @@ async def test_an_arena_whose_runs_cannot_reach_the_queue_is_unavailable_and_eve
         handed.append(run_id)
         await enqueue(self, run_id)
 
-    monkeypatch.setattr(Dispatcher, "enqueue_run", queue_down_after_one)
+    monkeypatch.setattr(InProcessDispatcher, "enqueue_run", queue_down_after_one)
     error = await api.error(START_ARENA, arena_input("Queue down", three_models), token=user.token)
     assert error["extensions"]["code"] == "UNAVAILABLE" and "6379" not in error["message"]
     runs = await Run.filter(arena__name="Queue down", arena__owner__email=user.email).order_by("id")
