@@ -3,9 +3,9 @@
     python client_examples/analytics.py RUN_ID --out-dir ./run-report
     python client_examples/analytics.py --arena ARENA_ID --out-dir ./arena-report
 
-Computes total and annualized return, volatility, Sharpe, Sortino, max drawdown, win rate, trades and
-trading days from the curve and the positions alone, as docs/metrics.md defines them, and prints them beside
-the API's `performance`. Writes to the output directory:
+Computes total and annualized return, volatility, Sharpe, Sortino, max drawdown, win rate, trades, trading
+days, fees and dividends from the curve and the positions alone, as docs/metrics.md defines them, and prints
+them beside the API's `performance`. Writes to the output directory:
   equity_curve.csv  date, timestamp, value, cash, peak, drawdown, return (V1..Vn; V0 is the initial cash)
   positions.csv     every action of the run, with the holdings after it as JSON
   equity.png        the value curve with its baselines (dashed), drawdowns shaded and buys/sells marked, and
@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,8 @@ METRICS = (
     "winRate",
     "totalTrades",
     "tradingDays",
+    "totalFees",
+    "totalDividends",
 )
 
 
@@ -85,10 +88,11 @@ def curve_frame(run: dict[str, Any]) -> pd.DataFrame:
 
 
 def positions_frame(positions: list[dict[str, Any]]) -> pd.DataFrame:
-    columns = ["actionId", "date", "timestamp", "action", "symbol", "amount", "price", "cash", "holdings"]
+    columns = ["actionId", "date", "timestamp", "action", "symbol", "amount", "price", "fee", "cash", "holdings"]
     frame = pd.DataFrame(positions, columns=columns)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     frame["amount"] = frame["amount"].astype("Int64")  # NO_TRADE rows have none
+    frame["fee"] = frame["fee"].fillna(0.0)
     frame["holdings"] = frame["holdings"].map(lambda h: json.dumps(h, sort_keys=True))
     return frame.sort_values("actionId").reset_index(drop=True)
 
@@ -108,29 +112,43 @@ def periods_per_year(run: dict[str, Any], curve: pd.DataFrame) -> int:
     return TRADING_DAYS_PER_YEAR * max(1, SESSION_MINUTES[run["session"] or "REGULAR"] // max(1, bar_minutes))
 
 
+def split_ratio(price: float) -> Fraction:
+    """A split's stored ratio as the fraction it stands for (0.333333 is 1/3)."""
+    return Fraction(str(price)).limit_denominator(100)
+
+
 def win_rate(positions: pd.DataFrame) -> float | None:
-    """The share of sells priced above the average cost of the shares held; None before the first sell."""
+    """The share of sells whose proceeds net of their fee beat the cost of the shares sold (the average cost
+    with buy fees, divided by any split since); None before the first sell."""
     shares: dict[str, int] = {}
-    cost: dict[str, float] = {}
+    cost: dict[str, Fraction] = {}
     sells = wins = 0
     for trade in positions.itertuples():
+        held = shares.get(trade.symbol, 0)
+        if trade.action == "SPLIT" and held > 0:
+            ratio = split_ratio(trade.price)
+            shares[trade.symbol] = math.floor(held * ratio)
+            cost[trade.symbol] *= Fraction(shares[trade.symbol]) / (held * ratio)
+            continue
         if trade.action not in ("BUY", "SELL") or not trade.amount or trade.amount <= 0:
             continue
-        held = shares.get(trade.symbol, 0)
+        amount, price, fee = int(trade.amount), Fraction(str(trade.price)), Fraction(str(trade.fee))
         if trade.action == "BUY":
-            shares[trade.symbol] = held + int(trade.amount)
-            cost[trade.symbol] = cost.get(trade.symbol, 0.0) + trade.amount * trade.price
+            shares[trade.symbol] = held + amount
+            cost[trade.symbol] = cost.get(trade.symbol, Fraction(0)) + amount * price + fee
         elif held > 0:
             sells += 1
-            wins += trade.price * held > cost[trade.symbol]
-            sold = min(int(trade.amount), held)
-            cost[trade.symbol] *= (held - sold) / held
+            sold = min(amount, held)
+            sold_cost = cost[trade.symbol] * sold / held
+            wins += sold * price - fee > sold_cost
+            cost[trade.symbol] -= sold_cost
             shares[trade.symbol] = held - sold
     return wins / sells if sells else None
 
 
 def compute_metrics(v0: float, curve: pd.DataFrame, positions: pd.DataFrame, periods: int) -> dict[str, Any]:
     """The figures of docs/metrics.md from V0 and V1..Vn (the curve) with simple returns and a risk-free rate of 0."""
+    dividends = positions["action"] == "DIVIDEND"
     values = pd.concat([pd.Series([v0]), curve["value"].astype(float)], ignore_index=True)
     n = len(values) - 1
     returns = (values / values.shift(1) - 1).iloc[1:]
@@ -164,6 +182,10 @@ def compute_metrics(v0: float, curve: pd.DataFrame, positions: pd.DataFrame, per
         "winRate": win_rate(positions),
         "totalTrades": int(positions["action"].isin(["BUY", "SELL"]).sum()),
         "tradingDays": int(curve["date"].nunique()),
+        "totalFees": float(positions.loc[positions["action"].isin(["BUY", "SELL"]), "fee"].sum()),
+        "totalDividends": float(
+            (positions.loc[dividends, "amount"].astype(float) * positions.loc[dividends, "price"]).sum()
+        ),
     }
 
 

@@ -37,6 +37,7 @@ COLUMNS = (
     "SHARPE",
     "MAX DD",
     "TRADES",
+    "FEES",
     "LLM",
     "TOKENS",
 )
@@ -69,6 +70,7 @@ def standings_table(arena: dict[str, Any]) -> str:
                 "-" if s["sharpeRatio"] is None else f"{s['sharpeRatio']:.2f}",
                 pct(s["maxDrawdown"], signed=False),
                 str(s["totalTrades"]),
+                f"{s['totalFees']:.2f}",
                 str(s["llmCalls"]),
                 str(s["inputTokens"] + s["outputTokens"]),
             )

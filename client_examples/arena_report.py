@@ -20,9 +20,13 @@ COMPARED = ("totalReturn", "excessReturn", "sharpeRatio", "maxDrawdown")
 
 
 def fetch_arena(client: Client, arena_id: str) -> dict[str, Any]:
+    """The arena, then each run's curve in a query of its own (all curves in one response would be over the
+    API's cost limit for a large arena)."""
     arena = client.execute(operation("arena_analytics"), {"id": arena_id})["arena"]
     if arena is None:
         raise GraphQLError([{"message": f"Arena {arena_id} not found.", "extensions": {"code": "NOT_FOUND"}}])
+    for run in arena["runs"]:
+        run["equityCurve"] = client.execute(operation("run_curve"), {"id": run["id"]})["run"]["equityCurve"]
     return arena
 
 

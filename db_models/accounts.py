@@ -20,7 +20,7 @@ class User(Model):
     avatar_url = fields.CharField(max_length=500, null=True)
     # Rises at each password change; a token carries the version it was issued under, so every token
     # issued before the change stops working at once.
-    token_version = fields.IntField(default=0)
+    token_version = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

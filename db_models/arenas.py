@@ -9,6 +9,8 @@ from tortoise.models import Model
 from db_models.runs import ACTIVE_STATUSES, DEFAULT_MAX_STEPS, RunStatus
 from db_models.trading import MONEY
 
+MIN_ARENA_MODELS, MAX_ARENA_MODELS = 2, 20  # models, each run once
+
 
 class Arena(Model):
     id = fields.IntField(primary_key=True)

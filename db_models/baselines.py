@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from tortoise.transactions import in_transaction
@@ -52,13 +52,16 @@ class Baseline:
     initial_value: Decimal
     points: list[HeldValue]
     purchases: int
+    dividends: Decimal
     periods_per_year: int
 
     @property
     def performance(self) -> PerformanceFigures:
+        """The figures of its curve; trades are its purchases, fees none, dividends what its holdings paid."""
         buys = [TradeRecord("BUY", None, None, None)] * self.purchases
         curve = [(p.date, p.value) for p in self.points]
-        return compute_performance(self.initial_value, curve, buys, self.periods_per_year)
+        figures = compute_performance(self.initial_value, curve, buys, self.periods_per_year)
+        return replace(figures, total_dividends=float(self.dividends))
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ async def compute_baselines(
         values = [
             HeldValue(p.date, p.timestamp, p.value.quantize(QUANTUM), p.cash.quantize(QUANTUM)) for p in held.points
         ]
-        baselines.append(Baseline(spec, cash, values, len(held.purchases), periods))
+        baselines.append(Baseline(spec, cash, values, len(held.purchases), held.dividends.quantize(QUANTUM), periods))
     return baselines
 
 
@@ -240,6 +243,7 @@ async def _stored(query, periods: int) -> list[Baseline]:
                 for at, day, value, cash in row.points
             ],
             row.purchases,
+            Decimal(row.dividends),
             periods,
         )
         for row in rows
@@ -258,6 +262,7 @@ async def _store(baselines: Sequence[Baseline], **owner: int) -> None:
                     label=b.spec.label,
                     initial_value=b.initial_value,
                     purchases=b.purchases,
+                    dividends=b.dividends,
                     points=[[p.timestamp.isoformat(), p.date.isoformat(), str(p.value), str(p.cash)] for p in b.points],
                 )
                 for b in baselines

@@ -55,6 +55,7 @@ class Purchase:
 class HoldResult:
     points: list[HeldValue]
     purchases: list[Purchase]
+    dividends: Decimal  # the cash the holding's dividends paid
 
 
 def hold_curve(
@@ -76,9 +77,11 @@ def hold_curve(
     purchases: list[Purchase] = []
     pending = list(actions)
     curve: list[HeldValue] = []
+    dividends = Decimal(0)
     for point, bars in zip(points, quotes, strict=True):
         while pending and pending[0].ex_date <= point.date:
-            cash += _apply(pending.pop(0), shares)
+            paid = _apply(pending.pop(0), shares)
+            cash, dividends = cash + paid, dividends + paid
         for symbol in symbols:
             bar = bars.get(symbol)
             if symbol in shares or bar is None or bar.open <= 0:
@@ -90,7 +93,7 @@ def hold_curve(
             last_close[symbol] = bar.close
         value = cash + sum((n * last_close[s] for s, n in shares.items()), Decimal(0))
         curve.append(HeldValue(point.date, point.timestamp, value, cash))
-    return HoldResult(curve, purchases)
+    return HoldResult(curve, purchases, dividends)
 
 
 def _apply(action: Action, shares: dict[str, Decimal]) -> Decimal:

@@ -24,7 +24,9 @@ class Conversation(Model):
     run = fields.ForeignKeyField("aibt.Run", related_name="conversations", null=True, on_delete=fields.SET_NULL)
     title = fields.CharField(max_length=200, default=DEFAULT_CONVERSATION_TITLE)
     is_active = fields.BooleanField(default=True)
-    archived = fields.BooleanField(default=False)  # out of the default list; still readable and writable
+    archived = fields.BooleanField(
+        default=False, db_default=False
+    )  # out of the default list; still readable and writable
     summary = fields.TextField(null=True)
     # Messages folded into the summary: those with an id up to this one.
     summarized_through_id = fields.IntField(null=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from itertools import pairwise
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from db_models.market import CorporateAction, CorporateActionKind
@@ -26,6 +27,8 @@ SPLIT_TOLERANCE = 0.005
 # ...when the price itself moved by about the inverse ratio (a 2-for-1 split halves the price, give or take
 # a quarter): a large special dividend can mimic a ratio, but it does not halve the price.
 SPLIT_PRICE_BAND = (0.75, 1.33)
+# A stored ratio (six decimal places) is read back as the nearest fraction with at most this denominator.
+MAX_RATIO_DENOMINATOR = 100
 
 
 def _split_ratios() -> tuple[Fraction, ...]:
@@ -57,6 +60,19 @@ class Action:
         if self.kind is CorporateActionKind.DIVIDEND and (self.amount is None or self.amount <= 0):
             raise ValueError(f"A dividend needs an amount per share above zero, not {self.amount}.")
 
+    @property
+    def exact_ratio(self) -> Fraction:
+        """The split's ratio as the fraction it stands for: 0.333333 is 1/3 (a 1-for-3 reverse split), 1.5 is 3/2."""
+        if self.ratio is None:
+            raise ValueError("A dividend has no split ratio.")
+        return Fraction(self.ratio).limit_denominator(MAX_RATIO_DENOMINATOR)
+
+    @property
+    def ratio_words(self) -> str:
+        """'2-for-1', '3-for-2', '1-for-10'."""
+        ratio = self.exact_ratio
+        return f"{ratio.numerator}-for-{ratio.denominator}"
+
     @classmethod
     def split(cls, symbol: str, ex_date: dt.date, ratio: Decimal, source: str) -> Action:
         return cls(symbol, ex_date, CorporateActionKind.SPLIT, ratio=ratio, source=source)
@@ -66,8 +82,58 @@ class Action:
         return cls(symbol, ex_date, CorporateActionKind.DIVIDEND, amount=amount, source=source)
 
     @classmethod
+    def from_columns(cls, symbol: str, ex_date: dt.date, dividend: object, split: object, source: str) -> list[Action]:
+        """The actions a price row states in a dividend column (cash per share; empty or 0: none) and a split
+        column (new shares per old share as a number or N:M, e.g. 2, 1.5, 3:2, 1:10; empty or 1: none).
+        Raises ValueError naming the column."""
+        actions = []
+        amount = _column_number(dividend, "dividend")
+        if amount is not None and amount != 0:
+            if amount < 0:
+                raise ValueError(f"dividend must be >= 0, got {dividend}")
+            actions.append(cls.dividend(symbol, ex_date, amount, source))
+        ratio = _split_ratio(split)
+        if ratio is not None and ratio != 1:
+            actions.append(cls.split(symbol, ex_date, ratio, source))
+        return actions
+
+    @classmethod
     def from_row(cls, row: CorporateAction) -> Action:
         return cls(row.symbol, row.ex_date, CorporateActionKind(row.kind), row.ratio, row.amount, row.source)
+
+
+# The largest ratio or amount a file may state (the column holds 14 integer digits).
+_MAX_COLUMN_VALUE = Decimal("1e9")
+RATIO_QUANTUM = Decimal("0.000001")
+
+
+def _column_number(raw: object, name: str) -> Decimal | None:
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{name} {raw!r} is not a number") from None
+    if not value.is_finite() or abs(value) >= _MAX_COLUMN_VALUE:
+        raise ValueError(f"{name} {raw!r} is not a plausible number")
+    return value.quantize(RATIO_QUANTUM)
+
+
+def _split_ratio(raw: object) -> Decimal | None:
+    """A split column's ratio: '2', '1.5', '3:2' or '3/2' (new:old)."""
+    text = "" if raw is None else str(raw).strip()
+    for separator in (":", "/"):
+        if separator in text:
+            new, _, old = text.partition(separator)
+            new_shares, old_shares = _column_number(new, "split"), _column_number(old, "split")
+            if not new_shares or not old_shares or new_shares < 0 or old_shares < 0:
+                raise ValueError(f"split {raw!r} must be N:M with N and M above zero")
+            return (new_shares / old_shares).quantize(RATIO_QUANTUM)
+    ratio = _column_number(text, "split")
+    if ratio is not None and ratio <= 0:
+        raise ValueError(f"split {raw!r} must be above zero (new shares per old share)")
+    return ratio
 
 
 @dataclass(frozen=True)
@@ -112,31 +178,39 @@ def derive_actions(symbol: str, days: Sequence[AdjustedClose], source: str) -> l
     return actions
 
 
-async def store_actions(actions: Iterable[Action], *, overwrite: bool = True) -> int:
-    """Upserts actions by (symbol, ex-date, kind) in one transaction (overwrite=False keeps what is stored);
-    returns how many were new."""
+async def store_actions(
+    actions: Iterable[Action], *, overwrite: bool = True, connection: BaseDBAsyncClient | None = None
+) -> int:
+    """Upserts actions by (symbol, ex-date, kind) in one transaction (overwrite=False keeps what is stored), or
+    inside the caller's `connection` (a transaction that also writes the prices they came with); returns how
+    many were new. Every source of actions (the shipped prices, imported files, fetched series) stores them here."""
     rows = {(a.symbol, a.ex_date, a.kind): a for a in actions}
     if not rows:
         return 0
-    async with in_transaction() as connection:
-        before = await CorporateAction.all().using_db(connection).count()
-        models = [
-            CorporateAction(
-                symbol=a.symbol, ex_date=a.ex_date, kind=a.kind, ratio=a.ratio, amount=a.amount, source=a.source
-            )
-            for a in rows.values()
-        ]
-        if overwrite:
-            await CorporateAction.bulk_create(
-                models,
-                on_conflict=("symbol", "ex_date", "kind"),
-                update_fields=("ratio", "amount", "source"),
-                using_db=connection,
-            )
-        else:
-            await CorporateAction.bulk_create(models, ignore_conflicts=True, using_db=connection)
-        after = await CorporateAction.all().using_db(connection).count()
-    return after - before
+    if connection is None:
+        async with in_transaction() as own:
+            return await _upsert(rows, overwrite, own)
+    return await _upsert(rows, overwrite, connection)
+
+
+async def _upsert(rows: dict[tuple, Action], overwrite: bool, connection: BaseDBAsyncClient) -> int:
+    before = await CorporateAction.all().using_db(connection).count()
+    models = [
+        CorporateAction(
+            symbol=a.symbol, ex_date=a.ex_date, kind=a.kind, ratio=a.ratio, amount=a.amount, source=a.source
+        )
+        for a in rows.values()
+    ]
+    if overwrite:
+        await CorporateAction.bulk_create(
+            models,
+            on_conflict=("symbol", "ex_date", "kind"),
+            update_fields=("ratio", "amount", "source"),
+            using_db=connection,
+        )
+    else:
+        await CorporateAction.bulk_create(models, ignore_conflicts=True, using_db=connection)
+    return await CorporateAction.all().using_db(connection).count() - before
 
 
 # On one ex-date a dividend is paid on the shares held before the open, then the split applies.

@@ -1,4 +1,4 @@
-"""A run's portfolio: whole shares, long only, no margin, cash kept as exact decimals.
+"""A run's portfolio: whole shares, long only, no margin, cash kept as exact decimals; trades pay the run's costs.
 
 Every write locks the run row first and reads the latest position inside the same transaction,
 so concurrent trades on one run are applied one after another and action ids stay 1..n.
@@ -7,7 +7,7 @@ so concurrent trades on one run are applied one after another and action ids sta
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -15,7 +15,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from db_models.runs import ActionType, EquityPoint, Position, Run
+from db_models.costs import NO_COSTS, TradingCosts
+from db_models.runs import TRADE_ACTIONS, ActionType, EquityPoint, Position, Run
 from db_models.trading import MONEY, TradingModel
 
 # Cash, prices and values are stored with this many decimal places.
@@ -89,6 +90,16 @@ async def _lock_run(run: Run, connection: BaseDBAsyncClient) -> Run:
     return await Run.filter(id=run.id).select_for_update().using_db(connection).get()
 
 
+async def locked_portfolio(run: Run, connection: BaseDBAsyncClient) -> tuple[Portfolio, int]:
+    """Locks the run, then reads its portfolio and last action id: call inside the writing transaction."""
+    return await _latest(await _lock_run(run, connection), connection)
+
+
+def _held(holdings: Mapping[str, int]) -> dict[str, int]:
+    """Holdings as stored: symbols with shares, in name order."""
+    return {symbol: shares for symbol, shares in sorted(holdings.items()) if shares > 0}
+
+
 async def current_portfolio(run: Run) -> Portfolio:
     return (await _latest(run, None))[0]
 
@@ -97,7 +108,7 @@ def _check_order(
     action: ActionType | str, symbol: str, amount: int, price: Decimal, allowed_tickers: Sequence[str]
 ) -> tuple[ActionType, str, Decimal]:
     """Checks what does not depend on the portfolio; returns (action, symbol, price) normalised."""
-    if str(action).upper() not in (ActionType.BUY, ActionType.SELL):
+    if str(action).upper() not in TRADE_ACTIONS:
         raise TradeRefused(f"A trade must be a BUY or a SELL, not {action!s}.")
     action = ActionType(str(action).upper())
     if not isinstance(symbol, str) or not symbol.strip():
@@ -110,12 +121,104 @@ def _check_order(
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise TradeRefused(f"The amount must be a whole number of shares above zero, not {amount!r}.")
     try:
-        fill = _decimal(price).quantize(QUANTUM)
+        market = _decimal(price).quantize(QUANTUM)
     except (ValueError, InvalidOperation):
-        fill = None
-    if fill is None or not fill.is_finite() or fill <= 0:
+        market = None
+    if market is None or not market.is_finite() or market <= 0:
         raise TradeRefused(f"The price must be a positive number, not {price!s}.")
-    return action, symbol, fill
+    return action, symbol, market
+
+
+@dataclass(frozen=True)
+class _Order:
+    """A buy or sell priced with the run's costs, checked against one portfolio."""
+
+    action: ActionType
+    symbol: str
+    amount: int
+    fill: Decimal
+    costs: TradingCosts
+
+    def fee(self, shares: int | None = None) -> Decimal:
+        return self.costs.fee((self.amount if shares is None else shares) * self.fill)
+
+    def cash_after(self, portfolio: Portfolio, shares: int | None = None) -> Decimal:
+        shares = self.amount if shares is None else shares
+        signed = shares * self.fill if self.action is ActionType.SELL else -shares * self.fill
+        return portfolio.cash + signed - self.fee(shares)
+
+    def weight_after(self, portfolio: Portfolio, marks: Mapping[str, Decimal], shares: int) -> Decimal:
+        """The symbol's share of the portfolio's value after buying `shares`, every holding at its mark."""
+        held = portfolio.holdings.get(self.symbol, 0) + shares
+        others = Portfolio(
+            self.cash_after(portfolio, shares), {s: n for s, n in portfolio.holdings.items() if s != self.symbol}
+        )
+        position = held * self.fill
+        total = others.value(marks) + position
+        return position / total if total > 0 else Decimal(1)
+
+
+def _most_shares(fits: Callable[[int], bool], upper: int) -> int:
+    """The largest n in 0..upper with fits(n), for a condition that holds up to some n and fails after."""
+    low, high = 0, upper
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _fee_words(fee: Decimal) -> str:
+    return f" plus a {_money(fee)} fee" if fee else ""
+
+
+def _check_buy(order: _Order, portfolio: Portfolio, marks: Mapping[str, Decimal] | None) -> None:
+    if order.cash_after(portfolio) < 0:
+        cost = order.amount * order.fill
+        fit = _most_shares(lambda n: order.cash_after(portfolio, n) >= 0, order.amount - 1)
+        raise TradeRefused(
+            f"Not enough cash: buying {order.amount} {order.symbol} at {_money(order.fill)} costs {_money(cost)}"
+            f"{_fee_words(order.fee())} but cash is {_money(portfolio.cash)}; at most {fit} "
+            f"{'share fits' if fit == 1 else 'shares fit'}."
+        )
+    cap = order.costs.max_position_weight
+    if cap is None:
+        return
+    marks = {**(marks or {}), order.symbol: order.fill}
+    missing = [s for s in portfolio.holdings if s not in marks]
+    if missing:
+        raise TradeRefused(f"No price now for {', '.join(missing)}, so the position cap cannot be checked.")
+    weight = order.weight_after(portfolio, marks, order.amount)
+    if weight > cap:
+        fit = _most_shares(lambda n: order.weight_after(portfolio, marks, n) <= cap, order.amount - 1)
+        held = portfolio.holdings.get(order.symbol, 0)
+        raise TradeRefused(
+            f"Position cap: after buying {order.amount} {order.symbol} at {_money(order.fill)}, "
+            f"{order.symbol} would be {_percent(weight)} of the portfolio's value but this model allows at most "
+            f"{_percent(cap)} in one symbol; with {held} held, at most {fit} more "
+            f"{'share fits' if fit == 1 else 'shares fit'}."
+        )
+
+
+def _check_sell(order: _Order, portfolio: Portfolio) -> None:
+    held = portfolio.holdings.get(order.symbol, 0)
+    if order.amount > held:
+        raise TradeRefused(
+            f"Not enough shares: selling {order.amount} {order.symbol} but only {held} "
+            f"{'is' if held == 1 else 'are'} held."
+        )
+    if order.cash_after(portfolio) < 0:
+        raise TradeRefused(
+            f"Not enough cash for the fee: selling {order.amount} {order.symbol} at {_money(order.fill)} brings "
+            f"{_money(order.amount * order.fill)} but its fee is {_money(order.fee())} and cash is "
+            f"{_money(portfolio.cash)}."
+        )
+
+
+def _percent(fraction: Decimal) -> str:
+    return f"{(fraction * 100).quantize(Decimal('0.01'))} %"
 
 
 async def apply_trade(
@@ -128,31 +231,24 @@ async def apply_trade(
     date: datetime.date,
     timestamp: datetime.datetime,
     allowed_tickers: Sequence[str],
+    costs: TradingCosts = NO_COSTS,
+    marks: Mapping[str, Decimal] | None = None,
 ) -> Position:
-    """Fills a whole-share buy or sell at `price` and records the position after it.
+    """Fills a whole-share buy or sell at the market `price` moved by the run's slippage, charges its fee,
+    and records the position after it. `marks` prices the other holdings at the fill (for the position cap).
 
     Raises TradeRefused, writing nothing, when the rules forbid the trade."""
-    action, symbol, price = _check_order(action, symbol, amount, price, allowed_tickers)
+    action, symbol, market = _check_order(action, symbol, amount, price, allowed_tickers)
+    order = _Order(action, symbol, amount, costs.fill_price(market, buying=action is ActionType.BUY), costs)
     async with in_transaction() as connection:
-        locked = await _lock_run(run, connection)
-        portfolio, last_id = await _latest(locked, connection)
-        holdings = dict(portfolio.holdings)
-        held = holdings.get(symbol, 0)
-        cost = amount * price
+        portfolio, last_id = await locked_portfolio(run, connection)
         if action is ActionType.BUY:
-            if cost > portfolio.cash:
-                raise TradeRefused(
-                    f"Not enough cash: buying {amount} {symbol} at {_money(price)} costs {_money(cost)} "
-                    f"but cash is {_money(portfolio.cash)}."
-                )
-            cash, holdings[symbol] = portfolio.cash - cost, held + amount
+            _check_buy(order, portfolio, marks)
         else:
-            if amount > held:
-                raise TradeRefused(
-                    f"Not enough shares: selling {amount} {symbol} but only {held} {'is' if held == 1 else 'are'} held."
-                )
-            cash, holdings[symbol] = portfolio.cash + cost, held - amount
-        holdings = {s: n for s, n in sorted(holdings.items()) if n > 0}
+            _check_sell(order, portfolio)
+        holdings = dict(portfolio.holdings)
+        change = amount if action is ActionType.BUY else -amount
+        holdings[symbol] = holdings.get(symbol, 0) + change
         position = await Position.create(
             run_id=run.id,
             action_id=last_id + 1,
@@ -161,9 +257,10 @@ async def apply_trade(
             action=action,
             symbol=symbol,
             amount=amount,
-            price=price,
-            holdings=holdings,
-            cash=cash,
+            price=order.fill,
+            fee=order.fee(),
+            holdings=_held(holdings),
+            cash=order.cash_after(portfolio),
             using_db=connection,
         )
         await Run.filter(id=run.id).using_db(connection).update(total_trades=F("total_trades") + 1)
@@ -173,8 +270,7 @@ async def apply_trade(
 async def record_no_trade(run: Run, *, date: datetime.date, timestamp: datetime.datetime) -> Position:
     """Records a step where the agent did not trade; the row carries the unchanged portfolio."""
     async with in_transaction() as connection:
-        locked = await _lock_run(run, connection)
-        portfolio, last_id = await _latest(locked, connection)
+        portfolio, last_id = await locked_portfolio(run, connection)
         return await Position.create(
             run_id=run.id,
             action_id=last_id + 1,
@@ -192,8 +288,7 @@ async def record_close(
 ) -> EquityPoint:
     """Values the portfolio at a close; recording the same timestamp again updates that point."""
     async with in_transaction() as connection:
-        locked = await _lock_run(run, connection)
-        portfolio, _ = await _latest(locked, connection)
+        portfolio, _ = await locked_portfolio(run, connection)
         value = portfolio.value(prices).quantize(QUANTUM)
         point = await EquityPoint.filter(run_id=run.id, timestamp=timestamp).using_db(connection).first()
         if point is None:

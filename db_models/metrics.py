@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import ClassVar
 
 import numpy as np
 
+from db_models.corporate_actions import MAX_RATIO_DENOMINATOR
 from db_models.ledger import initial_cash
 from db_models.runs import EquityPoint, Position, Run
 
@@ -30,10 +32,13 @@ INTERVAL_MINUTES = {"MINUTE": 1, "HOUR": 60}
 class TradeRecord:
     """One action of a run; Position rows have the same attributes and work as well."""
 
-    action: str  # BUY, SELL or NO_TRADE
+    action: str  # BUY, SELL, NO_TRADE, SPLIT or DIVIDEND
     symbol: str | None
-    amount: int | None
-    price: Decimal | float | None
+    amount: int | None  # shares traded, or the shares a split or dividend affected
+    price: Decimal | float | None  # the fill after slippage; a split's ratio; a dividend's cash per share
+    fee: Decimal | float | None = None  # the commission of a trade
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("action", "symbol", "amount", "price", "fee")  # as read from Position
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class PerformanceFigures:
     win_rate: float | None
     total_trades: int
     trading_days: int
+    total_fees: float = 0.0
+    total_dividends: float = 0.0
 
 
 def periods_per_year(mode: str, bars_per_session: int | None = None) -> int:
@@ -78,32 +85,82 @@ def _is_trade(record) -> bool:
     return str(record.action) in ("BUY", "SELL")
 
 
-def win_rate(trades: Sequence[TradeRecord]) -> float | None:
-    """The share of sells whose price beat the average cost of the shares sold; None before the first sell.
+def _fraction(value: Decimal | float | None) -> Fraction:
+    return Fraction(0) if value is None else Fraction(str(value))
 
-    The average cost is that of the position held at the time: buys add their cost, sells remove the
-    shares sold at the average cost (so the average stays the same). Exact fractions, no rounding.
-    """
-    shares: dict[str, int] = {}
-    cost: dict[str, Fraction] = {}
+
+def _split_ratio(price: Decimal | float) -> Fraction:
+    """A stored ratio as the fraction it stands for (0.333333 is 1/3), as the ledger applies it."""
+    return Fraction(str(price)).limit_denominator(MAX_RATIO_DENOMINATOR)
+
+
+class _CostBasis:
+    """Shares and total cost per symbol, as the ledger's actions change them.
+
+    A buy adds its shares and its cost, fee included; a sell removes the shares sold at the average cost; a
+    split keeps the total cost of the whole shares it leaves (the cost per share divided by the ratio; the
+    fractional share paid in cash takes its part of the cost with it). Dividends do not change the cost."""
+
+    def __init__(self) -> None:
+        self.shares: dict[str, int] = {}
+        self.cost: dict[str, Fraction] = {}
+
+    def buy(self, symbol: str, amount: int, price: Fraction, fee: Fraction) -> None:
+        self.shares[symbol] = self.shares.get(symbol, 0) + amount
+        self.cost[symbol] = self.cost.get(symbol, Fraction(0)) + amount * price + fee
+
+    def sell(self, symbol: str, amount: int) -> Fraction:
+        """Removes the shares sold; returns their cost."""
+        held = self.shares[symbol]
+        sold = min(amount, held)
+        cost_sold = self.cost[symbol] * sold / held
+        self.cost[symbol] -= cost_sold
+        self.shares[symbol] = held - sold
+        return cost_sold
+
+    def split(self, symbol: str, ratio: Fraction) -> None:
+        held = self.shares.get(symbol, 0)
+        if held <= 0:
+            return
+        whole = math.floor(held * ratio)
+        self.cost[symbol] = self.cost[symbol] * whole / (held * ratio)
+        self.shares[symbol] = whole
+
+
+def win_rate(trades: Sequence[TradeRecord]) -> float | None:
+    """The share of sells whose net proceeds (shares x fill - fee) beat the cost of the shares sold (their
+    average cost, buy fees included, adjusted for splits); None before the first sell. Exact fractions.
+
+    With no fees this is the share of sells whose price beat the average cost of the shares sold."""
+    basis = _CostBasis()
     sells = wins = 0
     for trade in trades:
+        action = str(trade.action)
+        if action == "SPLIT" and trade.price is not None:
+            basis.split(trade.symbol, _split_ratio(trade.price))
+            continue
         if not _is_trade(trade) or not trade.amount or trade.amount <= 0 or trade.price is None:
             continue
         symbol, amount, price = trade.symbol, int(trade.amount), Fraction(str(trade.price))
-        held = shares.get(symbol, 0)
-        if str(trade.action) == "BUY":
-            shares[symbol] = held + amount
-            cost[symbol] = cost.get(symbol, Fraction(0)) + amount * price
+        if action == "BUY":
+            basis.buy(symbol, amount, price, _fraction(trade.fee))
             continue
-        if held <= 0:
+        if basis.shares.get(symbol, 0) <= 0:
             continue  # no cost to compare with (the ledger never records such a sell)
         sells += 1
-        wins += price * held > cost[symbol]  # price > cost / held, without dividing
-        sold = min(amount, held)
-        cost[symbol] = cost[symbol] * (held - sold) / held
-        shares[symbol] = held - sold
+        sold = min(amount, basis.shares[symbol])
+        wins += sold * price - _fraction(trade.fee) > basis.sell(symbol, amount)
     return wins / sells if sells else None
+
+
+def total_fees(trades: Sequence[TradeRecord]) -> float:
+    return float(sum((_fraction(t.fee) for t in trades if _is_trade(t)), Fraction(0)))
+
+
+def total_dividends(trades: Sequence[TradeRecord]) -> float:
+    """Cash the run's dividends paid: shares x amount per share of every DIVIDEND row."""
+    paid = (int(t.amount or 0) * _fraction(t.price) for t in trades if str(t.action) == "DIVIDEND")
+    return float(sum(paid, Fraction(0)))
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -161,6 +218,8 @@ def compute_performance(
         win_rate=win_rate(trades),
         total_trades=sum(1 for trade in trades if _is_trade(trade)),
         trading_days=len({day for day, _ in curve}),
+        total_fees=total_fees(trades),
+        total_dividends=total_dividends(trades),
     )
 
 
@@ -171,10 +230,8 @@ async def run_performance(run: Run, *, bars_per_session: int | None = None) -> P
     points = await EquityPoint.filter(run_id=run.id).order_by("timestamp").values_list("date", "value")
     if not points:
         return None
-    positions = (
-        await Position.filter(run_id=run.id).order_by("action_id").values_list("action", "symbol", "amount", "price")
-    )
-    trades = [TradeRecord(action, symbol, amount, price) for action, symbol, amount, price in positions]
+    positions = await Position.filter(run_id=run.id).order_by("action_id").values_list(*TradeRecord.COLUMNS)
+    trades = [TradeRecord(*row) for row in positions]
     if str(run.mode) == "INTRADAY" and bars_per_session is None:
         bars_per_session = session_bars(run.session or "REGULAR", run.bar_interval)
     return compute_performance(await initial_cash(run), points, trades, periods_per_year(run.mode, bars_per_session))

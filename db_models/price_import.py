@@ -4,10 +4,13 @@ Formats:
 - Alpha Vantage-style JSON Lines: one object per line, {"Meta Data": {"2. Symbol": ..., "N. Time Zone": ...},
   "Time Series (Daily|60min|1min)": {timestamp: {"1. buy price" | "1. open", "2. high", "3. low",
   "4. sell price" | "4. close", "5. volume"}}}, values as strings.
+  The adjusted daily series ("5. adjusted close", "6. volume", "7. dividend amount", "8. split coefficient")
+  also states splits and dividends on their ex-dates; its adjusted close is not loaded.
 - CSV with the header symbol,timestamp,open,high,low,close,volume (high, low, close and volume may be
-  empty). Timestamps are dates (daily bars) or date-times; a date-time without an offset is read in the
-  exchange time zone. The interval is inferred (dates: DAY; date-times one hour or one minute apart:
-  HOUR or MINUTE) unless given.
+  empty), and optionally dividend (cash per share) and split (new shares per old share: 2, 1.5, 3:2) columns
+  stating the actions whose ex-date is the row's trading date (empty, 0 or 1: none). Timestamps are dates
+  (daily bars) or date-times; a date-time without an offset is read in the exchange time zone. The interval
+  is inferred (dates: DAY; date-times one hour or one minute apart: HOUR or MINUTE) unless given.
 
 Conventions every reader of PriceBar relies on:
 - DAY bars: timestamp = 09:30 exchange time on trade_date, in UTC; trade_date = that date.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
@@ -31,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.transactions import in_transaction
 
+from db_models.corporate_actions import Action, store_actions
 from db_models.market import EXCHANGE_TIMEZONE, TICKER_PATTERN, PriceBar, PriceInterval
 
 DAY_BAR_TIME = time(9, 30)
@@ -45,7 +49,9 @@ _AV_FIELDS = {
     "high": ("2. high",),
     "low": ("3. low",),
     "close": ("4. sell price", "4. close"),
-    "volume": ("5. volume",),
+    "volume": ("5. volume", "6. volume"),  # "6. volume" in the adjusted series, after "5. adjusted close"
+    "dividend": ("7. dividend amount",),
+    "split": ("8. split coefficient",),
 }
 _KEY_FIELDS = ("symbol", "interval", "timestamp")
 _VALUE_FIELDS = ["trade_date", "timezone", "open", "high", "low", "close", "volume", "source"]
@@ -104,6 +110,7 @@ class Bar:
 class ParsedFile:
     path: Path
     bars: list[Bar]
+    actions: list[Action] = field(default_factory=list)  # splits and dividends the file states
 
     @property
     def symbols(self) -> set[str]:
@@ -117,6 +124,7 @@ class WriteResult:
     updated: int
     kept: int  # open-only bars not written because a complete bar with the same key was already stored
     symbols: int
+    actions: int = 0  # splits and dividends written (new or replaced)
 
 
 # ---------------------------------------------------------------------------------------------- values
@@ -254,6 +262,23 @@ def parse_interval(value: str | PriceInterval | None) -> PriceInterval | None:
         raise ValueError(f"unknown interval {value!r}; use one of DAY, HOUR, MINUTE") from None
 
 
+def _unique_actions(known: list[Action], new: list[Action]) -> list[Action]:
+    """The new actions not stated already; the same action with another value is an error."""
+    stated = {(a.symbol, a.ex_date, a.kind): a for a in known}
+    fresh = []
+    for action in new:
+        before = stated.get((action.symbol, action.ex_date, action.kind))
+        if before is None:
+            fresh.append(action)
+            stated[(action.symbol, action.ex_date, action.kind)] = action
+        elif (before.ratio, before.amount) != (action.ratio, action.amount):
+            raise _Invalid(
+                f"{action.symbol} {action.ex_date.isoformat()}: a second {str(action.kind).lower()} "
+                "with another value on the same date"
+            )
+    return fresh
+
+
 # ---------------------------------------------------------------------------------------------- JSON Lines
 
 
@@ -273,7 +298,19 @@ def _av_value(fields: dict[str, Any], name: str) -> Any:
     return None
 
 
-def _jsonl_line(text: str, source: str, zone_default: ZoneInfo, interval: PriceInterval | None) -> list[Bar]:
+def _row_actions(bar: Bar, dividend: Any, split: Any) -> list[Action]:
+    """The split and dividend a row states, effective at the open of its trading date."""
+    if dividend is None and split is None:
+        return []
+    try:
+        return Action.from_columns(bar.symbol, bar.trade_date, dividend, split, bar.source)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
+def _jsonl_line(
+    text: str, source: str, zone_default: ZoneInfo, interval: PriceInterval | None
+) -> tuple[list[Bar], list[Action]]:
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -293,28 +330,28 @@ def _jsonl_line(text: str, source: str, zone_default: ZoneInfo, interval: PriceI
     found = _series_interval(series_keys[0])
     if interval is not None and interval is not found:
         raise _Invalid(f"the file holds {found.value} bars ({series_keys[0]!r}), not {interval.value}")
-    bars = []
+    bars, actions = [], []
     for stamp, fields in record[series_keys[0]].items():
         if not isinstance(fields, dict):
             raise _Invalid(f"bar {stamp!r} is not an object")
         try:
-            bars.append(
-                make_bar(
-                    symbol,
-                    found,
-                    _parse_time(stamp),
-                    zone,
-                    open=_av_value(fields, "open"),
-                    high=_av_value(fields, "high"),
-                    low=_av_value(fields, "low"),
-                    close=_av_value(fields, "close"),
-                    volume=_av_value(fields, "volume"),
-                    source=source,
-                )
+            bar = make_bar(
+                symbol,
+                found,
+                _parse_time(stamp),
+                zone,
+                open=_av_value(fields, "open"),
+                high=_av_value(fields, "high"),
+                low=_av_value(fields, "low"),
+                close=_av_value(fields, "close"),
+                volume=_av_value(fields, "volume"),
+                source=source,
             )
+            actions += _row_actions(bar, _av_value(fields, "dividend"), _av_value(fields, "split"))
         except _Invalid as exc:
             raise _Invalid(f"{symbol} {stamp}: {exc}") from None
-    return bars
+        bars.append(bar)
+    return bars, actions
 
 
 def parse_jsonl(
@@ -323,15 +360,18 @@ def parse_jsonl(
     source = source or f"import: {path.name}"
     zone = _zone(timezone)
     bars: list[Bar] = []
+    actions: list[Action] = []
     with path.open(encoding="utf-8") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
             try:
-                bars.extend(_jsonl_line(text, source, zone, interval))
+                line_bars, line_actions = _jsonl_line(text, source, zone, interval)
+                bars += line_bars
+                actions += _unique_actions(actions, line_actions)
             except _Invalid as exc:
                 raise PriceImportError(path, number, str(exc)) from None
-    return ParsedFile(path, bars)
+    return ParsedFile(path, bars, actions)
 
 
 # ---------------------------------------------------------------------------------------------- CSV
@@ -392,26 +432,26 @@ def parse_csv(
             raise PriceImportError(path, number, str(exc)) from None
     if interval is None and parsed:
         interval = _infer_interval(parsed, path)
-    bars = []
+    bars, actions = [], []
     for (number, row), (_, symbol, when) in zip(raw_rows, parsed, strict=True):
         try:
-            bars.append(
-                make_bar(
-                    symbol,
-                    interval,
-                    when,
-                    zone,
-                    open=row["open"],
-                    high=row["high"],
-                    low=row["low"],
-                    close=row["close"],
-                    volume=row["volume"],
-                    source=source,
-                )
+            bar = make_bar(
+                symbol,
+                interval,
+                when,
+                zone,
+                open=row["open"],
+                high=row["high"],
+                low=row["low"],
+                close=row["close"],
+                volume=row["volume"],
+                source=source,
             )
+            actions += _unique_actions(actions, _row_actions(bar, row.get("dividend"), row.get("split")))
         except _Invalid as exc:
             raise PriceImportError(path, number, str(exc)) from None
-    return ParsedFile(path, bars)
+        bars.append(bar)
+    return ParsedFile(path, bars, actions)
 
 
 def parse_file(
@@ -482,11 +522,14 @@ async def write_bars(
     overwrite: bool = True,
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], Any] | None = None,
+    actions: Iterable[Action] = (),
 ) -> WriteResult:
-    """Upserts (or, with overwrite=False, inserts only the missing) bars in one transaction.
+    """Upserts (or, with overwrite=False, inserts only the missing) bars, and the splits and dividends that came
+    with them, in one transaction.
 
     An open-only bar never replaces a complete bar already stored under the same key.
     """
+    actions = list(actions)
     unique = _unique(bars)
     async with in_transaction() as connection:
         before = await PriceBar.all().using_db(connection).count()
@@ -508,6 +551,7 @@ async def write_bars(
                 await PriceBar.bulk_create(rows, ignore_conflicts=True, using_db=connection)
             if progress is not None:
                 progress(len(chunk))
+        await store_actions(actions, overwrite=overwrite, connection=connection)
         after = await PriceBar.all().using_db(connection).count()
     inserted = after - before
     return WriteResult(
@@ -516,6 +560,7 @@ async def write_bars(
         updated=(len(unique) - inserted) if overwrite else 0,
         kept=kept,
         symbols=len({b.symbol for b in unique}),
+        actions=len({(a.symbol, a.ex_date, a.kind) for a in actions}),
     )
 
 
@@ -531,4 +576,6 @@ async def import_files(
     parsed = [parse_file(p, interval=interval, timezone=timezone) for p in paths]
     if on_parsed is not None:
         on_parsed(parsed)
-    return await write_bars((bar for f in parsed for bar in f.bars), progress=progress)
+    return await write_bars(
+        (bar for f in parsed for bar in f.bars), progress=progress, actions=[a for f in parsed for a in f.actions]
+    )

@@ -36,6 +36,12 @@ class ActionType(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
     NO_TRADE = "NO_TRADE"
+    SPLIT = "SPLIT"  # a split applied at the ex-date's open: amount = shares before, price = ratio
+    DIVIDEND = "DIVIDEND"  # a cash dividend at the ex-date's open: amount = shares held, price = cash per share
+
+
+TRADE_ACTIONS = (ActionType.BUY, ActionType.SELL)
+CORPORATE_ACTIONS = (ActionType.SPLIT, ActionType.DIVIDEND)
 
 
 class Run(Model):
@@ -76,12 +82,14 @@ class Run(Model):
     worker_id = fields.CharField(max_length=120, null=True)
     heartbeat_at = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
+    # The agent had tools of external MCP servers, which are not bound to the run's clock (see the snapshot).
+    used_external_tools = fields.BooleanField(default=False, db_default=False)
     # The index the run is measured against besides its own buy-and-hold (None: no index), fixed at start.
     benchmark_symbol = fields.CharField(max_length=16, null=True)
     # The arena the run competes in, and whether its final event is on the arena's stream yet: the arena
     # ends once every member's is (see tasks/arena_events.py).
     arena = fields.ForeignKeyField("aibt.Arena", related_name="runs", null=True, on_delete=fields.CASCADE)
-    arena_end_announced = fields.BooleanField(default=False)
+    arena_end_announced = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "runs"
@@ -90,7 +98,9 @@ class Run(Model):
 
 
 class Position(Model):
-    """One action of a run (a trade or a no-trade step) and the portfolio right after it."""
+    """One action of a run (a trade, a no-trade step, a split or a dividend) and the portfolio right after it.
+
+    A trade's price is its fill after slippage and its fee the commission paid in cash."""
 
     id = fields.IntField(primary_key=True)
     run = fields.ForeignKeyField("aibt.Run", related_name="positions", on_delete=fields.CASCADE)
@@ -103,6 +113,7 @@ class Position(Model):
     price = fields.DecimalField(null=True, **MONEY)
     holdings = fields.JSONField(default=dict)
     cash = fields.DecimalField(**MONEY)
+    fee = fields.DecimalField(default=0, db_default=0, **MONEY)
 
     class Meta:
         table = "positions"
@@ -158,6 +169,7 @@ class BenchmarkCurve(Model):
     label = fields.CharField(max_length=200)
     initial_value = fields.DecimalField(**MONEY)
     purchases = fields.IntField(default=0)  # symbols bought (each once): the baseline's trades
+    dividends = fields.DecimalField(default=0, **MONEY)  # the cash its dividends paid
     # [[timestamp, date, value, cash], ...] oldest first: ISO strings and decimal strings.
     points = fields.JSONField(default=list)
 

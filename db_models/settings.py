@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+ALPHAVANTAGE_URL = "https://www.alphavantage.co/query"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,24 @@ class Settings:
     run_stale_seconds: float = 60.0
     # Attempts a run gets (its first included) before a lost worker fails it for good.
     max_run_attempts: int = 3
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed ("*" for any); none by default, so a
+    # client's address is the connecting one and per-address limits cannot be dodged with a header.
+    forwarded_allow_ips: tuple[str, ...] = ()
+    # The request line and headers of one HTTP request, at most (the server refuses more).
+    max_header_bytes: int = 16 * 1024
+    # /metrics answers only to "Authorization: Bearer <token>" when set.
+    metrics_token: str | None = field(default=None, repr=False)
+    # When set, the API's metrics are served on this port (of metrics_host) instead of at /metrics.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    # Alpha Vantage, for `aibt data fetch` and fetchPrices. The key never appears in a repr, a log line or a response.
+    alphavantage_api_key: str | None = field(default=None, repr=False)
+    alphavantage_url: str = ALPHAVANTAGE_URL
+    alphavantage_calls_per_minute: float = 5.0
+    # How long to wait after a per-minute throttle note before asking again.
+    alphavantage_throttle_wait_seconds: float = 60.0
+    # A premium key: daily bars from TIME_SERIES_DAILY_ADJUSTED, whose columns carry the splits and dividends.
+    alphavantage_adjusted: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -70,6 +89,14 @@ def _default_database_url(data_dir: Path) -> str:
     return f"sqlite://{(data_dir / 'aibt.sqlite3').resolve()}"
 
 
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _flag(name: str, default: str) -> bool:
+    return os.environ.get(name, default).strip().lower() not in ("0", "false", "no", "off")
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("AIBT_DATA_DIR", ".aibt"))
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -89,10 +116,20 @@ def load_settings() -> Settings:
         openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
         openai_api_base=os.environ.get("OPENAI_API_BASE") or OPENROUTER_BASE_URL,
         jina_api_key=os.environ.get("JINA_API_KEY") or None,
-        start_tools=os.environ.get("AIBT_START_TOOLS", "1").strip().lower() not in ("0", "false", "no", "off"),
-        seed_prices=os.environ.get("AIBT_SEED_PRICES", "1").strip().lower() not in ("0", "false", "no", "off"),
+        start_tools=_flag("AIBT_START_TOOLS", "1"),
+        seed_prices=_flag("AIBT_SEED_PRICES", "1"),
         run_stale_seconds=float(os.environ.get("AIBT_RUN_STALE_SECONDS", "60")),
         max_run_attempts=int(os.environ.get("AIBT_MAX_RUN_ATTEMPTS", "3")),
+        forwarded_allow_ips=_list(os.environ.get("AIBT_FORWARDED_ALLOW_IPS", "")),
+        max_header_bytes=int(os.environ.get("AIBT_MAX_HEADER_BYTES", str(16 * 1024))),
+        metrics_token=os.environ.get("AIBT_METRICS_TOKEN") or None,
+        metrics_port=int(os.environ["AIBT_METRICS_PORT"]) if os.environ.get("AIBT_METRICS_PORT") else None,
+        metrics_host=os.environ.get("AIBT_METRICS_HOST", "127.0.0.1"),
+        alphavantage_api_key=os.environ.get("ALPHAVANTAGE_API_KEY", "").strip() or None,
+        alphavantage_url=os.environ.get("AIBT_ALPHAVANTAGE_URL") or ALPHAVANTAGE_URL,
+        alphavantage_calls_per_minute=float(os.environ.get("AIBT_ALPHAVANTAGE_CALLS_PER_MINUTE", "5")),
+        alphavantage_throttle_wait_seconds=float(os.environ.get("AIBT_ALPHAVANTAGE_THROTTLE_WAIT_SECONDS", "60")),
+        alphavantage_adjusted=_flag("AIBT_ALPHAVANTAGE_ADJUSTED", "0"),
     )
 
 

@@ -1,6 +1,7 @@
 """Trading models: a user's LLM, its parameters, tickers, cash and rules."""
 
 from tortoise import fields
+from tortoise.fields.db_defaults import SqlDefault
 from tortoise.models import Model
 
 MONEY = {"max_digits": 20, "decimal_places": 6}
@@ -19,6 +20,14 @@ class TradingModel(Model):
     parameters = fields.JSONField(default=dict)
     custom_rules = fields.TextField(null=True)
     custom_instructions = fields.TextField(null=True)
+    # Names of external MCP servers (AIBT_EXTRA_MCP_SERVERS) whose tools this model's runs may call.
+    extra_tools = fields.JSONField(default=list, db_default=SqlDefault("'[]'"))
+    # Trading costs (db_models/costs.py): zero and no cap by default.
+    commission_fixed = fields.DecimalField(default=0, db_default=0, **MONEY)
+    commission_bps = fields.DecimalField(default=0, db_default=0, **MONEY)
+    commission_minimum = fields.DecimalField(default=0, db_default=0, **MONEY)
+    slippage_bps = fields.DecimalField(default=0, db_default=0, **MONEY)
+    max_position_weight = fields.DecimalField(null=True, **MONEY)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import start_http_server
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from tortoise import Tortoise
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from db_models.config import apply_migrations, tortoise_config
 from db_models.price_seed import seed_shipped_prices
@@ -29,6 +32,7 @@ from tasks import actors
 from tasks.dispatch import Dispatcher, InProcessDispatcher
 from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.reaper import reap_forever
+from tools.extra_servers import extra_servers
 from tools.launcher import start_embedded_tool_servers
 
 logger = logging.getLogger("aibt.app")
@@ -64,18 +68,30 @@ def _lifespan(settings: Settings, services: Services):
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         load_approved_users(settings.approved_users_file)  # fail fast on a malformed file
+        extra_servers()  # and on a malformed AIBT_EXTRA_MCP_SERVERS
         if settings.is_embedded:
             await apply_migrations(settings.database_url)
         await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
         if settings.is_embedded and settings.seed_prices:
             await seed_shipped_prices()  # once; later starts only check that it is there
         tool_servers = await start_embedded_tool_servers() if settings.is_embedded and settings.start_tools else None
+        # With AIBT_METRICS_PORT, metrics leave the public port for one only the operator's network reaches.
+        metrics_server = (
+            start_http_server(settings.metrics_port, settings.metrics_host)[0] if settings.metrics_port else None
+        )
         _start_services(settings, services)
+        # What start-up made (modules, the schema, caches) lives as long as the process: out of the collector's
+        # sight, a full collection takes milliseconds instead of most of a second with the interpreter lock
+        # held, which would stall every request of the process (an allocation-heavy request triggers one).
+        gc.freeze()
         try:
             yield
         finally:
             await _stop_services(services)
             await app.state.security.close()
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
             if tool_servers is not None:
                 await tool_servers.stop()
             await Tortoise.close_connections()
@@ -93,18 +109,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint),
         Mount("/app", SinglePageApp(), name="app"),
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(RequestIdMiddleware),
-            Middleware(CrossOriginMiddleware, config=security.config),
-            Middleware(WebsocketGaugeMiddleware),
-        ],
-        lifespan=_lifespan(settings, services),
-    )
+    if settings.metrics_port is None:
+        routes.append(Route("/metrics", metrics_endpoint))
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(CrossOriginMiddleware, config=security.config),
+        Middleware(WebsocketGaugeMiddleware),
+    ]
+    if settings.forwarded_allow_ips:
+        # X-Forwarded-For names the client only when it comes from a proxy the operator listed; uvicorn's own
+        # proxy handling is off (graphql_api/cli.py), so no server default can make the app believe others.
+        middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips)))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(settings, services))
     app.state.settings = settings
     app.state.security = security
     return app

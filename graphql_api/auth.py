@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,17 +24,33 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 _REQUIRED_CLAIMS = ["exp", "iat", "jti", "iss", "sub"]
 PASSWORD_CHANGED = "The password was changed since this token was issued; log in again."
+# Argon2 takes most of a second of CPU by design: it runs on these threads (it releases the GIL), never on
+# the event loop, and at most this many at once, so a burst of logins queues instead of stalling requests.
+_PASSWORD_WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+# What the server itself puts in a token; anything else signed with the key is refused before it is used.
+_SUBJECT = re.compile(r"[1-9][0-9]{0,17}")  # a user id that fits a BIGINT
+_TOKEN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fits revoked_tokens.jti
+_LATEST_EXPIRY = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+_MAX_TOKEN_VERSION = 2**31 - 1  # fits users.token_version
 
 
-def hash_password(password: str) -> str:
+def _hash(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_PASSWORD_WORKERS, _hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(_PASSWORD_WORKERS, _verify, password_hash, password)
 
 
 @dataclass(frozen=True)
@@ -59,8 +78,28 @@ def issue_token(settings: Settings, user_id: int, token_version: int = 0) -> Iss
     return IssuedToken(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), jti, expires_at)
 
 
+def _is_timestamp(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < _LATEST_EXPIRY
+
+
+def _checked_claims(claims: dict) -> TokenClaims:
+    """The claims as the server issues them: a numeric subject, a short token id, numeric times."""
+    subject, token_id, expiry = claims.get("sub"), claims.get("jti"), claims.get("exp")
+    if not (isinstance(subject, str) and _SUBJECT.fullmatch(subject)):
+        raise Unauthenticated("The token is not valid.")
+    if not (isinstance(token_id, str) and _TOKEN_ID.fullmatch(token_id)):
+        raise Unauthenticated("The token is not valid.")
+    if not (_is_timestamp(expiry) and _is_timestamp(claims.get("iat"))):
+        raise Unauthenticated("The token is not valid.")
+    version = claims.get("ver", 0)  # absent from tokens issued before any password change
+    if not (isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= _MAX_TOKEN_VERSION):
+        raise Unauthenticated("The token is not valid.")
+    return TokenClaims(int(subject), token_id, datetime.fromtimestamp(expiry, UTC), version)
+
+
 def decode_token(settings: Settings, token: str) -> TokenClaims:
-    """Checks signature, algorithm, issuer and expiry; raises Unauthenticated with the reason."""
+    """Checks signature, algorithm, issuer, expiry and the claims' types and sizes; raises Unauthenticated
+    with the reason."""
     try:
         claims = jwt.decode(
             token,
@@ -69,13 +108,11 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
             issuer=settings.jwt_issuer,
             options={"require": _REQUIRED_CLAIMS},
         )
-        user_id = int(claims["sub"])
-        token_version = int(claims.get("ver", 0))
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("The token has expired; log in again.") from None
-    except (jwt.InvalidTokenError, ValueError, TypeError):
+    except (jwt.InvalidTokenError, ValueError, TypeError, OverflowError):
         raise Unauthenticated("The token is not valid.") from None
-    return TokenClaims(user_id, str(claims["jti"]), datetime.fromtimestamp(claims["exp"], UTC), token_version)
+    return _checked_claims(claims)
 
 
 def bearer_token(header_value: str | None) -> str | None:

@@ -1,16 +1,37 @@
-"""The `aibt` command: serve, tools, worker, migrate, users create, data import|seed, export-schema."""
+"""The `aibt` command: serve, tools, worker, migrate, users create, data import|fetch|seed, export-schema."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from db_models.market import EXCHANGE_TIMEZONE
-from db_models.settings import get_settings
+from db_models.settings import Settings, get_settings
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `aibt serve` runs uvicorn (the tests' server too): limits a client meets before the app."""
+    from graphql_api.security.config import load_security_config
+
+    return {
+        # h11 refuses a request line and headers over the limit before buffering them (httptools does not).
+        "http": "h11",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        # A websocket message over the request limit is refused (close 1009) before it is buffered whole.
+        "ws_max_size": load_security_config(settings).max_request_bytes,
+        # X-Forwarded-For is believed only from AIBT_FORWARDED_ALLOW_IPS, by the app (graphql_api/app.py):
+        # uvicorn's own default would believe it from any local process.
+        "proxy_headers": False,
+        # Idle connections stay open longer than a load balancer's idle timeout (60 s is common), so the
+        # server never closes a connection just as a client or proxy sends on it.
+        "timeout_keep_alive": int(os.environ.get("AIBT_KEEP_ALIVE_SECONDS", "75")),
+    }
 
 
 @click.group()
@@ -37,9 +58,7 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
         port=port or settings.port,
         log_level=log_level,
         log_config=None,
-        # Idle connections stay open longer than a load balancer's idle timeout (60 s is common), so the
-        # server never closes a connection just as a client or proxy sends on it.
-        timeout_keep_alive=int(os.environ.get("AIBT_KEEP_ALIVE_SECONDS", "75")),
+        **uvicorn_options(settings),
     )
 
 
@@ -119,7 +138,7 @@ def create_user(email: str, password: str, display_name: str | None, admin: bool
 
 @main.group()
 def data() -> None:
-    """Price data: import files, load the shipped data."""
+    """Price data: import files, fetch from Alpha Vantage, load the shipped data."""
 
 
 @data.command("import")
@@ -159,6 +178,86 @@ def import_prices(paths: tuple[Path, ...], interval: str | None, timezone: str, 
         )
     except PriceImportError as exc:
         raise click.ClickException(f"{exc} (nothing was imported)") from None
+
+
+def _symbols(symbols: tuple[str, ...], universe: str | None) -> tuple[str, ...]:
+    from db_models.price_fetch.universes import get_universe
+    from db_models.price_import import clean_symbol
+
+    chosen: list[str] = []
+    if universe:
+        try:
+            listed = get_universe(universe)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--universe") from None
+        click.echo(
+            f"Universe {listed.name}: {len(listed.symbols)} symbols, {listed.description}, as of {listed.taken}."
+        )
+        chosen.extend(listed.symbols)
+    for raw in symbols:
+        try:
+            chosen.append(clean_symbol(raw))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="SYMBOL") from None
+    if not chosen:
+        raise click.UsageError("Name at least one SYMBOL, or --universe NAME.")
+    return tuple(dict.fromkeys(chosen))  # in order, once each
+
+
+@data.command("fetch")
+@click.argument("symbols", nargs=-1)
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First trading date wanted.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last trading date (default today).")
+@click.option(
+    "--interval",
+    type=click.Choice(["DAY", "HOUR", "MINUTE"], case_sensitive=False),
+    default="DAY",
+    show_default=True,
+    help="Daily bars, or 60-minute or 1-minute bars (month by month).",
+)
+@click.option("--universe", default=None, help="Add a named list of symbols: nasdaq100.")
+@click.option("--no-actions", is_flag=True, help="Do not fetch splits and dividends.")
+@click.option("--no-progress", is_flag=True, help="Do not show progress bars.")
+def fetch_prices(
+    symbols: tuple[str, ...],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    interval: str,
+    universe: str | None,
+    no_actions: bool,
+    no_progress: bool,
+) -> None:
+    """Fetch bars, splits and dividends from Alpha Vantage (needs ALPHAVANTAGE_API_KEY).
+
+    Only finished sessions that are neither stored nor already answered by Alpha Vantage are asked for:
+    run it again (every evening) and it asks for what is new. Without --from, each symbol continues from
+    its newest stored bar (with none: the last 100 sessions, or this month for intraday bars). Each
+    symbol is written in one transaction: a symbol that fails writes nothing, and the others go on.
+    """
+    from db_models.market import PriceInterval
+    from db_models.price_fetch.errors import MissingApiKey
+    from db_models.price_fetch.planner import FetchRequest
+    from graphql_api.market.commands import fetch_price_data
+
+    if start and end and start > end:
+        raise click.BadParameter("--from must not be after --to.", param_hint="--from")
+    request = FetchRequest(
+        symbols=_symbols(symbols, universe),
+        interval=PriceInterval(interval.upper()),
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        actions=not no_actions,
+    )
+    try:
+        report = asyncio.run(fetch_price_data(get_settings(), request, echo=click.echo, show_progress=not no_progress))
+    except MissingApiKey as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("Interrupted: the symbols finished so far are kept; run the same command to go on.", err=True)
+        sys.exit(130)
+    if not report.ok:
+        raise click.ClickException(report.outcome())
+    click.echo(report.outcome())
 
 
 @data.command("seed")

@@ -1,15 +1,17 @@
-"""The per-request (or per-websocket-connection) context: settings, the caller, and DataLoaders."""
+"""The per-request (or per-websocket-operation) context: settings, the caller, and DataLoaders."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from db_models.accounts import Role, User
@@ -20,6 +22,7 @@ from graphql_api.errors import AibtError, Forbidden, Unauthenticated
 from graphql_api.services import Services
 
 BatchLoad = Callable[[Sequence[Any]], Awaitable[list[Any]]]
+Auth = tuple[User, TokenClaims] | AibtError | None
 
 
 @dataclass
@@ -31,14 +34,21 @@ class RequestContext:
     request_id: str
     connection_params: dict[str, Any] | None = None
     security: Any = None  # graphql_api.security.runtime.Security of the running app
-    _loaders: dict[BatchLoad, DataLoader] = field(default_factory=dict)
-    _auth: tuple[User, TokenClaims] | AibtError | None = None
-    _auth_checked: bool = False
-    # Root fields resolve concurrently: the first to ask reads the token, the others wait for its answer.
-    _auth_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Per operation: every field of one document shares them, nothing outlives the operation.
+    _loaders: dict[BatchLoad, DataLoader] = field(default_factory=dict, init=False)
+    _auth: Auth = field(default=None, init=False)
+    _auth_checked: bool = field(default=False, init=False)
+    # Root fields resolve concurrently: the first to ask authenticates, the others wait for its answer.
+    _auth_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    def for_operation(self) -> RequestContext:
+        """A fresh context for one operation of a websocket connection: the caller is authenticated again,
+        as of now (a logout, an expiry, a deleted user or a changed role is seen), and no DataLoader serves
+        rows cached by an earlier operation."""
+        return dataclasses.replace(self)
 
     def loader(self, batch_load: BatchLoad) -> DataLoader:
-        """One DataLoader per batch function, cached for this request."""
+        """One DataLoader per batch function, cached for this operation."""
         if batch_load not in self._loaders:
             self._loaders[batch_load] = DataLoader(load_fn=batch_load)
         return self._loaders[batch_load]
@@ -50,17 +60,21 @@ class RequestContext:
             return bearer_token(value if isinstance(value, str) else None)
         return bearer_token(self.request.headers.get("authorization"))
 
-    async def _resolve_auth(self) -> tuple[User, TokenClaims] | AibtError | None:
+    async def _authenticate(self) -> Auth:
+        try:
+            token = self._token()
+            return None if token is None else await authenticate(self.settings, token)
+        except Unauthenticated as exc:
+            return exc
+
+    async def _resolve_auth(self) -> Auth:
         async with self._auth_lock:
             if not self._auth_checked:
-                try:
-                    token = self._token()
-                    self._auth = None if token is None else await authenticate(self.settings, token)
-                except Unauthenticated as exc:
-                    self._auth = exc
+                # A failure to reach the database propagates and is not remembered: the next field retries.
+                self._auth = await self._authenticate()
                 self._auth_checked = True
         if isinstance(self._auth, tuple):
-            current_user_id.set(self._auth[0].id)  # every later log line of this request names the user
+            current_user_id.set(self._auth[0].id)  # every later log line of this field names the user
         return self._auth
 
     async def optional_user(self) -> User | None:
@@ -85,4 +99,19 @@ class RequestContext:
         return user
 
 
+class OperationContext(SchemaExtension):
+    """Runs each operation of a websocket connection with its own context (RequestContext.for_operation):
+    a connection lives for hours, and what its operations may do is decided when each one starts."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, RequestContext) and isinstance(context.request, WebSocket):
+            self.execution_context.context = context.for_operation()
+        yield
+
+
 AppInfo = Info[RequestContext, None]
+
+
+def context_of(info: AppInfo) -> RequestContext:
+    return info.context

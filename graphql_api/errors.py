@@ -52,6 +52,12 @@ class RateLimited(AibtError):
     code = "RATE_LIMITED"
 
 
+class QueryTooComplex(AibtError):
+    """The document is too deep, too wide, too costly or too large to execute; extensions say which limit."""
+
+    code = "QUERY_TOO_COMPLEX"
+
+
 class Unavailable(AibtError):
     """A backing service (database, Redis) cannot be reached right now; retrying later may work."""
 

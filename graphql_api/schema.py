@@ -17,25 +17,50 @@ from graphql_api.arenas.subscriptions import ArenaSubscriptions
 from graphql_api.chat.mutations import ChatMutations
 from graphql_api.chat.queries import ChatQueries
 from graphql_api.chat.subscriptions import ChatSubscriptions
-from graphql_api.document_cache import DOCUMENT_CACHES
+from graphql_api.context import OperationContext
+from graphql_api.document_cache import OffLoopParser
 from graphql_api.error_handling import ErrorFormatter
+from graphql_api.executor import AibtExecutor
 from graphql_api.market.queries import MarketQueries
 from graphql_api.metrics import MetricsExtension
+from graphql_api.price_fetches.mutations import PriceFetchMutations
+from graphql_api.price_fetches.queries import PriceFetchQueries
+from graphql_api.price_fetches.subscriptions import PriceFetchSubscriptions
 from graphql_api.runs.mutations import RunMutations
 from graphql_api.runs.queries import RunQueries
 from graphql_api.runs.subscriptions import RunSubscriptions
 from graphql_api.security.query_limits import QueryLimits
-from graphql_api.shared_events import SharedEventExecutor
 from graphql_api.trading_models.mutations import TradingModelMutations
 from graphql_api.trading_models.queries import TradingModelQueries
 
 Query = merge_types(
-    "Query", (AccountQueries, TradingModelQueries, RunQueries, ArenaQueries, ChatQueries, MarketQueries, AdminQueries)
+    "Query",
+    (
+        AccountQueries,
+        TradingModelQueries,
+        RunQueries,
+        ArenaQueries,
+        ChatQueries,
+        MarketQueries,
+        AdminQueries,
+        PriceFetchQueries,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (AccountMutations, ProfileMutations, TradingModelMutations, RunMutations, ArenaMutations, ChatMutations)
+    "Mutation",
+    (
+        AccountMutations,
+        ProfileMutations,
+        TradingModelMutations,
+        RunMutations,
+        ArenaMutations,
+        ChatMutations,
+        PriceFetchMutations,
+    ),
 )
-Subscription = merge_types("Subscription", (RunSubscriptions, ArenaSubscriptions, ChatSubscriptions))
+Subscription = merge_types(
+    "Subscription", (RunSubscriptions, ArenaSubscriptions, ChatSubscriptions, PriceFetchSubscriptions)
+)
 
 
 class AibtSchema(Schema):
@@ -44,13 +69,13 @@ class AibtSchema(Schema):
 
 
 def build_schema() -> Schema:
-    extensions = [QueryLimits, *DOCUMENT_CACHES, MetricsExtension, ErrorFormatter]
+    extensions = [OperationContext, QueryLimits, OffLoopParser, MetricsExtension, ErrorFormatter]
     return AibtSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        execution_context_class=SharedEventExecutor,
+        execution_context_class=AibtExecutor,
     )
 
 

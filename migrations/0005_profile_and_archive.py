@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Conversation",
             name="archived",
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name="User",
@@ -21,6 +21,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="User",
             name="token_version",
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
     ]

@@ -27,6 +27,7 @@ class RunEventKind(StrEnum):
     STARTED = "STARTED"
     PROGRESS = "PROGRESS"
     TRADE = "TRADE"
+    CORPORATE_ACTION = "CORPORATE_ACTION"  # a split or dividend applied at a step's open, with its position
     LOG = "LOG"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -61,6 +62,11 @@ def arena_stream(arena_id: int) -> str:
 
 def conversation_stream(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
+
+
+def price_fetch_stream(job_id: int) -> str:
+    """A price fetch job's stream; its events are in tasks/price_fetch_events.py."""
+    return f"price-fetch:{job_id}"
 
 
 def _now() -> dt.datetime:
@@ -113,7 +119,7 @@ class RunProgress:
 
 @dataclass(frozen=True, kw_only=True)
 class Position:
-    """One action of a run (a trade, or the day's no-trade) and the portfolio right after it."""
+    """One action of a run (a trade, the day's no-trade, a split or a dividend) and the portfolio right after it."""
 
     pk: int
     date: dt.date
@@ -125,6 +131,7 @@ class Position:
     price: Decimal | None
     holdings: Mapping[str, int]
     cash: Decimal
+    fee: Decimal = Decimal(0)  # a trade's commission
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -138,6 +145,7 @@ class Position:
             "price": None if self.price is None else str(self.price),
             "holdings": dict(self.holdings),
             "cash": str(self.cash),
+            "fee": str(self.fee),
         }
 
     @classmethod
@@ -154,6 +162,7 @@ class Position:
             price=wire.optional_money("price"),
             holdings=wire.integer_map("holdings"),
             cash=wire.money("cash"),
+            fee=wire.optional_money("fee") or Decimal(0),  # absent from events of releases before fees
         )
 
 
@@ -166,14 +175,14 @@ class RunEvent:
     status: RunStatus
     progress: RunProgress
     message: str | None = None
-    position: Position | None = None  # on TRADE events
+    position: Position | None = None  # on TRADE and CORPORATE_ACTION events
     at: dt.datetime = field(default_factory=_now)
     seq: int | None = None  # given by the bus when the event is published
 
     def __post_init__(self) -> None:
         _checked_kind(self.kind, RunEventKind, "a run event")
-        if self.kind is RunEventKind.TRADE and self.position is None:
-            raise EventContractError("a TRADE run event carries the position it made.")
+        if self.kind in (RunEventKind.TRADE, RunEventKind.CORPORATE_ACTION) and self.position is None:
+            raise EventContractError(f"a {self.kind} run event carries the position it made.")
 
     @property
     def stream(self) -> str:

@@ -1,6 +1,6 @@
 """Finds runs whose worker stopped showing life and gives them to another worker, or fails them; and
 queued runs that no worker will ever be handed (their message was lost, e.g. with an emptied Redis, or
-the embedded server restarted), which it dispatches again.
+the embedded server restarted), which it dispatches again. Price fetch jobs get the same care.
 
 A run is resumable (the executor continues at its first unfinished step), so a worker killed in the
 middle of a run costs only the step it was on. After max_run_attempts the run fails with a reason.
@@ -18,6 +18,7 @@ from typing import Protocol
 from db_models.runs import Run, RunStatus
 from db_models.settings import Settings
 from tasks.events import EventBus
+from tasks.price_fetch_jobs import reap_fetch_jobs
 from tasks.run_executor import finish_run
 
 logger = logging.getLogger("aibt.reaper")
@@ -30,6 +31,8 @@ class RunHandOver(Protocol):
 
     async def enqueue_run(self, run_id: int) -> None: ...
     async def pending_run_ids(self) -> set[int]: ...
+    async def enqueue_fetch_job(self, job_id: int) -> None: ...
+    async def pending_fetch_job_ids(self) -> set[int]: ...
 
 
 async def reap_orphaned_runs(settings: Settings, bus: EventBus, enqueue: Enqueue) -> list[int]:
@@ -78,5 +81,6 @@ async def reap_forever(settings: Settings, bus: EventBus, dispatcher: RunHandOve
         try:
             await reap_orphaned_runs(settings, bus, dispatcher.enqueue_run)
             await redispatch_lost_queued_runs(settings, dispatcher)
+            await reap_fetch_jobs(settings, bus, dispatcher)
         except Exception:  # a database or broker blip: the next round tries again
             logger.exception("reaping orphaned runs failed")

@@ -33,6 +33,7 @@ def position_of(row: db.Position) -> contract.Position:
         price=row.price,
         holdings=row.holdings,
         cash=row.cash,
+        fee=row.fee,
     )
 
 

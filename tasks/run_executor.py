@@ -22,15 +22,27 @@ from db_models.ledger import current_portfolio, record_close, record_no_trade
 from db_models.log_context import current_run_id
 from db_models.market import EXCHANGE_TIMEZONE, EXCHANGE_TZ, PriceInterval
 from db_models.metrics import run_performance
-from db_models.runs import ActionType, EquityPoint, Position, ReasoningLog, Run, RunStatus, TradingMode
+from db_models.runs import (
+    CORPORATE_ACTIONS,
+    TRADE_ACTIONS,
+    ActionType,
+    EquityPoint,
+    Position,
+    ReasoningLog,
+    Run,
+    RunStatus,
+    TradingMode,
+)
 from db_models.settings import Settings
 from tasks.event_contract import RunEventKind
 from tasks.events import EventBus
 from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
 from tasks.run_events import publish_run_event
 from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
+from tasks.step_actions import apply_step_actions
 from tasks.tool_sessions import run_tools
 from tools.credentials import issue_run_credential
+from tools.extra_servers import ExtraServer, ExtraServersError, NotConfigured, chosen_servers
 
 logger = logging.getLogger("aibt.runs")
 
@@ -149,8 +161,12 @@ def _fills_at(run: Run, step: Step) -> dt.datetime:
 
 
 async def _discard_partial_step(run: Run, step: Step) -> None:
-    """Removes what an interrupted attempt wrote for this step, so replaying it cannot duplicate rows."""
-    await Position.filter(run_id=run.id, timestamp__gte=_fills_at(run, step)).delete()
+    """Removes what an interrupted attempt wrote for this step, so replaying it cannot duplicate rows.
+
+    Splits and dividends applied at the step's open stay: they come before the agent's turn and are
+    applied once, so the replayed step finds them done."""
+    partial = Position.filter(run_id=run.id, timestamp__gte=_fills_at(run, step))
+    await partial.exclude(action__in=CORPORATE_ACTIONS).delete()
     await ReasoningLog.filter(run_id=run.id, timestamp__gte=step.clock_at).delete()
     trades = await Position.filter(run_id=run.id, action__in=[ActionType.BUY, ActionType.SELL]).count()
     await Run.filter(id=run.id).update(total_trades=trades)
@@ -165,7 +181,7 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
     llm = load_chat_model(snapshot["ai_model"], snapshot.get("parameters", {}), settings)
     latency = LatencyCallback(snapshot["ai_model"])
     llm.callbacks = [latency]
-    async with run_tools(issue_run_credential(settings, run.id)) as tools:
+    async with run_tools(issue_run_credential(settings, run.id), extra=_external_servers(snapshot)) as tools:
         for tool in tools:
             tool.callbacks = [latency]
         # Built once per run: the model, tools and stop check stay the same from day to day.
@@ -177,8 +193,21 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
             with STEP_SECONDS.time():
                 await _discard_partial_step(run, step)
                 await _start_step(run, bus, step, index, len(steps))
+                await _apply_corporate_actions(run, bus, steps, index)
                 result = await _trade_step(run, llm, tools, graph, step, index, len(steps))
                 await _record_step(run, bus, step, result)
+
+
+def _external_servers(snapshot: dict) -> list[ExtraServer]:
+    """The external tool servers named in the run's snapshot, as this worker has them configured."""
+    names = [server["name"] for server in snapshot.get("external_servers", [])]
+    try:
+        return chosen_servers(names)
+    except NotConfigured as exc:
+        raise RunFailure(f"An external tool server of this run is no longer configured: {exc}.") from None
+    except ExtraServersError as exc:
+        logger.error("the extra tool servers cannot be used: %s", exc)
+        raise RunFailure("The worker's external tool servers are misconfigured; its log says why.") from None
 
 
 async def _cancel_requested(run_id: int) -> bool:
@@ -210,6 +239,18 @@ async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: in
         ]
     )
     await publish_run_event(bus, run, RunEventKind.PROGRESS, message=run.progress_message)
+
+
+async def _apply_corporate_actions(run: Run, bus: EventBus, steps: list[Step], index: int) -> None:
+    """The step's splits and dividends, at its open and before the agent's turn; one event each."""
+    try:
+        applied = await apply_step_actions(run, steps, index)
+    except ValueError as exc:  # a split's fractional share with no open price to pay it at
+        raise RunFailure(f"{steps[index].day.isoformat()}: {exc}") from exc
+    for action in applied:
+        await publish_run_event(
+            bus, run, RunEventKind.CORPORATE_ACTION, position=action.position, message=action.message
+        )
 
 
 async def _day_context(run: Run, step: Step, index: int, total: int) -> DayContext:
@@ -260,14 +301,17 @@ async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult) -
     )
     await run.refresh_from_db()
     await publish_run_event(bus, run, RunEventKind.LOG, message=f"Reasoning for {log.date.isoformat()} saved.")
-    trades = await Position.filter(run_id=run.id, timestamp__gte=_fills_at(run, step)).order_by("action_id")
+    trades = await Position.filter(
+        run_id=run.id, timestamp__gte=_fills_at(run, step), action__in=TRADE_ACTIONS
+    ).order_by("action_id")
     for trade in trades:
         await publish_run_event(
             bus,
             run,
             RunEventKind.TRADE,
             position=trade,
-            message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}",
+            message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}"
+            + (f"; fee {trade.fee:.2f}" if trade.fee else ""),
         )
     if not trades:
         await record_no_trade(run, date=step.day, timestamp=_fills_at(run, step))

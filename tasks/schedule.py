@@ -76,3 +76,16 @@ async def closes_at(symbols: list[str], interval: PriceInterval, timestamp: dt.d
     query = PriceBar.filter(symbol__in=symbols, interval=interval, close__isnull=False)
     query = query.filter(trade_date=day) if interval == PriceInterval.DAY else query.filter(timestamp=timestamp)
     return {symbol: close for symbol, close in await query.values_list("symbol", "close")}
+
+
+async def opens_at(symbols: list[str], interval: PriceInterval, timestamp: dt.datetime, day: dt.date) -> dict:
+    """Opening prices at a step's open, where its splits pay their fractional shares: the day's bars (daily) or
+    the bars starting at `timestamp` (intraday), else the symbol's daily bar of that day."""
+    query = PriceBar.filter(symbol__in=symbols, interval=interval)
+    query = query.filter(trade_date=day) if interval == PriceInterval.DAY else query.filter(timestamp=timestamp)
+    opens = {symbol: price for symbol, price in await query.values_list("symbol", "open")}
+    missing = [s for s in symbols if s not in opens]
+    if missing and interval != PriceInterval.DAY:
+        daily = PriceBar.filter(symbol__in=missing, interval=PriceInterval.DAY, trade_date=day)
+        opens.update({symbol: price for symbol, price in await daily.values_list("symbol", "open")})
+    return opens

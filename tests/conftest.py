@@ -82,9 +82,12 @@ async def settings(fake_llm: FakeOpenAI) -> AsyncIterator[Settings]:
     )
     # Every test client connects from 127.0.0.1: per-address limits this session are wide (tests of the
     # limits themselves set small ones on the running app); per-user and per-email limits keep their defaults.
+    # Websockets and query cost per address too.
     os.environ.update(
         {f"AIBT_RATE_LIMIT_{action}_IP": "100000/60" for action in ("LOGIN", "SIGNUP", "START_RUN", "SEND_MESSAGE")}
     )
+    os.environ["AIBT_WS_MAX_CONNECTIONS_PER_ADDRESS"] = "100000"
+    os.environ["AIBT_RATE_LIMIT_QUERY_COST_IP"] = "1000000000/60"
     for variable in ("REDIS_URL", "AIBT_APPROVED_USERS", "AIBT_JWT_SECRET"):
         os.environ.pop(variable, None)
     get_settings.cache_clear()  # processes-wide settings (tool servers, workers) must see these too

@@ -171,3 +171,11 @@ async def test_root_fields_that_each_need_the_user_all_answer_in_one_request(api
     )
     assert data["me"]["email"] == admin.email and data["systemStatus"]["database"] == "ok"
     assert data["systemStats"]["users"] >= 1 and data["models"]["totalCount"] == 0
+
+
+async def test_a_document_with_several_root_fields_answers_every_one(api, user):
+    data = await api.data("{ a: me { id } b: me { id email } me { role } }", token=user.token)
+    assert data["a"]["id"] == data["b"]["id"] == user.id and data["me"]["role"] == "USER"
+    login = f'login(email: "{user.email}", password: "{PASSWORD}") {{ token }}'
+    tokens = await api.data(f"mutation {{ a: {login} b: {login} }}")
+    assert tokens["a"]["token"] and tokens["b"]["token"]

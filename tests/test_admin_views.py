@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 from db_models.accounts import User
@@ -71,6 +72,23 @@ async def test_admin_views_are_forbidden_to_users(api, user):
     assert await api.error_code(LEADERBOARD, {"limit": 0}, token=user.token) == "FORBIDDEN"
 
 
+async def test_the_system_status_and_its_internal_addresses_are_for_admins_only(api, user):
+    body = await api.execute("{ systemStatus { database workers toolServers { name url } } }", token=user.token)
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+    assert "127.0.0.1" not in json.dumps(body) and "/mcp" not in json.dumps(body)
+    assert await api.error_code("{ systemStatus { database } }") == "UNAUTHENTICATED"
+
+
+async def test_an_admin_document_with_several_root_fields_answers_every_one(api, admin):
+    document = """{ users(first: 1) { totalCount } systemStats { users } leaderboard(limit: 1) { rank }
+      systemStatus { database } me { role } a: users(first: 2) { totalCount } }"""
+    data = await api.data(document, token=admin.token)
+    assert data["users"]["totalCount"] == data["a"]["totalCount"] == data["systemStats"]["users"] >= 1
+    assert data["systemStatus"]["database"] == "ok" and data["me"]["role"] == "ADMIN"
+    assert isinstance(data["leaderboard"], list)
+
+
 async def test_a_leaderboard_limit_out_of_range_is_bad_input(api, admin):
     assert await api.error_code(LEADERBOARD, {"limit": 101}, token=admin.token) == "BAD_USER_INPUT"
 
@@ -87,11 +105,11 @@ async def test_system_stats_count_everything(api, admin):
     assert stats["messages"] == await ChatMessage.all().count()
 
 
-async def test_system_status_reports_each_tool_server_and_the_embedded_worker(api, user):
+async def test_system_status_reports_each_tool_server_and_the_embedded_worker(api, admin):
     query = """{ systemStatus { database broker pubsub workers queuedRuns runningRuns
       toolServers { name url healthy tools } } }"""
     async with tool_servers_for_runs() as urls:
-        status = (await api.data(query, token=user.token))["systemStatus"]
+        status = (await api.data(query, token=admin.token))["systemStatus"]
     assert status["database"] == "ok" and status["workers"] == 1
     assert status["broker"].startswith("embedded") and status["pubsub"].startswith("embedded")
     servers = {s["name"]: s for s in status["toolServers"]}
@@ -101,11 +119,10 @@ async def test_system_status_reports_each_tool_server_and_the_embedded_worker(ap
     assert status["queuedRuns"] == await Run.filter(status=RunStatus.QUEUED).count()
 
 
-async def test_a_silent_tool_server_is_reported_unhealthy(api, user, monkeypatch):
+async def test_a_silent_tool_server_is_reported_unhealthy(api, admin, monkeypatch):
     monkeypatch.setenv("AIBT_MATH_URL", "http://127.0.0.1:9/mcp")
-    status = (await api.data("{ systemStatus { toolServers { name healthy tools } } }", token=user.token))[
+    status = (await api.data("{ systemStatus { toolServers { name healthy tools } } }", token=admin.token))[
         "systemStatus"
     ]
     math = next(s for s in status["toolServers"] if s["name"] == "math")
     assert math == {"name": "math", "healthy": False, "tools": []}
-    assert await api.error_code("{ systemStatus { database } }") == "UNAUTHENTICATED"

@@ -38,12 +38,13 @@ from tests.support.run_helpers import follow_run, tool_servers_for_runs
 
 approx = pytest.approx
 ARENA = """query($id: ID!) { arena(id: $id) { id name status endedAt benchmarkSymbol
-  runs { id status equityCurve { date value } usage { llmCalls inputTokens outputTokens }
+  runs { id status usage { llmCalls inputTokens outputTokens }
          strategySnapshot benchmarks { kind symbols } }
   benchmarks { kind symbols label equityCurve { date timestamp value cash } performance { totalReturn totalTrades } }
   standings { rank modelName aiModel status totalReturn sharpeRatio maxDrawdown totalTrades llmCalls inputTokens
               outputTokens excessReturn excessReturnOverIndex run { id } } } }"""
 PICKED = ("action", "symbol", "amount", "price")  # the position fields ARENA_EVENTS selects
+CURVE = "query($id: ID!) { run(id: $id) { equityCurve { date value } } }"  # a run at a time: a curve is long
 CONVERSE = "mutation { createConversation { id } }"
 SEND = "mutation($id: ID!, $c: String!) { sendMessage(conversationId: $id, content: $c) { id } }"
 CANCEL = "mutation($id: ID!) { cancelArena(id: $id) { id status runs { status } } }"
@@ -174,7 +175,8 @@ async def test_the_standings_and_the_baseline_equal_an_independent_pandas_comput
     expected = []
     for run in arena["runs"]:
         cash = float(run["strategySnapshot"]["initial_cash"])
-        ours = figures(pd.Series([p["value"] for p in run["equityCurve"]]), cash)
+        curve = (await api.data(CURVE, {"id": run["id"]}, token=owner.token))["run"]["equityCurve"]
+        ours = figures(pd.Series([p["value"] for p in curve]), cash)
         expected.append({"id": run["id"], "name": run["strategySnapshot"]["name"], "run": run, **ours})
     expected.sort(key=lambda e: -e["totalReturn"])
     standings = arena["standings"]
@@ -266,7 +268,10 @@ async def test_live_standings_never_reach_past_the_members_closes_and_cancelling
     live = (await api.data(ARENA, {"id": started["id"]}, token=user.token))["arena"]
     assert live["status"] == "RUNNING" and live["endedAt"] is None
     later = (await api.data(ARENA, {"id": started["id"]}, token=user.token))["arena"]
-    closes = {p["date"] for run in later["runs"] for p in run["equityCurve"]}
+    curves = [
+        (await api.data(CURVE, {"id": run["id"]}, token=user.token))["run"]["equityCurve"] for run in later["runs"]
+    ]
+    closes = {p["date"] for curve in curves for p in curve}
     baseline_days = [p["date"] for p in live["benchmarks"][0]["equityCurve"]]
     assert baseline_days == [d.isoformat() for d in DAYS[: len(baseline_days)]]
     assert set(baseline_days) <= closes  # never a close no member had reached
@@ -401,3 +406,33 @@ async def test_an_arena_whose_runs_cannot_reach_the_queue_is_unavailable_and_eve
     assert [r.status for r in runs[1:]] == [RunStatus.FAILED, RunStatus.FAILED]
     assert all("job queue is unavailable" in r.error for r in runs[1:])
     await api.data(CANCEL, {"id": to_global_id("Arena", runs[0].arena_id)}, token=user.token)
+
+
+async def test_the_standings_count_each_runs_fees_and_the_baseline_pays_none(api, ws_url, user, market):
+    costly = await create_model(api, user, "Costly", "local/buy-and-hold", (px.SYMBOL, WAVE))
+    await api.data(
+        "mutation($id: ID!) { updateModel(id: $id, input: {costs: {commissionFixed: 1.5, commissionBps: 10}}) { id } }",
+        {"id": costly},
+        token=user.token,
+    )
+    free = await create_model(api, user, "Free", "local/buy-and-hold", (px.SYMBOL, WAVE))
+    started = (await api.data(START_ARENA, arena_input("Fees", [costly, free], end=DAYS[4]), token=user.token))[
+        "startArena"
+    ]
+    events, _ = await follow_arena(ws_url, user.token, started["id"])
+    assert events[-1]["kind"] == "ENDED"
+    query = """query($id: ID!) { arena(id: $id) { benchmarks { performance { totalFees } }
+      standings { modelName totalFees totalReturn run { positions(first: 100) { edges { node { fee } } } } } } }"""
+    arena = (await api.data(query, {"id": started["id"]}, token=user.token))["arena"]
+    fees = {s["modelName"]: s["totalFees"] for s in arena["standings"]}
+    paid = sum(
+        e["node"]["fee"]
+        for s in arena["standings"]
+        if s["modelName"] == "Costly"
+        for e in s["run"]["positions"]["edges"]
+    )
+    # Two buys: 50 LKAH at 100 and 100 ARWV at 50 after costs of 1.50 + 10 bp of 5,000 (5.00) each, when they fit.
+    assert fees["Costly"] == approx(paid) and fees["Costly"] > 0 and fees["Free"] == 0.0
+    assert arena["benchmarks"][0]["performance"]["totalFees"] == 0.0
+    returns = {s["modelName"]: s["totalReturn"] for s in arena["standings"]}
+    assert returns["Costly"] < returns["Free"]

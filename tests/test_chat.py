@@ -289,3 +289,12 @@ async def test_a_long_conversation_folds_older_messages_into_its_summary(api, ws
     folded = await Conversation.get(id=row.id)
     newest_kept = await ChatMessage.filter(conversation_id=row.id).order_by("-id").offset(29).first()
     assert folded.summarized_through_id is not None and folded.summarized_through_id < newest_kept.id
+
+
+async def test_a_document_with_several_root_fields_answers_every_one(api, user):
+    conversation = await new_conversation(api, user)
+    document = """query($id: ID!) { conversations { totalCount } conversation(id: $id) { id }
+      globalChatSettings { chatModel } exportConversation(id: $id) me { id } }"""
+    data = await api.data(document, {"id": conversation}, token=user.token)
+    assert data["conversations"]["totalCount"] == 1 and data["conversation"]["id"] == conversation
+    assert data["globalChatSettings"]["chatModel"] and data["exportConversation"] and data["me"]["id"] == user.id

@@ -29,7 +29,7 @@ from tests.test_client_examples import run_example
 
 approx = pytest.approx
 STANDINGS = """query($id: ID!) { arena(id: $id) { status standings { rank modelName aiModel status totalReturn
-  excessReturn sharpeRatio maxDrawdown totalTrades llmCalls inputTokens outputTokens run { id } } } }"""
+  excessReturn sharpeRatio maxDrawdown totalTrades totalFees llmCalls inputTokens outputTokens run { id } } } }"""
 EVENT_LINE = re.compile(r"^\[\s*(\d+)\] (.+?): (\w+)", re.MULTILINE)
 
 
@@ -94,6 +94,7 @@ def expected_row(standing: dict) -> list[str]:
         "-" if standing["sharpeRatio"] is None else f"{standing['sharpeRatio']:.2f}",
         said(standing["maxDrawdown"], signed=False),
         str(standing["totalTrades"]),
+        f"{standing['totalFees']:.2f}",
         str(standing["llmCalls"]),
         str(standing["inputTokens"] + standing["outputTokens"]),
     ]

@@ -17,6 +17,8 @@ import pytest
 import pytest_asyncio
 
 from db_models.market import PriceBar, PriceInterval
+from db_models.metrics import TradeRecord
+from db_models.metrics import win_rate as metrics_win_rate
 from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
 from tests.support import price_fixtures as px
 from tests.support.run_helpers import START_DAILY, follow_run, tool_servers_for_runs
@@ -32,7 +34,7 @@ CREATE = "mutation($input: CreateModelInput!) { createModel(input: $input) { id 
 RUN = """query($id: ID!) { run(id: $id) { id runNumber status totalTrades
   positions(first: 1) { totalCount }
   performance { initialValue finalValue totalReturn annualizedReturn volatility sharpeRatio sortinoRatio
-                maxDrawdown winRate totalTrades tradingDays } } }"""
+                maxDrawdown winRate totalTrades tradingDays totalFees totalDividends } } }"""
 SEQ_LINE = re.compile(r"^\[\s*(\d+)\] (\w+)", re.MULTILINE)
 
 
@@ -427,3 +429,36 @@ async def test_an_intraday_session_is_watched_and_its_metrics_recomputed_per_bar
         assert computed == (None if performance[name] is None else pytest.approx(performance[name], abs=1e-9)), name
     assert performance["annualizedReturn"] is not None  # 252 x 6 hourly bars a year, read off the curve
     assert (tmp_path / "equity.png").stat().st_size > 10_000
+
+
+def test_the_analytics_win_rate_follows_fees_and_splits_as_the_api_does(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # the script imports its sibling aibt_client, as when run
+    from client_examples.analytics import positions_frame, win_rate
+
+    rows = [
+        ("BUY", "AAPL", 10, 100.0, 5.0),  # cost 1,005
+        ("SPLIT", "AAPL", 10, 2.0, 0.0),  # 20 shares at 50.25
+        ("SELL", "AAPL", 10, 50.4, 1.0),  # 503 against 502.50: a win
+        ("DIVIDEND", "AAPL", 10, 0.5, 0.0),
+        ("SELL", "AAPL", 10, 50.3, 1.0),  # 502 against 502.50: a loss
+        ("BUY", "MSFT", 9, 30.0, 0.0),  # 270
+        ("SPLIT", "MSFT", 9, 0.333333, 0.0),  # 1-for-3: 3 shares at 90
+        ("SELL", "MSFT", 3, 90.0, 0.0),  # exactly the cost: not a win
+    ]
+    positions = [
+        {
+            "actionId": i + 1,
+            "date": "2025-01-02",
+            "timestamp": "2025-01-02T14:30:00+00:00",
+            "action": action,
+            "symbol": symbol,
+            "amount": amount,
+            "price": price,
+            "fee": fee,
+            "cash": 0.0,
+            "holdings": {},
+        }
+        for i, (action, symbol, amount, price, fee) in enumerate(rows)
+    ]
+    expected = metrics_win_rate([TradeRecord(a, s, n, Decimal(str(p)), Decimal(str(f))) for a, s, n, p, f in rows])
+    assert win_rate(positions_frame(positions)) == expected == pytest.approx(1 / 3)

@@ -13,6 +13,7 @@ from graphql import GraphQLInputObjectType, build_schema, get_named_type
 from db_models.accounts import User
 from db_models.arenas import Arena
 from db_models.chat import ChatMessage, Conversation
+from db_models.price_fetches import PriceFetchJob
 from db_models.runs import BenchmarkCurve, EquityPoint, Position, ReasoningLog, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from graphql_api.ids import to_global_id
@@ -27,7 +28,10 @@ from tests.support.run_helpers import (
 from tests.test_runs import DAYS, make_model, start, wait_finished
 
 # Every root field that takes an ID of a resource a user owns; admin-only fields answer FORBIDDEN first.
-ADMIN_ONLY = {"Mutation.setUserRole"}
+ADMIN_ONLY = {
+    "Mutation.setUserRole": ("mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { id } }", {"id": "user"}),
+    "Query.priceFetchJob": ("query($id: ID!) { priceFetchJob(id: $id) { id } }", {"id": "price fetch job"}),
+}
 OPERATIONS = {
     "Query.model": ("query($id: ID!) { model(id: $id) { id } }", {"id": "model"}),
     "Query.run": ("query($id: ID!) { run(id: $id) { id } }", {"id": "run"}),
@@ -198,7 +202,7 @@ def test_the_table_covers_every_operation_that_takes_an_id():
         for name, field in served.type_map[root].fields.items()
         if any(_takes_an_id(arg.type) for arg in field.args.values())
     }
-    assert taking_ids == set(OPERATIONS) | ADMIN_ONLY
+    assert taking_ids == set(OPERATIONS) | set(ADMIN_ONLY)
 
 
 async def test_every_operation_on_another_users_id_is_not_found_and_changes_nothing(api, other_user, victim_world):
@@ -208,6 +212,20 @@ async def test_every_operation_on_another_users_id_is_not_found_and_changes_noth
         error = await api.error(document, values, token=other_user.token)
         assert error["extensions"]["code"] == "NOT_FOUND", (name, error)
     assert await everything() == before
+
+
+async def test_admin_only_operations_are_forbidden_to_users_whatever_the_id(api, user, other_user):
+    victim = await User.get(email=user.email)
+    job = await PriceFetchJob.create(requested_by=victim, symbols=["AAPL"], progress_total=1)
+    ids = {"user": to_global_id("User", victim.id), "price fetch job": to_global_id("PriceFetchJob", job.id)}
+    try:
+        for name, (document, variables) in ADMIN_ONLY.items():
+            values = {key: ids[kind] for key, kind in variables.items()}
+            error = await api.error(document, values, token=other_user.token)
+            assert error["extensions"]["code"] == "FORBIDDEN", (name, error)
+        assert (await User.get(id=victim.id)).role == victim.role
+    finally:
+        await job.delete()
 
 
 async def test_nested_fields_do_not_open_another_users_run(api, other_user, victim_world):

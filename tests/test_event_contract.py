@@ -43,6 +43,7 @@ POSITION = Position(
     price=Decimal("187.250000"),
     holdings={"AAPL": 10},
     cash=Decimal("8127.500000"),
+    fee=Decimal("2.500000"),
 )
 TRADE = RunEvent(
     run_id=7,
@@ -114,9 +115,24 @@ def test_the_run_wire_form_keeps_the_camel_case_keys_earlier_subscribers_read():
             "price": "187.250000",
             "holdings": {"AAPL": 10},
             "cash": "8127.500000",
+            "fee": "2.500000",
         },
         "at": "2025-01-15T14:30:05.123456+00:00",
     }
+
+
+def test_a_position_published_before_fees_existed_reads_with_no_fee():
+    wire = delivered(TRADE.to_wire(), 5)
+    del wire["position"]["fee"]
+    assert RunEvent.from_wire(wire).position == dataclasses.replace(POSITION, fee=Decimal(0))
+
+
+def test_a_corporate_action_event_carries_its_split_or_dividend_row():
+    split = dataclasses.replace(POSITION, action=ActionType.SPLIT, price=Decimal("2"), holdings={"AAPL": 20}, fee=0)
+    event = dataclasses.replace(TRADE, kind=RunEventKind.CORPORATE_ACTION, position=split, message="AAPL split 2-for-1")
+    assert RunEvent.from_wire(delivered(event.to_wire(), 6)) == dataclasses.replace(event, seq=6)
+    with pytest.raises(EventContractError, match="CORPORATE_ACTION run event carries the position"):
+        dataclasses.replace(TRADE, kind=RunEventKind.CORPORATE_ACTION, position=None)
 
 
 def test_the_chat_wire_form_carries_only_what_its_kind_carries():

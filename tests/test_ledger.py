@@ -144,7 +144,9 @@ async def test_the_cash_refusal_reads_as_a_sentence(make_run):
     run = await make_run(initial_cash="1000.00")
     with pytest.raises(TradeRefused) as refused:
         await buy(run, "AAPL", 10, "243.85")
-    assert str(refused.value) == "Not enough cash: buying 10 AAPL at 243.85 costs 2438.50 but cash is 1000.00."
+    assert str(refused.value) == (
+        "Not enough cash: buying 10 AAPL at 243.85 costs 2438.50 but cash is 1000.00; at most 4 shares fit."
+    )
 
 
 async def test_a_buy_costing_exactly_all_the_cash_is_allowed(make_run):

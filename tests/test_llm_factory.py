@@ -166,6 +166,7 @@ async def test_a_remote_model_trades_through_the_real_trade_server(settings, fak
         "quote",
         "price_history",
         "indicators",
+        "corporate_actions",
         "buy",
         "sell",
         "portfolio",

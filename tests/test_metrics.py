@@ -225,6 +225,52 @@ def test_total_trades_counts_buys_and_sells_only():
     assert figures.total_trades == 2 and figures.win_rate == 1.0
 
 
+def split(symbol: str, held: int, ratio: str) -> TradeRecord:
+    return TradeRecord("SPLIT", symbol, held, Decimal(ratio))
+
+
+def test_a_split_divides_the_average_cost_so_a_sell_after_it_is_judged_per_new_share():
+    # 10 at 100 (cost 1,000), 2-for-1: 20 shares at an average of 50; 20 sold at 55 bring 1,100: a win.
+    trades = [buy("AAPL", 10, "100"), split("AAPL", 10, "2"), sell("AAPL", 20, "55")]
+    assert win_rate(trades) == 1.0
+    assert win_rate([buy("AAPL", 10, "100"), sell("AAPL", 10, "55")]) == 0.0  # without the split: a loss
+
+
+def test_a_split_with_a_fractional_share_keeps_the_cost_of_the_whole_shares_left():
+    # 5 at 90 (cost 450), 3-for-2: 7.5 shares, 7 kept, cost 450 x 7 / 7.5 = 420 (60 a share).
+    before = [buy("AAPL", 5, "90"), split("AAPL", 5, "1.5")]
+    assert win_rate([*before, sell("AAPL", 7, "59")]) == 0.0  # 413 < 420
+    assert win_rate([*before, sell("AAPL", 7, "61")]) == 1.0  # 427 > 420
+    # 1-for-3 stored as 0.333333: 9 shares at 30 (cost 270) become 3 at 90.
+    reverse = [buy("AAPL", 9, "30"), split("AAPL", 9, "0.333333")]
+    assert win_rate([*reverse, sell("AAPL", 3, "90")]) == 0.0  # exactly the cost: not a win
+    assert win_rate([*reverse, sell("AAPL", 3, "90.01")]) == 1.0
+
+
+def test_fees_enter_the_cost_of_a_buy_and_come_off_the_proceeds_of_a_sell():
+    bought = TradeRecord("BUY", "AAPL", 10, Decimal("100"), Decimal("5"))  # cost 1,005
+    # 10 x 100.40 - 5 = 999 < 1,005: a loss, though the price beat the average price paid
+    assert win_rate([bought, TradeRecord("SELL", "AAPL", 10, Decimal("100.40"), Decimal("5"))]) == 0.0
+    # 10 x 101.10 - 5 = 1,006 > 1,005: a win
+    assert win_rate([bought, TradeRecord("SELL", "AAPL", 10, Decimal("101.10"), Decimal("5"))]) == 1.0
+
+
+def test_total_fees_and_dividends_sum_the_rows_and_neither_counts_as_a_trade():
+    trades = [
+        TradeRecord("BUY", "MSFT", 120, Decimal("25"), Decimal("2.22")),
+        TradeRecord("DIVIDEND", "MSFT", 120, Decimal("3.03")),  # 363.60
+        split("MSFT", 120, "2"),
+        TradeRecord("DIVIDEND", "MSFT", 240, Decimal("0.08")),  # 19.20
+        TradeRecord("SELL", "MSFT", 240, Decimal("14"), Decimal("1.50")),
+    ]
+    figures = compute_performance(10000, days(10000, 10100), trades, P)
+    assert figures.total_fees == approx(3.72)
+    assert figures.total_dividends == approx(382.80)
+    assert figures.total_trades == 2
+    # 240 x 14 - 1.50 = 3,358.50 against a cost of 3,002.22
+    assert figures.win_rate == 1.0
+
+
 # A real price series, checked against an independent pandas computation.
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -11,6 +12,7 @@ from tests.support import price_fixtures as px
 from tests.support.graphql_client import ws_connect
 from tests.support.processes import aibt_server, clean_env
 from tests.support.run_helpers import follow_run, tool_servers_for_runs
+from tests.support.server import free_port
 from tests.test_runs import make_model, start
 
 
@@ -96,3 +98,38 @@ def test_production_logs_are_json_lines_with_the_request_id(tmp_path):
     records = [json.loads(line) for line in log if line.startswith("{")]
     assert records and all({"time", "level", "name", "message", "request_id"} <= set(r) for r in records)
     assert any(r["request_id"] == "trace-me-12345" for r in records)
+
+
+async def test_made_up_operation_names_beyond_the_cap_share_one_label(api, user, limits):
+    from graphql_api.metrics import operation_names
+
+    limits(metrics_max_operation_names=len(operation_names) + 2)
+    before = await samples(api)
+    names = [f"MadeUp{uuid.uuid4().hex[:12]}" for _ in range(20)]
+    for name in names:
+        await api.data(f"query {name} {{ me {{ id }} }}", token=user.token)
+    after = await samples(api)
+    labelled = {labels for metric, labels in after if metric == "aibt_graphql_requests_total"}
+    assert sum((("operation", n), ("type", "query")) in labelled for n in names) == 2
+    other = {"operation": "other", "type": "query"}
+    grew = value(after, "aibt_graphql_requests_total", **other) - value(before, "aibt_graphql_requests_total", **other)
+    assert grew == 18
+
+
+def test_metrics_answer_only_with_the_operators_token_when_one_is_set(tmp_path):
+    env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"), AIBT_METRICS_TOKEN="s3cret-metrics", AIBT_SEED_PRICES="0")
+    with aibt_server(env, tmp_path) as url:
+        assert httpx.get(f"{url}/metrics").status_code == 401
+        assert httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        allowed = httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer s3cret-metrics"})
+        assert allowed.status_code == 200 and "aibt_graphql_requests_total" in allowed.text
+
+
+def test_metrics_can_move_to_a_port_of_their_own(tmp_path):
+    port = free_port()
+    env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"), AIBT_METRICS_PORT=str(port), AIBT_SEED_PRICES="0")
+    with aibt_server(env, tmp_path) as url:
+        httpx.post(f"{url}/graphql", json={"query": "query Probe { aiModels { id } }"})
+        assert httpx.get(f"{url}/metrics").status_code == 404
+        private = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert private.status_code == 200 and 'operation="Probe"' in private.text

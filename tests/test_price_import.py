@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from db_models.market import PriceBar, PriceInterval
+from db_models.market import CorporateAction, PriceBar, PriceInterval
 from db_models.price_import import PriceImportError, import_files, parse_file
 from db_models.price_seed import BOKEH_SOURCE, EURUSD_SOURCE, bokeh_stocks_path, eurusd_hourly_path, seed_shipped_prices
 from tests.support.price_state import restored_market_data
@@ -252,6 +252,107 @@ def test_unknown_interval_and_format_are_refused(tmp_path):
     bad_header.write_text("ticker,date,open\nA,2024-01-01,1\n")
     with pytest.raises(PriceImportError, match="line 1: the header lacks symbol, timestamp"):
         parse_file(bad_header)
+
+
+# ------------------------------------------------------------------------------------- splits and dividends
+
+
+def adjusted_day(open_: str, close: str, dividend: str = "0.0000", split: str = "1.0") -> dict[str, str]:
+    return {
+        "1. open": open_,
+        "2. high": str(max(Decimal(open_), Decimal(close)) + 1),
+        "3. low": str(min(Decimal(open_), Decimal(close)) - 1),
+        "4. close": close,
+        "5. adjusted close": "1.2345",
+        "6. volume": "5000",
+        "7. dividend amount": dividend,
+        "8. split coefficient": split,
+    }
+
+
+async def test_an_alpha_vantage_adjusted_file_brings_its_splits_and_dividends(prices, tmp_path):
+    record = {
+        "Meta Data": {"1. Information": "Daily Time Series with Splits and Dividend Events", "2. Symbol": "ZZAV"},
+        "Time Series (Daily)": {
+            "2024-08-30": adjusted_day("229.00", "228.00"),
+            "2024-09-03": adjusted_day("228.50", "226.00", dividend="0.2400"),
+            "2024-09-04": adjusted_day("56.60", "57.00", split="4.0"),
+            "2024-09-05": adjusted_day("57.10", "57.50"),
+        },
+    }
+    path = tmp_path / "av.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    result = await import_files([path])
+    assert (result.bars, result.actions) == (4, 2)
+    bars = await PriceBar.filter(symbol="ZZAV").order_by("timestamp").values_list("close", "volume")
+    assert bars[0] == (Decimal("228"), 5000.0)  # "6. volume"; the adjusted close is not loaded
+    assert await stored_actions("ZZAV") == [
+        (date(2024, 9, 3), "DIVIDEND", None, Decimal("0.24"), "import: av.jsonl"),
+        (date(2024, 9, 4), "SPLIT", Decimal("4"), None, "import: av.jsonl"),
+    ]
+    again = await import_files([path])
+    assert again.actions == 2 and await CorporateAction.filter(symbol="ZZAV").count() == 2
+
+
+async def test_csv_dividend_and_split_columns_state_actions_on_the_rows_dates(prices, tmp_path):
+    path = tmp_path / "actions.csv"
+    path.write_text(
+        "symbol,timestamp,open,high,low,close,volume,dividend,split\n"
+        "ZZCX,2024-03-01,10,11,9.5,10.5,1000,,\n"
+        "ZZCX,2024-03-04,10.5,10.75,10,10.25,,0.50,1\n"
+        "ZZCX,2024-03-05,7,7.5,6.5,7,,0,3:2\n"
+        "ZZCY,2024-03-05,2,2.5,1.5,2,,,0.1\n"
+    )
+    parsed = parse_file(path)
+    assert len(parsed.actions) == 3
+    result = await import_files([path])
+    assert (result.bars, result.actions) == (4, 3)
+    assert await stored_actions("ZZCX") + await stored_actions("ZZCY") == [
+        (date(2024, 3, 4), "DIVIDEND", None, Decimal("0.5"), "import: actions.csv"),
+        (date(2024, 3, 5), "SPLIT", Decimal("1.5"), None, "import: actions.csv"),
+        (date(2024, 3, 5), "SPLIT", Decimal("0.1"), None, "import: actions.csv"),
+    ]
+
+
+async def test_intraday_rows_may_repeat_their_days_dividend(prices, tmp_path):
+    path = tmp_path / "hours.csv"
+    path.write_text(
+        "symbol,timestamp,open,high,low,close,volume,dividend\n"
+        "ZZHD,2024-07-01 10:00,5,5.5,4.9,5.2,10,0.12\n"
+        "ZZHD,2024-07-01 11:00,5.2,5.3,5.1,5.25,11,0.12\n"
+    )
+    assert (await import_files([path])).actions == 1
+    assert await stored_actions("ZZHD") == [(date(2024, 7, 1), "DIVIDEND", None, Decimal("0.12"), "import: hours.csv")]
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "reason"),
+    [
+        ("ZZBX,2024-03-01,10,11,9,10.5,1,-0.5,\n", 2, "dividend must be >= 0"),
+        ("ZZBX,2024-03-01,10,11,9,10.5,1,abc,\n", 2, "dividend 'abc' is not a number"),
+        ("ZZBX,2024-03-01,10,11,9,10.5,1,,0\n", 2, "split '0' must be above zero"),
+        ("ZZBX,2024-03-01,10,11,9,10.5,1,,2:0\n", 2, "must be N:M"),
+        ("ZZBX,2024-03-01,10,11,9,10.5,1,,two\n", 2, "split 'two' is not a number"),
+        (
+            "ZZBX,2024-03-01 10:00,10,11,9,10.5,1,0.1,\nZZBX,2024-03-01 11:00,10,11,9,10.5,1,0.2,\n",
+            3,
+            "a second dividend with another value",
+        ),
+    ],
+)
+async def test_bad_action_columns_fail_naming_the_line_and_write_nothing(prices, tmp_path, rows, line, reason):
+    path = tmp_path / "bad.csv"
+    path.write_text("symbol,timestamp,open,high,low,close,volume,dividend,split\n" + rows)
+    before = (await PriceBar.all().count(), await CorporateAction.all().count())
+    with pytest.raises(PriceImportError) as caught:
+        await import_files([path], interval="HOUR" if "10:00" in rows else None)
+    assert caught.value.line == line and reason in caught.value.reason
+    assert (await PriceBar.all().count(), await CorporateAction.all().count()) == before
+
+
+async def stored_actions(symbol: str) -> list[tuple]:
+    rows = await CorporateAction.filter(symbol=symbol).order_by("ex_date", "kind")
+    return [(r.ex_date, str(r.kind), r.ratio, r.amount, r.source) for r in rows]
 
 
 # ------------------------------------------------------------------------------------- shipped data

@@ -20,7 +20,7 @@ assert DAYS[TODAY] == px.HOURLY_DATE
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def price_url(server_url):
-    async with px.test_bars(), running_tool_servers("price") as urls:
+    async with px.test_bars(), px.test_actions(), running_tool_servers("price") as urls:
         yield urls["price"]
 
 
@@ -176,3 +176,100 @@ async def test_calls_without_a_valid_credential_of_a_running_run_are_refused(set
 async def test_a_user_token_is_not_a_run_credential(api, signup, price_url):
     account = await signup("tooluser")
     assert (await ask(price_url, account.token, "quote", symbol=px.SYMBOL)).startswith("Refused:")
+
+
+# Splits and dividends: shown from their ex-date on, never before.
+
+FUTURE_MARKS = (
+    px.FUTURE_DIVIDEND.ex_date.isoformat(),
+    px.FUTURE_SPLIT.ex_date.isoformat(),
+    "7.77",
+    "4-for-1",
+)
+
+
+def reveals_the_future(text: str) -> bool:
+    return any(mark in text for mark in FUTURE_MARKS) or 4.0 in numbers(text)
+
+
+def shown(action) -> dict:
+    if action.ratio is not None:
+        return {
+            "symbol": action.symbol,
+            "ex_date": action.ex_date.isoformat(),
+            "kind": "SPLIT",
+            "ratio": float(action.ratio),
+            "words": action.ratio_words,
+        }
+    return {
+        "symbol": action.symbol,
+        "ex_date": action.ex_date.isoformat(),
+        "kind": "DIVIDEND",
+        "cash_per_share": float(action.amount),
+    }
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{}, {"start_date": "2000-01-01"}, {"start_date": px.PAST_DIVIDEND.ex_date.isoformat()}],
+)
+async def test_the_corporate_actions_tool_shows_actions_up_to_today_and_none_after(
+    price_url, daily_run, intraday_run, arguments
+):
+    for run in (daily_run, intraday_run):
+        text = await ask(price_url, run.credential, "corporate_actions", symbol=px.SYMBOL, **arguments)
+        answer = json.loads(text)
+        assert answer["as_of"] == DAYS[TODAY].isoformat()
+        assert answer["actions"] == [shown(px.PAST_DIVIDEND), shown(px.TODAYS_SPLIT)]
+        assert not reveals_the_future(text)
+
+
+async def test_asking_for_actions_from_a_later_date_shows_nothing(price_url, daily_run):
+    for start in (px.FUTURE_DIVIDEND.ex_date.isoformat(), "2099-12-31"):
+        text = await ask(price_url, daily_run.credential, "corporate_actions", symbol=px.SYMBOL, start_date=start)
+        assert json.loads(text)["actions"] == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{}, {"bars": 500}, {"end_date": "2099-12-31"}, {"end_date": DAYS[-1].isoformat()}, {"interval": "DAY"}],
+)
+async def test_price_history_lists_the_actions_within_its_bars_and_none_after_the_clock(
+    price_url, daily_run, intraday_run, arguments
+):
+    for run in (daily_run, intraday_run):
+        text = await ask(price_url, run.credential, "price_history", symbol=px.SYMBOL, **arguments)
+        answer = json.loads(text)
+        first, last = answer["bars"][0]["date"], answer["bars"][-1]["date"]
+        within = [a for a in (px.PAST_DIVIDEND, px.TODAYS_SPLIT) if first <= a.ex_date.isoformat() <= last]
+        assert answer["corporate_actions"] == [shown(a) for a in within]
+        assert not reveals_the_future(text)
+
+
+async def test_a_window_before_an_action_does_not_list_it(price_url, daily_run):
+    text = await ask(
+        price_url, daily_run.credential, "price_history", symbol=px.SYMBOL, end_date=DAYS[5].isoformat(), bars=3
+    )
+    assert json.loads(text)["corporate_actions"] == []
+
+
+async def test_the_quote_names_an_action_whose_ex_date_is_today_and_no_later_one(price_url, daily_run, intraday_run):
+    for run in (daily_run, intraday_run):
+        text = await ask(price_url, run.credential, "quote", symbol=px.SYMBOL)
+        assert json.loads(text)["corporate_actions_today"] == [shown(px.TODAYS_SPLIT)]
+        assert not reveals_the_future(text)
+
+
+async def test_the_day_before_an_ex_date_shows_neither_the_action_nor_its_ratio(settings, price_url):
+    yesterday = await create_running_run(
+        settings, clock_at=px.session_open(DAYS[TODAY - 1]), allowed_tickers=[px.SYMBOL]
+    )
+    listed = json.loads(await ask(price_url, yesterday.credential, "corporate_actions", symbol=px.SYMBOL))
+    assert listed["actions"] == [shown(px.PAST_DIVIDEND)]
+    quote = json.loads(await ask(price_url, yesterday.credential, "quote", symbol=px.SYMBOL))
+    assert "corporate_actions_today" not in quote
+    history = await ask(price_url, yesterday.credential, "price_history", symbol=px.SYMBOL, end_date="2099-01-01")
+    assert TODAYS_SPLIT_DATE not in history and "3-for-2" not in history
+
+
+TODAYS_SPLIT_DATE = px.TODAYS_SPLIT.ex_date.isoformat()

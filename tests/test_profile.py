@@ -51,7 +51,6 @@ async def test_omitted_fields_keep_their_value_and_null_or_empty_clears_them(api
         ("avatarUrl", "https:///a.png", "http or https"),
         ("avatarUrl", "/avatars/me.png", "http or https"),
         ("avatarUrl", "https://exa mple.com/a.png", "http or https"),
-        ("avatarUrl", "https://example.com/\x00.png", "http or https"),
         ("avatarUrl", "https://example.com/" + "a" * 490, "at most 500"),
         ("avatarUrl", "https://user:secret@example.com/a.png", "user name or password"),
         ("avatarUrl", "https://[::1/a.png", "http or https"),

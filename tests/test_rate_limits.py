@@ -8,6 +8,7 @@ import dataclasses
 import os
 import uuid
 
+import httpx
 import pytest
 
 from db_models.accounts import User
@@ -16,6 +17,7 @@ from graphql_api.security.config import RateRule
 from graphql_api.security.rate_limits import MemoryCounters, RateLimiter, RedisCounters
 from graphql_api.security.runtime import Security
 from tests.conftest import PASSWORD, SIGNUP, unique_email
+from tests.support.processes import aibt_server, clean_env
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -186,3 +188,73 @@ async def test_replicas_sharing_redis_share_their_counts(api, app, limits):
         await here.reset()
         await here.close()
         await there.close()
+
+
+# --- who the client is ------------------------------------------------------------------------------------------
+
+
+async def test_a_forwarded_for_header_does_not_change_the_address_unless_the_proxy_is_trusted(api, app, limits):
+    assert app.state.settings.forwarded_allow_ips == ()  # the default: no proxy is believed, loopback neither
+    _rules(app, login_ip="3/60")
+    for i in range(3):
+        response = await api.http.post(
+            "/graphql",
+            json={"query": LOGIN, "variables": {"email": unique_email("xff"), "password": "wrong password!"}},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        )
+        assert _code(response.json()) == "UNAUTHENTICATED"
+    response = await api.http.post(
+        "/graphql",
+        json={"query": LOGIN, "variables": {"email": unique_email("xff"), "password": "wrong password!"}},
+        headers={"X-Forwarded-For": "203.0.113.99"},
+    )
+    _assert_limited(response.json(), 60)
+
+
+def test_a_listed_proxy_is_believed_about_the_clients_address(tmp_path):
+    env = clean_env(
+        AIBT_DATA_DIR=str(tmp_path / "d"),
+        AIBT_FORWARDED_ALLOW_IPS="127.0.0.1",
+        AIBT_RATE_LIMIT_LOGIN_IP="2/60",
+        AIBT_SEED_PRICES="0",
+    )
+    with aibt_server(env, tmp_path) as url:
+
+        def login(address: str) -> str | None:
+            body = {"query": LOGIN, "variables": {"email": unique_email("proxied"), "password": "wrong password!"}}
+            return _code(httpx.post(f"{url}/graphql", json=body, headers={"X-Forwarded-For": address}).json())
+
+        assert [login(f"198.51.100.{i}") for i in range(4)] == ["UNAUTHENTICATED"] * 4  # four clients
+        assert [login("198.51.100.200") for _ in range(3)][-1] == "RATE_LIMITED"  # one client, over its limit
+
+
+# --- the query-cost budget ------------------------------------------------------------------------------------
+
+PAGE_OF_TEN = "{ models(first: 10) { edges { node { id } } } }"  # costs 1 + 10 * (edge + node) = 21
+
+
+async def test_queries_from_one_address_spend_a_budget_of_cost_points(api, app, user, limits):
+    _rules(app, query_cost_ip="50/60")
+    for _ in range(2):
+        assert (await api.data(PAGE_OF_TEN, token=user.token))["models"]
+    response = await api.http.post(
+        "/graphql", json={"query": PAGE_OF_TEN}, headers={"Authorization": f"Bearer {user.token}"}
+    )
+    retry = _assert_limited(response.json(), 60)
+    assert response.headers["retry-after"] == str(retry)
+    error = response.json()["errors"][0]
+    assert error["extensions"]["cost"] == 21 and error["extensions"]["limit"] == 50
+    assert "budget" in error["message"]
+
+
+async def test_an_unreachable_counter_store_does_not_stop_queries(api, app, user, limits):
+    _rules(app, query_cost_ip="50/60")
+    security = app.state.security
+    original = security.limiter.store
+    security.limiter.store = RedisCounters("redis://127.0.0.1:9/0", "aibt-test-down:")  # nothing listens there
+    try:
+        for _ in range(4):
+            assert (await api.data(PAGE_OF_TEN, token=user.token))["models"]
+    finally:
+        await security.limiter.store.close()
+        security.limiter.store = original

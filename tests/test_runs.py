@@ -225,3 +225,11 @@ async def test_bad_intraday_input_is_refused(api, user, market, variables, field
     error = await api.error(START_INTRADAY, {"model": model_id, "input": variables}, token=user.token)
     assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["extensions"]["field"] == field
     assert not await Run.filter(model__owner__email=user.email).exists()
+
+
+async def test_a_document_with_several_root_fields_answers_every_one(api, user, market):
+    run = await start(api, user, await make_model(api, user))
+    document = "query($id: ID!) { run(id: $id) { id status } again: run(id: $id) { id } models { totalCount } }"
+    data = await api.data(document, {"id": run["id"]}, token=user.token)
+    assert data["run"]["id"] == data["again"]["id"] == run["id"] and data["models"]["totalCount"] == 1
+    await wait_finished(run["id"], api, user)

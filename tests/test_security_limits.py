@@ -22,11 +22,11 @@ pytestmark = pytest.mark.timeout(60)
 
 def _deep(levels: int) -> str:
     """models > edges > node, then `levels` times runs > edges > node > model, then id: depth 3 + 4 * levels
-    (root fields are at depth 0)."""
+    (root fields are at depth 0). Pages of 2 keep its cost far below the cost limit."""
     inner = "id"
     for _ in range(levels):
-        inner = f"runs {{ edges {{ node {{ model {{ {inner} }} }} }} }}"
-    return f"{{ models {{ edges {{ node {{ {inner} }} }} }} }}"
+        inner = f"runs(first: 2) {{ edges {{ node {{ model {{ {inner} }} }} }} }}"
+    return f"{{ models(first: 2) {{ edges {{ node {{ {inner} }} }} }} }}"
 
 
 async def _codes(api, document: str, token: str | None = None, variables: dict | None = None) -> set[str]:
@@ -48,7 +48,7 @@ async def test_a_document_deeper_than_the_limit_is_too_complex(api, user, app):
     # Fragments count towards depth as if written inline.
     fragmented = (
         "query { models { edges { node { ...M } } } } fragment M on TradingModel "
-        f"{{ {_deep(3)[len('{ models { edges { node { ') : -len(' } } } }')]} }}"
+        f"{{ {_deep(3)[len('{ models(first: 2) { edges { node { ') : -len(' } } } }')]} }}"
     )
     assert await _codes(api, fragmented, token=user.token) == {"QUERY_TOO_COMPLEX"}
 

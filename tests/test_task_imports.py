@@ -109,7 +109,7 @@ from tasks.broker import broker
 
 assert dramatiq.get_broker() is broker
 assert actors.run_trading.broker is broker and actors.reply_to_chat.broker is broker
-assert set(broker.get_declared_actors()) == {"run_trading", "reply_to_chat"}
+assert set(broker.get_declared_actors()) == {"run_trading", "reply_to_chat", "fetch_price_data"}
 assert actors.runtime in broker.middleware
 assert actors.dispatcher.run_actor is actors.run_trading
 print(type(broker).__name__)

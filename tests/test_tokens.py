@@ -83,3 +83,32 @@ async def test_a_token_of_a_deleted_user_is_unauthenticated(api, signup):
     account = await signup("gone")
     await User.filter(email=account.email).delete()
     assert await api.error_code(PROTECTED, token=account.token) == "UNAUTHENTICATED"
+
+
+ODD_CLAIMS = {
+    "a huge numeric subject": {"sub": "9" * 5000},
+    "a subject too large for the database": {"sub": "9" * 30},
+    "a numeric, not string, subject": {"sub": 1},
+    "a negative subject": {"sub": "-1"},
+    "a subject with spaces": {"sub": " 1 "},
+    "a string expiry": {"exp": "tomorrow"},
+    "an expiry beyond any calendar": {"exp": 10**30},
+    "a fractional expiry far away": {"exp": 1e20},
+    "a boolean expiry": {"exp": True},
+    "a string issue time": {"iat": "now"},
+    "an 8 KB token id": {"jti": "j" * 8_000},  # a larger one is refused with the headers (max 16 KiB)
+    "a numeric token id": {"jti": 12345},
+    "a token id with odd characters": {"jti": "a'; DROP TABLE revoked_tokens; --"},
+    "an object as token id": {"jti": {"a": 1}},
+    "a list as issuer": {"iss": ["aibt"]},
+}
+
+
+@pytest.mark.parametrize("claims", ODD_CLAIMS.values(), ids=ODD_CLAIMS.keys())
+async def test_a_validly_signed_token_with_odd_claims_is_unauthenticated_not_internal(api, user, settings, claims):
+    payload = json.dumps(_claims(await _user_id(user), settings, **claims)).encode()
+    token = jwt.api_jws.encode(payload, settings.jwt_secret, algorithm="HS256")  # signs claims PyJWT would refuse
+    for document in (PROTECTED, "mutation { logout }"):
+        error = await api.error(document, token=token)
+        assert error["extensions"]["code"] == "UNAUTHENTICATED", error
+    assert (await api.data("{ me { id } }", token=token))["me"] is None

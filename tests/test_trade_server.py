@@ -9,6 +9,9 @@ from decimal import Decimal
 import pytest
 import pytest_asyncio
 
+from db_models.corporate_actions import Action
+from db_models.costs import TradingCosts
+from db_models.ledger_actions import apply_corporate_action
 from db_models.market import PriceInterval
 from db_models.runs import ActionType, Position, TradingMode
 from tests.support import price_fixtures as px
@@ -132,3 +135,77 @@ async def test_concurrent_buys_of_one_run_never_overspend(trade_url, daily_run):
     assert [p.action_id for p in rows] == [1, 2, 3, 4]
     assert rows[-1].cash == Decimal("10000.00") - 80 * OPEN_TODAY
     assert rows[-1].holdings == {px.SYMBOL: 80}
+
+
+async def costly_run(settings, **costs):
+    costs = TradingCosts(**{name: Decimal(value) for name, value in costs.items()})
+    return await create_running_run(
+        settings, clock_at=px.session_open(DAYS[TODAY]), allowed_tickers=[px.SYMBOL, px.OTHER], costs=costs
+    )
+
+
+async def test_a_buy_pays_the_models_slippage_and_commission(settings, trade_url):
+    run = await costly_run(settings, commission_fixed="1.00", slippage_bps="10")
+    answer = json.loads(await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=7))
+    # 109 x 1.001 = 109.109; 7 shares: 763.763 and a 1.00 fee
+    assert answer["result"] == "Bought 7 LKAH at 109.11 (the market price 109.00 moved 10 bp against you); fee 1.00."
+    assert (answer["price"], answer["fee"]) == (109.109, 1.0)
+    assert answer["cash"] == float(Decimal("10000.00") - Decimal("763.763") - Decimal("1.00"))
+    [row] = await positions(run.run)
+    assert (row.price, row.fee, row.cash) == (Decimal("109.109"), Decimal("1.00"), Decimal("9235.237"))
+
+
+async def test_a_buy_above_the_position_cap_is_refused_with_the_shares_that_fit(settings, trade_url):
+    run = await costly_run(settings, max_position_weight="0.2")
+    text = await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=20)  # 2,180 of 10,000
+    assert text == (
+        "Refused: Position cap: after buying 20 LKAH at 109.00, LKAH would be 21.80 % of the portfolio's value but "
+        "this model allows at most 20.00 % in one symbol; with 0 held, at most 18 more shares fit."
+    )
+    assert await positions(run.run) == []
+    assert "Bought 18" in await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=18)
+
+
+async def test_the_cap_values_the_other_holdings_at_todays_open(settings, trade_url):
+    run = await costly_run(settings, max_position_weight="0.5")
+    await call(trade_url, run.credential, "buy", symbol=px.OTHER, amount=4)  # 4 x 1,109 = 4,436
+    # 46 LKAH = 5,014 of 550 + 4,436 + 5,014 = 10,000: 50.14 %; 45 are 4,905 (49.05 %)
+    text = await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=46)
+    assert text.startswith("Refused: Position cap") and "50.14 %" in text and "at most 45 more shares" in text
+
+
+async def test_the_portfolio_tool_lists_the_costs_and_todays_corporate_actions(settings, trade_url):
+    run = await costly_run(settings, commission_bps="2.5", max_position_weight="0.75")
+    await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=10)
+    await apply_corporate_action(
+        run.run,
+        Action.dividend(px.SYMBOL, DAYS[TODAY - 1], Decimal("0.25"), "test"),  # yesterday's: not listed
+        timestamp=px.session_open(DAYS[TODAY - 1]),
+    )
+    await apply_corporate_action(
+        run.run,
+        Action.dividend(px.SYMBOL, DAYS[TODAY], Decimal("0.40"), "test"),
+        timestamp=px.session_open(DAYS[TODAY]),
+    )
+    answer = json.loads(await call(trade_url, run.credential, "portfolio"))
+    assert answer["costs"] == {
+        "commission_fixed": 0.0,
+        "commission_bps": 2.5,
+        "commission_minimum": 0.0,
+        "slippage_bps": 0.0,
+        "max_position_weight": 0.75,
+    }
+    # 10 x 109 = 1,090 with a 2.5 bp fee of 0.27 (0.2725), then 10 x 0.25 and 10 x 0.40 of dividends
+    cash = float(Decimal("10000") - Decimal("1090") - Decimal("0.27") + Decimal("2.50") + Decimal("4.00"))
+    assert answer["cash"] == cash
+    assert answer["corporate_actions_today"] == [
+        {
+            "action": "DIVIDEND",
+            "symbol": px.SYMBOL,
+            "ex_date": DAYS[TODAY].isoformat(),
+            "shares_before": 10,
+            "cash_per_share": 0.4,
+            "holdings_after": {px.SYMBOL: 10},
+            "cash_after": cash,
+        }
+    ]

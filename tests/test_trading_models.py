@@ -322,3 +322,12 @@ async def test_ai_models_lists_local_and_remote_models(api):
     for local_id in ("local/buy-and-hold", "local/momentum", "local/analyst"):
         assert by_id[local_id]["local"] is True
     assert by_id["openai/gpt-5"] == {**by_id["openai/gpt-5"], "provider": "openai", "local": False}
+
+
+async def test_a_document_with_several_root_fields_answers_every_one(api, user):
+    model = await create(api, user)
+    document = """query($id: ID!) { models { totalCount } model(id: $id) { name } aiModels { id } me { id }
+      again: models(first: 1) { totalCount } }"""
+    data = await api.data(document, {"id": model["id"]}, token=user.token)
+    assert data["models"]["totalCount"] == data["again"]["totalCount"] == 1
+    assert data["model"]["name"] == model["name"] and data["aiModels"] and data["me"]

@@ -207,6 +207,7 @@ class ToolServerStatus:
     healthy: bool
     tools: tuple[str, ...] = ()
     error: str | None = None
+    external: bool = False  # one of the deployment's extra MCP servers, not AIBT's own
 
 
 async def tool_server_status(
@@ -214,14 +215,17 @@ async def tool_server_status(
 ) -> list[ToolServerStatus]:
     """For each server (all configured ones by default): does it answer initialize and list_tools?"""
     urls = dict(urls or server_urls())
-    return list(await asyncio.gather(*(_check(name, url, timeout) for name, url in urls.items())))
+    return list(await asyncio.gather(*(check_server(name, url, timeout=timeout) for name, url in urls.items())))
 
 
-async def _check(name: str, url: str, timeout: float) -> ToolServerStatus:
+async def check_server(
+    name: str, url: str, *, timeout: float = STATUS_TIMEOUT, headers: Mapping[str, str] | None = None
+) -> ToolServerStatus:
+    """Does the MCP server at url answer initialize and list_tools within the timeout?"""
     try:
         with anyio.fail_after(timeout):
             async with (
-                httpx.AsyncClient(timeout=timeout) as http,
+                httpx.AsyncClient(timeout=timeout, headers=dict(headers or {})) as http,
                 streamable_http_client(url, http_client=http) as (read, write, _),
                 ClientSession(read, write) as session,
             ):

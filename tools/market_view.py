@@ -3,7 +3,8 @@
 The clock (Run.clock_at) is the start of the run's current bar:
 - daily runs: day D's bar. Earlier bars are whole; D shows its open only, and orders fill at it.
 - intraday runs: decision bar t. Bars up to t are whole; orders fill at bar t+1's open.
-Bars of other intervals are visible only for earlier trading days. Nothing an LLM writes moves this.
+Bars of other intervals are visible only for earlier trading days. Splits and dividends are visible from their
+ex-date on (they apply at its open, before the run's first step that day). Nothing an LLM writes moves this.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from db_models.corporate_actions import Action, actions_between
 from db_models.market import EXCHANGE_TZ, TICKER_PATTERN, PriceBar, PriceInterval
 from db_models.runs import Run, TradingMode
 from tools.run_context import ToolRefusal
@@ -44,6 +46,16 @@ class BarView:
             "close": number(self.close),
             "volume": self.volume,
         }
+
+
+def action_as_dict(action: Action) -> dict:
+    """A split or dividend as the tools show it."""
+    shown: dict = {"symbol": action.symbol, "ex_date": action.ex_date.isoformat(), "kind": str(action.kind)}
+    if action.ratio is not None:
+        shown |= {"ratio": float(action.ratio), "words": action.ratio_words}
+    else:
+        shown["cash_per_share"] = float(action.amount)
+    return shown
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,10 @@ class MarketView:
         rows = await query.filter(timestamp__lte=self.clock_at).order_by("-timestamp").limit(limit)
         return [_open_only(b) if b.timestamp == self.clock_at else _whole(b) for b in reversed(rows)]
 
+    async def corporate_actions(self, symbol: str, since: dt.date | None = None) -> list[Action]:
+        """The symbol's splits and dividends with since <= ex-date <= today: applied by the run's clock, none later."""
+        return await actions_between([symbol], since, self.today)
+
     async def fill(self, symbol: str) -> Fill:
         """Daily: the open of today's bar. Intraday: the open of the next bar of this session."""
         if self.is_daily:
@@ -114,6 +130,19 @@ class MarketView:
         if bar is None:
             raise ToolRefusal(f"No later {symbol} bar in this session: orders can no longer fill today.")
         return Fill(bar.open, bar.timestamp, bar.trade_date)
+
+    async def fill_marks(self, symbols: list[str]) -> dict[str, Decimal]:
+        """Each symbol's price where orders fill now (today's open; intraday: the next bar's open), else its
+        latest known price; a symbol with neither is left out."""
+        marks: dict[str, Decimal] = {}
+        for symbol in symbols:
+            try:
+                marks[symbol] = (await self.fill(symbol)).price
+            except ToolRefusal:
+                latest = await self.mark_price(symbol)
+                if latest is not None:
+                    marks[symbol] = latest
+        return marks
 
     async def mark_price(self, symbol: str) -> Decimal | None:
         """The latest price the run knows for valuing holdings: today's open (daily) or the last close."""

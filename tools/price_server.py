@@ -1,4 +1,4 @@
-"""The price MCP server: quotes, history and indicators, only as far as the run's clock allows."""
+"""The price MCP server: quotes, history, indicators and corporate actions, only as far as the run's clock allows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 from mcp.server.fastmcp import Context, FastMCP
 
 from db_models.market import PriceInterval
-from tools.market_view import MAX_BARS, MarketView, parse_symbol
+from tools.market_view import MAX_BARS, MarketView, action_as_dict, parse_symbol
 from tools.run_context import ToolRefusal, current_run, refusals_as_text
 
 
@@ -22,13 +22,21 @@ def _interval(raw: str | None, view: MarketView) -> PriceInterval:
         raise ToolRefusal("interval must be DAY, HOUR or MINUTE.") from None
 
 
-def _until(raw: str | None) -> dt.date | None:
+def _date(raw: str | None, name: str) -> dt.date | None:
     if raw is None or raw == "":
         return None
     try:
         return dt.date.fromisoformat(raw.strip())
     except ValueError:
-        raise ToolRefusal(f"end_date {raw!r} is not a date in YYYY-MM-DD form.") from None
+        raise ToolRefusal(f"{name} {raw!r} is not a date in YYYY-MM-DD form.") from None
+
+
+def _until(raw: str | None) -> dt.date | None:
+    return _date(raw, "end_date")
+
+
+def _since(raw: str | None) -> dt.date | None:
+    return _date(raw, "start_date")
 
 
 async def _view(ctx: Context) -> MarketView:
@@ -40,6 +48,7 @@ async def quote(ctx: Context, symbol: str) -> dict[str, Any]:
 
     Daily runs: today's opening price (buy and sell orders fill at it) and the previous close.
     Intraday runs: the last completed bar's close (orders fill at the next bar's open).
+    A split or dividend whose ex-date is today is listed: prices before today are not adjusted for it.
     symbol: a ticker such as AAPL.
     """
     view = await _view(ctx)
@@ -54,6 +63,9 @@ async def quote(ctx: Context, symbol: str) -> dict[str, Any]:
         answer["previous_close"] = float(bars[0].close) if len(bars) == 2 and bars[0].close is not None else None
     else:
         answer["last_close"] = float(latest.close)
+    today = await view.corporate_actions(ticker, since=view.today)
+    if today:
+        answer["corporate_actions_today"] = [action_as_dict(a) for a in today]
     return answer
 
 
@@ -67,11 +79,37 @@ async def price_history(
     interval: DAY, HOUR or MINUTE; defaults to the bars this run trades on.
     end_date: optional YYYY-MM-DD to stop earlier; dates after today change nothing.
     Today's daily bar shows only its open: its high, low and close are not known yet.
+    Prices are as traded, not adjusted: a split shows as a jump by its ratio on its ex-date and a
+    dividend as a drop of about its amount. The splits and dividends within the bars' dates are listed.
     """
     view = await _view(ctx)
     ticker = parse_symbol(symbol)
     rows = await view.bars(ticker, _interval(interval, view), min(max(int(bars), 1), MAX_BARS), _until(end_date))
-    return {"symbol": ticker, "interval": _interval(interval, view).value, "bars": [b.as_dict() for b in rows]}
+    actions = []
+    if rows:
+        within = await view.corporate_actions(ticker, since=rows[0].trade_date)
+        actions = [action_as_dict(a) for a in within if a.ex_date <= rows[-1].trade_date]
+    return {
+        "symbol": ticker,
+        "interval": _interval(interval, view).value,
+        "bars": [b.as_dict() for b in rows],
+        "corporate_actions": actions,
+    }
+
+
+async def corporate_actions(ctx: Context, symbol: str, start_date: str | None = None) -> dict[str, Any]:
+    """Splits and cash dividends of one ticker up to today, oldest first; none after today is ever shown.
+
+    symbol: a ticker such as AAPL.
+    start_date: optional YYYY-MM-DD; only actions on or after it.
+    A split (ratio = new shares per old share; 2 is 2-for-1, 0.1 is 1-for-10) and a dividend (cash per
+    share) apply at the open of their ex-date, before your turn: your holdings and cash already include
+    them. Prices are as traded, so a split shows in the prices as a jump on its ex-date.
+    """
+    view = await _view(ctx)
+    ticker = parse_symbol(symbol)
+    actions = await view.corporate_actions(ticker, since=_since(start_date))
+    return {"symbol": ticker, "as_of": view.today.isoformat(), "actions": [action_as_dict(a) for a in actions]}
 
 
 async def indicators(ctx: Context, symbol: str, short_window: int = 5, long_window: int = 20) -> dict[str, Any]:
@@ -112,6 +150,6 @@ async def indicators(ctx: Context, symbol: str, short_window: int = 5, long_wind
 
 def create_server() -> FastMCP:
     server = FastMCP("aibt-price")
-    for tool in (quote, price_history, indicators):
+    for tool in (quote, price_history, indicators, corporate_actions):
         server.add_tool(refusals_as_text(tool))
     return server

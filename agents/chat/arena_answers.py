@@ -87,9 +87,10 @@ def arena_answer(result: dict[str, Any]) -> str:
             f"That is {_pct(top['excessReturn'])} against the baseline ({hold['label']}, "
             f"{_pct(hold['totalReturn'])}), {beat} it."
         )
+    fees = f" (${top['fees']:,.2f} in fees)" if top.get("fees") else ""
     sentences.append(
         f"Its Sharpe ratio was {_ratio(top['sharpeRatio'])} and its maximum drawdown "
-        f"{_plain_pct(top['maxDrawdown'])}, over {_plural(top['trades'], 'trade')} and "
+        f"{_plain_pct(top['maxDrawdown'])}, over {_plural(top['trades'], 'trade')}{fees} and "
         f"{_plural(top['llmCalls'], 'LLM call')}."
     )
     sentences += _why(result.get("leader"))

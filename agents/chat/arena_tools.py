@@ -58,6 +58,7 @@ def _standing(standing: Standing) -> dict[str, Any]:
         "sharpeRatio": None if figures is None else _round(figures.sharpe_ratio),
         "maxDrawdown": None if figures is None else _round(figures.max_drawdown),
         "trades": run.total_trades,
+        "fees": None if figures is None else _round(figures.total_fees),
         "llmCalls": run.llm_calls,
         "inputTokens": run.input_tokens,
         "outputTokens": run.output_tokens,

@@ -76,6 +76,8 @@ def performance_dict(figures: PerformanceFigures | None) -> dict[str, Any] | Non
         "winRate": r(figures.win_rate),
         "totalTrades": figures.total_trades,
         "tradingDays": figures.trading_days,
+        "totalFees": round(figures.total_fees, 2),
+        "totalDividends": round(figures.total_dividends, 2),
     }
 
 
@@ -273,8 +275,9 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
         from_date: str | None = None,
         to_date: str | None = None,
     ) -> str:
-        """The run's actions (BUY, SELL or NO_TRADE, with amount and fill price) and the portfolio after each,
-        oldest first, at most 100 rows.
+        """The run's actions (BUY or SELL with amount, fill price after slippage and fee; NO_TRADE; SPLIT with
+        the shares before it and its ratio as price; DIVIDEND with the shares held and the cash per share as
+        price) and the portfolio after each, oldest first, at most 100 rows.
 
         Args:
             model: the model's name or signature; omit for the conversation's model.
@@ -311,6 +314,7 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
                         "symbol": p.symbol,
                         "amount": p.amount,
                         "price": p.price,
+                        "fee": p.fee,
                         "cash": p.cash,
                         "holdings": p.holdings,
                     }

@@ -28,7 +28,12 @@ PLATFORM_RULES = """\
 - There is no look-ahead: the price tools show nothing after the clock above, whatever you ask them.
 - Trade only through the buy and sell tools. A refused order comes back as text starting with
   "Refused:"; read it and adjust, the run goes on.
-- Use the portfolio tool for your cash and holdings; quote, price_history and indicators for prices.
+- Every order pays this model's costs: the fill moves against you by its slippage, its commission
+  comes out of cash, and a buy may not take one ticker above its maximum position weight.
+- Splits and cash dividends apply at the open of their ex-date, before your turn: your holdings and
+  cash already include them. Prices are as traded, so a split shows as a jump on its ex-date.
+- Use the portfolio tool for your cash, holdings and costs; quote, price_history, indicators and
+  corporate_actions for prices, splits and dividends.
 - When you are done for now, answer without calling tools: a short summary of each decision and why."""
 
 

@@ -42,12 +42,12 @@ class ProfileMutations:
         check_password(new_password, field="newPassword")
         # A stolen token must not become a free password oracle: wrong guesses count as failed logins.
         await rate_limits.enforce(info, "login", email=user.email)
-        if not verify_password(user.password_hash, current_password):
+        if not await verify_password(user.password_hash, current_password):
             await rate_limits.login_failed(info, user.email)
             raise BadUserInput("currentPassword is not the account's password.", field="currentPassword")
         async with in_transaction():
             await db.User.filter(id=user.id).update(
-                password_hash=hash_password(new_password),
+                password_hash=await hash_password(new_password),
                 token_version=F("token_version") + 1,
                 updated_at=datetime.now(UTC),
             )

@@ -22,7 +22,7 @@ def _checked(email: str, password: str, display_name: str | None) -> tuple[str, 
 async def _insert(email: str, password: str, display_name: str | None, role: Role) -> User:
     try:
         return await User.create(
-            email=email, password_hash=hash_password(password), role=role, display_name=display_name
+            email=email, password_hash=await hash_password(password), role=role, display_name=display_name
         )
     except IntegrityError:
         raise Conflict(f"An account with email {email} already exists.", field="email") from None
@@ -44,7 +44,7 @@ async def sign_up(email: str, password: str, display_name: str | None, approved:
 async def authenticate(email: str, password: str) -> User | None:
     """The account these credentials open, or None; as slow for an unknown email as for a wrong password."""
     user = await User.get_or_none(email=email.strip().lower())
-    if not verify_password(user.password_hash if user else None, password):
+    if not await verify_password(user.password_hash if user else None, password):
         return None
     return user
 

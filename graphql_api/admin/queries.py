@@ -1,4 +1,4 @@
-"""Admin queries, and the system status every signed-in user may read."""
+"""Admin queries: the leaderboard, counts, and the status of every moving part."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ class AdminQueries:
         await info.context.require_admin()
         return await service.system_stats()
 
-    @strawberry.field
+    @strawberry.field(description="Admin only: it names internal addresses (tool servers) and counts.")
     async def system_status(self, info: AppInfo) -> SystemStatus:
-        await info.context.require_user()
+        await info.context.require_admin()
         settings = info.context.settings
         redis = await redis_status(settings.redis_url) if settings.redis_url else None
         return await service.system_status(settings, redis)

@@ -17,6 +17,7 @@ from graphql_api.runs.loaders import curve_performance_by_run
 from graphql_api.runs.types import Run as RunType
 from graphql_api.trading_models.types import TradingModel as ModelType
 from tasks.worker_runtime import live_worker_count
+from tools.extra_servers import extra_server_status
 from tools.launcher import tool_server_status
 
 MAX_LEADERBOARD = 100
@@ -66,14 +67,15 @@ async def system_stats() -> SystemStats:
 
 
 async def system_status(settings: Settings, redis_ok: str | None) -> SystemStatus:
-    servers = await tool_server_status()
+    servers = [*await tool_server_status(), *await extra_server_status()]
     mode = "redis" if settings.redis_url else "embedded"
     return SystemStatus(
         database=await database_status(),
         broker=f"{mode}: {redis_ok}" if settings.redis_url else "embedded (in-process worker)",
         pubsub=f"{mode}: {redis_ok}" if settings.redis_url else "embedded (in-process)",
         tool_servers=[
-            ToolServerStatus(name=s.name, url=s.url, healthy=s.healthy, tools=list(s.tools)) for s in servers
+            ToolServerStatus(name=s.name, url=s.url, healthy=s.healthy, tools=list(s.tools), external=s.external)
+            for s in servers
         ],
         workers=await live_worker_count(settings),
         queued_runs=await Run.filter(status=RunStatus.QUEUED).count(),

@@ -41,6 +41,10 @@ class ToolServerStatus:
     url: str
     healthy: bool
     tools: list[str]
+    external: bool = strawberry.field(
+        description="One of the deployment's extra MCP servers (AIBT_EXTRA_MCP_SERVERS), not bound to a run's clock; "
+        "a model's extraTools name it, and its runs call its tools as <name>_<tool>."
+    )
 
 
 @strawberry.type

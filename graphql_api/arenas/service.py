@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db_models.accounts import User
-from db_models.arenas import Arena
+from db_models.arenas import MAX_ARENA_MODELS, MIN_ARENA_MODELS, Arena
 from db_models.market import PriceInterval
 from db_models.runs import ACTIVE_STATUSES, Run, TradingMode
 from db_models.trading import TradingModel
@@ -23,7 +23,6 @@ from graphql_api.trading_models.service import get_owned_model
 from tasks.event_contract import arena_stream, run_stream
 from tasks.schedule import daily_steps
 
-MIN_MODELS, MAX_MODELS = 2, 20
 MAX_NAME = 100
 
 
@@ -33,9 +32,9 @@ async def get_owned_arena(user: User, arena_id: str) -> Arena:
 
 def check_model_count(model_ids: list[str]) -> None:
     """Checked before anything else, so a refused arena costs nothing, not even rate-limit budget."""
-    if not MIN_MODELS <= len(model_ids) <= MAX_MODELS:
+    if not MIN_ARENA_MODELS <= len(model_ids) <= MAX_ARENA_MODELS:
         raise BadUserInput(
-            f"An arena needs {MIN_MODELS} to {MAX_MODELS} models; got {len(model_ids)}.", field="modelIds"
+            f"An arena needs {MIN_ARENA_MODELS} to {MAX_ARENA_MODELS} models; got {len(model_ids)}.", field="modelIds"
         )
     if len(set(model_ids)) != len(model_ids):
         raise BadUserInput("modelIds names a model more than once; each model runs once.", field="modelIds")

@@ -36,6 +36,7 @@ class ArenaStanding:
     sharpe_ratio: float | None
     max_drawdown: float | None
     total_trades: int
+    total_fees: float = strawberry.field(description="Commissions the run paid.")
     llm_calls: int
     input_tokens: int
     output_tokens: int
@@ -60,6 +61,7 @@ class ArenaStanding:
             sharpe_ratio=None if figures is None else figures.sharpe_ratio,
             max_drawdown=None if figures is None else figures.max_drawdown,
             total_trades=row.total_trades,
+            total_fees=0.0 if figures is None else figures.total_fees,
             llm_calls=row.llm_calls,
             input_tokens=row.input_tokens,
             output_tokens=row.output_tokens,

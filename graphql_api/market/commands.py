@@ -1,4 +1,4 @@
-"""Price-data operations for the command line: import files, load the shipped data."""
+"""Price-data operations for the command line: import files, fetch from Alpha Vantage, load the shipped data."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from tqdm import tqdm
 
 from db_models.config import apply_migrations, tortoise_config
 from db_models.market import EXCHANGE_TIMEZONE
+from db_models.price_fetch.client import ClientConfig
+from db_models.price_fetch.planner import FetchRequest
+from db_models.price_fetch.results import FetchReport, SymbolResult
+from db_models.price_fetch.runner import FetchObserver, fetch_prices
 from db_models.price_import import ParsedFile, WriteResult, import_files
 from db_models.price_seed import SeedOutcome, seed_shipped_prices
 from db_models.settings import Settings
@@ -39,7 +43,8 @@ async def import_price_files(
         nonlocal bar
         total_files.extend(files)
         for f in files:
-            echo(f"{f.path}: {len(f.bars):,} bars of {len(f.symbols):,} symbols, valid.")
+            stated = f", {len(f.actions):,} splits and dividends" if f.actions else ""
+            echo(f"{f.path}: {len(f.bars):,} bars of {len(f.symbols):,} symbols{stated}, valid.")
         distinct = len({b.key for f in files for b in f.bars})  # a bar in two files is written once
         bar = tqdm(total=distinct, unit="bar", unit_scale=True, desc="writing", disable=not show_progress)
 
@@ -59,12 +64,59 @@ async def import_price_files(
         await Tortoise.close_connections()
     seconds = time.perf_counter() - started
     kept = f", {result.kept:,} open-only bars kept as stored complete bars" if result.kept else ""
+    kept += f"; {result.actions:,} splits and dividends" if result.actions else ""
     echo(
         f"Imported {result.bars:,} bars of {result.symbols:,} symbols from {len(total_files)} file(s): "
         f"{result.inserted:,} new, {result.updated:,} updated{kept}; {seconds:.2f} s "
         f"({result.bars / seconds if seconds else 0:,.0f} bars/s)."
     )
     return result
+
+
+class _ProgressBars(FetchObserver):
+    """A tqdm bar per symbol over its calls, then the symbol's one-line summary."""
+
+    def __init__(self, echo: Callable[[str], None], show: bool) -> None:
+        self.echo, self.show = echo, show
+        self.bar: tqdm | None = None
+
+    async def symbol_started(self, symbol: str, index: int, total: int, calls: int) -> None:
+        self.close()
+        if calls:
+            self.bar = tqdm(total=calls, unit="call", desc=f"{symbol} ({index + 1}/{total})", disable=not self.show)
+
+    async def call_done(self, symbol: str, done: int, calls: int, label: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(label, refresh=False)
+            self.bar.update(1)
+
+    async def symbol_finished(self, result: SymbolResult, index: int, total: int) -> None:
+        self.close()
+        self.echo(result.summary())
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+async def fetch_price_data(
+    settings: Settings,
+    request: FetchRequest,
+    *,
+    echo: Callable[[str], None] = print,
+    show_progress: bool = True,
+) -> FetchReport:
+    """Fetches the request's symbols from Alpha Vantage; raises MissingApiKey before touching anything."""
+    ClientConfig.from_settings(settings)
+    await _open(settings)
+    observer = _ProgressBars(echo, show_progress)
+    try:
+        report = await fetch_prices(settings, request, observer=observer)
+    finally:
+        observer.close()
+        await Tortoise.close_connections()
+    return report
 
 
 async def seed_prices(

@@ -14,7 +14,7 @@ from db_models.metrics import PerformanceFigures, TradeRecord, compute_performan
 from db_models.runs import EquityPoint, Position, Run
 from db_models.trading import TradingModel
 
-TRADE_FIGURES = frozenset({"winRate", "totalTrades"})
+TRADE_FIGURES = frozenset({"winRate", "totalTrades", "totalFees", "totalDividends"})
 
 
 def asks_for_trade_figures(info: Info) -> bool:
@@ -35,7 +35,8 @@ async def performance_by_run(runs: Sequence[Run]) -> list[PerformanceFigures | N
 
 async def curve_performance_by_run(runs: Sequence[Run]) -> list[PerformanceFigures | None]:
     """As performance_by_run without reading the runs' actions, for queries that ask for no figure made
-    from them: every figure equals run_performance's except win_rate (None) and total_trades (0)."""
+    from them: every figure equals run_performance's except win_rate (None), total_trades, total_fees and
+    total_dividends (0)."""
     return await _performance(runs, with_trades=False)
 
 
@@ -52,10 +53,10 @@ async def _performance(runs: Sequence[Run], *, with_trades: bool) -> list[Perfor
         positions = (
             Position.filter(run_id__in=with_points)
             .order_by("run_id", "action_id")
-            .values_list("run_id", "action", "symbol", "amount", "price")
+            .values_list("run_id", *TradeRecord.COLUMNS)
         )
-        for run_id, action, symbol, amount, price in await positions:
-            trades[run_id].append(TradeRecord(action, symbol, amount, price))
+        for run_id, *columns in await positions:
+            trades[run_id].append(TradeRecord(*columns))
     need_model_cash = {
         run.model_id for run in runs if curves.get(run.id) and (run.strategy_snapshot or {}).get("initial_cash") is None
     }

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from db_models.accounts import User
 from db_models.baselines import DEFAULT_INDEX, index_covers
 from db_models.buy_and_hold import ValuationPoint
+from db_models.costs import TradingCosts
 from db_models.market import TICKER_PATTERN, PriceInterval
 from db_models.runs import ACTIVE_STATUSES, DEFAULT_MAX_STEPS, IntradaySession, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
@@ -20,6 +21,7 @@ from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
 from graphql_api.runs.types import DailyRunInput, IntradayRunInput
 from graphql_api.services import Services
+from graphql_api.trading_models.validation import check_extra_servers
 from tasks.event_contract import RunEventKind, run_stream
 from tasks.run_events import publish_run_event
 from tasks.schedule import Step, daily_steps, intraday_interval, intraday_steps
@@ -59,6 +61,12 @@ def check_max_steps(value: int | None) -> int:
     return steps
 
 
+def _external_servers(model: TradingModel) -> list[dict]:
+    """The external tool servers the run will have, by name and URL (never their headers)."""
+    servers = check_extra_servers(list(model.extra_tools or []))
+    return [{"name": server.name, "url": server.public_url} for server in servers]
+
+
 def snapshot_of(model: TradingModel) -> dict:
     """The model as the run will trade it, frozen at start: later edits do not change a run."""
     return {
@@ -70,6 +78,8 @@ def snapshot_of(model: TradingModel) -> dict:
         "initial_cash": str(model.initial_cash),
         "custom_rules": model.custom_rules,
         "custom_instructions": model.custom_instructions,
+        "external_servers": _external_servers(model),
+        "costs": TradingCosts.of_model(model).to_snapshot(),
     }
 
 
@@ -79,10 +89,12 @@ async def next_run(model: TradingModel, **fields) -> Run:
     if await Run.filter(model_id=model.id, status__in=ACTIVE_STATUSES).exists():
         raise Conflict(f"{model.name} already has a queued or running run; wait for it or cancel it.")
     last = await Run.filter(model_id=model.id).order_by("-run_number").first()
+    snapshot = snapshot_of(model)
     return await Run.create(
         model_id=model.id,
         run_number=(last.run_number if last else 0) + 1,
-        strategy_snapshot=snapshot_of(model),
+        strategy_snapshot=snapshot,
+        used_external_tools=bool(snapshot["external_servers"]),
         **fields,
     )
 

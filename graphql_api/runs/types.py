@@ -10,11 +10,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db_models import runs as db
+from db_models.costs import TradingCosts as CostsValue
 from db_models.metrics import PerformanceFigures
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.pagination import Connection, paginate
 from graphql_api.runs.loaders import asks_for_trade_figures, curve_performance_by_run, performance_by_run
+from graphql_api.trading_models.costs import TradingCosts
 from graphql_api.trading_models.loaders import models_by_id
 from tasks import event_contract as contract
 
@@ -58,18 +60,33 @@ class TokenUsage:
     output_tokens: int
 
 
-@strawberry.type(description="One action of a run and the portfolio right after it.")
+@strawberry.type(
+    description=(
+        "One action of a run and the portfolio right after it: a BUY or SELL, a NO_TRADE step, or a SPLIT or "
+        "DIVIDEND applied at its ex-date's open."
+    )
+)
 class Position:
     id: strawberry.ID
-    date: dt.date
+    date: dt.date = strawberry.field(description="The trading day; for a SPLIT or DIVIDEND, its ex-date.")
     timestamp: dt.datetime
     action_id: int
     action: ActionType
     symbol: str | None
-    amount: int | None
-    price: float | None
+    amount: int | None = strawberry.field(
+        description="Shares traded; for a SPLIT or DIVIDEND, the shares it affected (those held before it)."
+    )
+    price: float | None = strawberry.field(
+        description=(
+            "A trade's fill price, after slippage; a SPLIT's ratio (new shares per old share, 0.1 for 1-for-10); "
+            "a DIVIDEND's cash per share."
+        )
+    )
     holdings: JSON = strawberry.field(description='Shares held after the action, e.g. {"AAPL": 10}.')
-    cash: float
+    cash: float = strawberry.field(
+        description="Cash after the action: net of the fee, with a dividend or a split's cash in lieu credited."
+    )
+    fee: float = strawberry.field(description="The commission the trade paid in cash; 0 for other actions.")
 
     @classmethod
     def from_row(cls, row: db.Position) -> Position:
@@ -84,6 +101,7 @@ class Position:
             price=_money(row.price),
             holdings=row.holdings,
             cash=float(row.cash),
+            fee=float(row.fee),
         )
 
     @classmethod
@@ -99,6 +117,7 @@ class Position:
             price=_money(position.price),
             holdings=dict(position.holdings),
             cash=float(position.cash),
+            fee=float(position.fee),
         )
 
 
@@ -139,9 +158,16 @@ class Performance:
     sharpe_ratio: float | None
     sortino_ratio: float | None
     max_drawdown: float
-    win_rate: float | None
+    win_rate: float | None = strawberry.field(
+        description=(
+            "The share of sells whose proceeds, net of their fee, beat the cost of the shares sold (average cost "
+            "with buy fees, divided by any split since); null before the first sell."
+        )
+    )
     total_trades: int
     trading_days: int
+    total_fees: float = strawberry.field(description="Commissions paid on every BUY and SELL.")
+    total_dividends: float = strawberry.field(description="Cash the held shares' dividends brought in.")
 
     @classmethod
     def from_figures(cls, figures: PerformanceFigures) -> Performance:
@@ -193,6 +219,10 @@ class Run:
     final_return: float | None
     final_portfolio_value: float | None
     max_drawdown: float | None
+    used_external_tools: bool = strawberry.field(
+        description="The agent had tools of external MCP servers (strategySnapshot.external_servers lists them). "
+        "Those are not bound to the run's clock: a backtest's agent may have read what came after its dates."
+    )
     benchmark_symbol: str | None = strawberry.field(
         description="The index the run is measured against besides its own buy-and-hold; null for none."
     )
@@ -220,6 +250,7 @@ class Run:
             final_return=row.final_return,
             final_portfolio_value=_money(row.final_portfolio_value),
             max_drawdown=row.max_drawdown,
+            used_external_tools=row.used_external_tools,
             benchmark_symbol=row.benchmark_symbol,
         )
 
@@ -241,6 +272,10 @@ class Run:
             message=row.progress_message,
             current_date=row.progress_date,
         )
+
+    @strawberry.field(description="The commission, slippage and position cap this run trades with (its snapshot's).")
+    def costs(self) -> TradingCosts:
+        return TradingCosts.from_costs(CostsValue.from_snapshot(self.row.strategy_snapshot.get("costs")))
 
     @strawberry.field(description="LLM calls and tokens the run has spent so far.")
     def usage(self) -> TokenUsage:

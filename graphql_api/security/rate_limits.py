@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import time
 from typing import TYPE_CHECKING, Protocol
@@ -19,6 +20,8 @@ from graphql_api.security.config import RateRule, SecurityConfig
 
 if TYPE_CHECKING:
     from graphql_api.context import AppInfo, RequestContext
+
+logger = logging.getLogger("aibt.security")
 
 
 class CounterStore(Protocol):
@@ -159,6 +162,24 @@ class RateLimiter:
                 windowSeconds=rule.seconds,
             )
 
+    async def spend(self, scope: str, identity: object, cost: int) -> None:
+        """Charges an operation's estimated cost to the query-cost budget of (scope, identity); raises
+        RateLimited once the window's budget is spent."""
+        rule: RateRule | None = self.config.rate_limits.get(("query_cost", scope))
+        if rule is None:
+            return
+        spent, left = await self.store.hit(f"query_cost:{scope}:{identity}", rule.seconds, max(1, cost))
+        if spent > rule.count:
+            retry = _retry_after(left)
+            raise RateLimited(
+                f"The query budget {_SCOPE_WORDS.get(scope, '')} ({rule.count:,} points per {rule.seconds:g} s) "
+                f"is spent; try again in {retry} s.",
+                retryAfterSeconds=retry,
+                limit=rule.count,
+                windowSeconds=rule.seconds,
+                cost=cost,
+            )
+
     # Failed logins: a growing lockout per email.
     async def check_login_lockout(self, email: str) -> None:
         left = await self.store.locked_for("login_failures:" + _email_key(email))
@@ -182,9 +203,15 @@ class RateLimiter:
         await self.store.delete("login_failures:" + _email_key(email))
 
 
-def client_address(context: RequestContext) -> str:
-    client = getattr(context.request, "client", None)
+def connection_address(request: object) -> str:
+    """The client's address: the connecting one, or what a proxy listed in AIBT_FORWARDED_ALLOW_IPS says
+    (graphql_api/app.py believes X-Forwarded-For from those proxies only)."""
+    client = getattr(request, "client", None)
     return client.host if client is not None else "unknown"
+
+
+def client_address(context: RequestContext) -> str:
+    return connection_address(context.request)
 
 
 def _set_retry_after(context: RequestContext, error: RateLimited) -> None:
@@ -213,6 +240,21 @@ async def enforce(
     except RateLimited as error:
         _set_retry_after(context, error)
         raise
+
+
+async def spend_query_cost(context: RequestContext, cost: int) -> None:
+    """Charges an operation's cost to its address's budget (the window's points, AIBT_RATE_LIMIT_QUERY_COST_IP).
+    A counter store that cannot be reached does not stop queries: the budget is skipped and logged."""
+    security = getattr(context, "security", None)
+    if security is None:
+        return
+    try:
+        await security.limiter.spend("ip", client_address(context), cost)
+    except RateLimited as error:
+        _set_retry_after(context, error)
+        raise
+    except Exception as exc:  # Redis down: serving queries matters more than their budget
+        logger.warning("query budget not checked: %r", exc)
 
 
 async def login_failed(info: AppInfo, email: str) -> None:

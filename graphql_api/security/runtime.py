@@ -1,4 +1,5 @@
-"""The security state of one running app: its limits, its rate limiter and its watch over streamed tokens."""
+"""The security state of one running app: its limits, its rate limiter, its watch over streamed tokens and
+its count of open websockets."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from db_models.settings import Settings
 from graphql_api.security.config import SecurityConfig, load_security_config
 from graphql_api.security.rate_limits import CounterStore, MemoryCounters, RateLimiter, RedisCounters
+from graphql_api.security.socket_counts import SocketCounts
 from graphql_api.security.token_watch import TokenWatch
 
 
@@ -15,6 +17,7 @@ class Security:
     config: SecurityConfig
     limiter: RateLimiter
     token_watch: TokenWatch = field(init=False)
+    sockets: SocketCounts = field(default_factory=SocketCounts)
 
     def __post_init__(self) -> None:
         self.token_watch = TokenWatch(lambda: max(0.05, self.config.ws_auth_recheck_seconds))

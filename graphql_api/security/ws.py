@@ -1,34 +1,122 @@
-"""Websocket rules: the init timeout and subscription cap from the config, coded refusals, and streams
-that end when the caller's token stops being valid."""
+"""Websocket rules: every frame checked before it is used, every operation authorised as of now, coded
+refusals, and streams that end when the caller's token stops being valid.
+
+Close codes: 1009 a message over AIBT_MAX_REQUEST_BYTES; 4400 a malformed message (not a JSON object, a
+subscribe without a string query, a connection_init payload over AIBT_WS_MAX_INIT_BYTES ...); 4401 subscribe
+before the ack; 4403 a token refused at connection_init, or no longer valid when an operation starts
+(logout, expiry, deleted user); 4408 no connection_init in time; 4409 a duplicate id; 4429 a second
+connection_init, or more sockets for one user than AIBT_WS_MAX_CONNECTIONS_PER_USER.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
-from graphql_api.errors import Unauthenticated
+from graphql_api.errors import AibtError, Unauthenticated
 from graphql_api.request_ids import current_request_id
 from graphql_api.security.config import SecurityConfig
+from graphql_api.security.request_values import BadRequestValue
+from graphql_api.security.response_size import oversized_response_error
 
 if TYPE_CHECKING:
     from graphql_api.context import RequestContext
 
 T = TypeVar("T")
+MAX_OPERATION_ID = 128
+MAX_CLOSE_REASON = 123  # bytes, as the websocket protocol allows
 
 
-def _config(context: object) -> SecurityConfig:
-    security = getattr(context, "security", None)
+def _config(holder: object) -> SecurityConfig:
+    security = getattr(holder, "security", None)
     return security.config if security is not None else SecurityConfig()
 
 
+def _reason(text: str) -> str:
+    return text.encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
+
+
+class AibtWebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's adapter, with frames checked before they are parsed, responses capped, and a close that
+    may be called twice (the first code sent wins)."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                limit = _config(self.view).max_request_bytes
+                if len(text) > limit or len(text.encode()) > limit:
+                    await self.close(1009, f"A message may hold at most {limit} bytes.")
+                    return
+                try:
+                    message = self.view.decode_json(text)  # a JSON object of storable strings, not too deep
+                except json.JSONDecodeError as exc:
+                    raise NonJsonMessageReceived from exc
+                except BadRequestValue as exc:
+                    await self.close(4400, str(exc))
+                    return
+                yield message
+        except KeyError as exc:  # a binary frame
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.ws.application_state != WebSocketState.DISCONNECTED:
+            await self.ws.close(code=code, reason=_reason(reason))
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        """Encodes once; a result over AIBT_MAX_RESPONSE_BYTES is replaced by a coded error."""
+        limit = _config(self.view).max_response_bytes
+        encoded = self.view.encode_json(message)
+        if len(encoded) > limit and message.get("type") == "next":
+            refusal = {"data": None, "errors": [oversized_response_error(limit)]}
+            encoded = self.view.encode_json({**message, "payload": refusal})
+        try:
+            if isinstance(encoded, bytes):
+                await self.ws.send_bytes(encoded)
+            else:
+                await self.ws.send_text(encoded)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
+def _protocol_problem(message: object) -> str | None:
+    """Why a message is not a graphql-transport-ws message this server can act on, or None."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "A message must be a JSON object with a string type."
+    kind = message["type"]
+    if kind in ("subscribe", "complete"):
+        operation_id = message.get("id")
+        if not isinstance(operation_id, str) or not 0 < len(operation_id) <= MAX_OPERATION_ID:
+            return f"A {kind} message needs an id: a string of 1 to {MAX_OPERATION_ID} characters."
+    if kind == "subscribe":
+        payload = message.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return "A subscribe message needs a payload with a string query."
+        for name, kinds in (("variables", dict), ("extensions", dict), ("operationName", str)):
+            if payload.get(name) is not None and not isinstance(payload[name], kinds):
+                return f"A subscribe payload's {name} must be {'an object' if kinds is dict else 'a string'} or null."
+    return None
+
+
+def _credentials(payload: dict[str, Any]) -> dict[str, str]:
+    """All the connection keeps of its connection_init payload: the authorization, if it is a string."""
+    value = payload.get("authorization", payload.get("Authorization"))
+    return {"authorization": value} if isinstance(value, str) else {}
+
+
 class AibtTransportWSHandler(BaseGraphQLTransportWSHandler):
-    """graphql-transport-ws with this app's limits: 4408 without connection_init in time, 4401 on subscribe
-    before ack, 4429 on a second init, 4409 on a duplicate id (Strawberry's), and coded errors for a
+    """graphql-transport-ws with this app's limits (see the module's close codes), and coded errors for a
     subscription over the cap or an oversized document."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -43,28 +131,59 @@ class AibtTransportWSHandler(BaseGraphQLTransportWSHandler):
         ]
         await self.send_message({"id": operation_id, "type": "error", "payload": payload})
 
+    async def handle_message(self, message: Any) -> None:
+        problem = _protocol_problem(message)
+        if problem is not None:
+            await self.websocket.close(code=4400, reason=problem)
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        payload = message.get("payload")
+        if isinstance(payload, dict):
+            limit = _config(self.context).ws_max_init_bytes
+            if len(json.dumps(payload)) > limit:
+                await self.websocket.close(code=4400, reason=f"The connection_init payload is over {limit} bytes.")
+                return
+            message = {**message, "payload": _credentials(payload)}
+        await super().handle_connection_init(message)
+
     async def handle_subscribe(self, message: Any) -> None:
-        if self.connection_acknowledged and message.get("id") not in self.operations:
-            config = _config(self.context)
-            if len(self.operations) >= config.ws_max_subscriptions:
-                await self._refuse(
-                    message["id"],
-                    f"At most {config.ws_max_subscriptions} operations may run at once "
-                    "on one connection; complete one first.",
-                    "RATE_LIMITED",
-                    maxSubscriptions=config.ws_max_subscriptions,
-                )
-                return
-            query = (message.get("payload") or {}).get("query")
-            if isinstance(query, str) and len(query.encode("utf-8")) > config.max_query_bytes:
-                await self._refuse(
-                    message["id"],
-                    f"The GraphQL document is larger than {config.max_query_bytes} bytes.",
-                    "QUERY_TOO_COMPLEX",
-                    maxBytes=config.max_query_bytes,
-                )
-                return
+        starts = self.connection_acknowledged and message["id"] not in self.operations
+        if starts and not await self._may_start(message):
+            return
         await super().handle_subscribe(message)
+
+    async def _may_start(self, message: dict[str, Any]) -> bool:
+        """Checks the caps and the document's size, then the connection's token as of now: a logout, an
+        expiry or a deleted user since connection_init closes the socket (4403)."""
+        config = _config(self.context)
+        if len(self.operations) >= config.ws_max_subscriptions:
+            await self._refuse(
+                message["id"],
+                f"At most {config.ws_max_subscriptions} operations may run at once on one connection; "
+                "complete one first.",
+                "RATE_LIMITED",
+                maxSubscriptions=config.ws_max_subscriptions,
+            )
+            return False
+        if len(message["payload"]["query"].encode()) > config.max_query_bytes:
+            await self._refuse(
+                message["id"],
+                f"The GraphQL document is larger than {config.max_query_bytes} bytes.",
+                "QUERY_TOO_COMPLEX",
+                maxBytes=config.max_query_bytes,
+            )
+            return False
+        try:
+            await self.context.for_operation().require_auth()
+        except Unauthenticated as exc:
+            await self.websocket.close(code=4403, reason=exc.message)
+            return False
+        except AibtError as exc:  # the database is unreachable: this operation fails, the socket stays
+            await self._refuse(message["id"], exc.message, exc.code)
+            return False
+        return True
 
 
 async def while_authorised(context: RequestContext, events: AsyncIterator[T]) -> AsyncIterator[T]:

@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db_models.accounts import User
+from db_models.costs import NO_COSTS, TradingCosts
 from db_models.runs import ACTIVE_STATUSES, Run
 from db_models.trading import TradingModel
 from graphql_api.errors import BadUserInput, Conflict
@@ -51,8 +52,19 @@ async def _save_with_signature(model: TradingModel, *, creating: bool) -> Tradin
     raise Conflict("Could not find a free signature for this name; try another name.")
 
 
+def _cost_columns(costs: TradingCosts) -> dict[str, Any]:
+    return {
+        "commission_fixed": costs.commission_fixed,
+        "commission_bps": costs.commission_bps,
+        "commission_minimum": costs.commission_minimum,
+        "slippage_bps": costs.slippage_bps,
+        "max_position_weight": costs.max_position_weight,
+    }
+
+
 async def create_model(owner: User, data: CreateModelInput) -> TradingModel:
     model = TradingModel(
+        **_cost_columns(check.clean_costs(data.costs, NO_COSTS)),
         owner_id=owner.id,
         name=check.clean_name(data.name),
         description=check.clean_text(data.description, field="description", limit=check.MAX_DESCRIPTION),
@@ -64,6 +76,7 @@ async def create_model(owner: User, data: CreateModelInput) -> TradingModel:
         custom_instructions=check.clean_text(
             data.custom_instructions, field="customInstructions", limit=check.MAX_RULES
         ),
+        extra_tools=check.clean_extra_tools(data.extra_tools),
     )
     return await _save_with_signature(model, creating=True)
 
@@ -96,6 +109,11 @@ async def _changes(model: TradingModel, data: UpdateModelInput) -> dict[str, Any
         changes["custom_instructions"] = check.clean_text(
             data.custom_instructions, field="customInstructions", limit=check.MAX_RULES
         )
+    if data.extra_tools is not UNSET:
+        changes["extra_tools"] = check.clean_extra_tools(_required(data.extra_tools, "extraTools"))
+    if data.costs is not UNSET:
+        costs = _required(data.costs, "costs")
+        changes.update(_cost_columns(check.clean_costs(costs, TradingCosts.of_model(model))))
     return changes
 
 

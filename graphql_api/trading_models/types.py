@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 from db_models import chat as db_chat
 from db_models import runs as db_runs
 from db_models import trading as db
+from db_models.costs import TradingCosts as CostsValue
 from graphql_api.accounts.loaders import users_by_id
 from graphql_api.accounts.types import User
 from graphql_api.context import AppInfo
@@ -30,6 +31,7 @@ from graphql_api.runs.types import (
     performance_of,
     positions_query,
 )
+from graphql_api.trading_models.costs import TradingCosts, TradingCostsInput
 from graphql_api.trading_models.loaders import (
     latest_completed_run_by_model,
     latest_position_by_run,
@@ -76,6 +78,11 @@ class TradingModel:
     parameters: ModelParameters
     custom_rules: str | None
     custom_instructions: str | None
+    extra_tools: list[str] = strawberry.field(
+        description="External MCP servers (systemStatus lists them) whose tools this model's runs may call. "
+        "They are not bound to a run's clock: runs that have them are marked usedExternalTools."
+    )
+    costs: TradingCosts = strawberry.field(description="Commission, slippage and position cap; each run copies them.")
     created_at: datetime
     updated_at: datetime
 
@@ -179,6 +186,8 @@ class TradingModel:
             parameters=ModelParameters.from_stored(row.parameters or {}),
             custom_rules=row.custom_rules,
             custom_instructions=row.custom_instructions,
+            extra_tools=list(row.extra_tools or []),
+            costs=TradingCosts.from_costs(CostsValue.of_model(row)),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -194,6 +203,10 @@ class CreateModelInput:
     parameters: ModelParametersInput | None = None
     custom_rules: str | None = None
     custom_instructions: str | None = None
+    extra_tools: list[str] | None = strawberry.field(
+        default=None, description="Names of configured external MCP servers to give this model's runs."
+    )
+    costs: TradingCostsInput | None = strawberry.field(default=None, description="Omitted: no costs, no cap.")
 
 
 @strawberry.input
@@ -207,6 +220,8 @@ class UpdateModelInput:
     parameters: ModelParametersInput | None = UNSET
     custom_rules: str | None = UNSET
     custom_instructions: str | None = UNSET
+    extra_tools: list[str] | None = UNSET
+    costs: TradingCostsInput | None = UNSET
 
 
 @strawberry.type

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from strawberry import UNSET
 
 from agents.catalog import find_model
+from db_models.costs import TradingCosts
 from db_models.market import TICKER_PATTERN, PriceBar
-from graphql_api.errors import BadUserInput
+from graphql_api.errors import BadUserInput, Unavailable
+from tools.extra_servers import ExtraServer, ExtraServersError, NotConfigured, chosen_servers
+
+logger = logging.getLogger("aibt.models")
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 2_000
@@ -112,6 +118,24 @@ async def _check_prices_exist(symbols: list[str]) -> None:
         raise BadUserInput(f"allowedTickers: no price data for {', '.join(missing)}.", field="allowedTickers")
 
 
+def clean_extra_tools(names: list[str] | None) -> list[str]:
+    """Names of configured external tool servers, once each, in order."""
+    cleaned = list(dict.fromkeys(name.strip() for name in names or []))
+    check_extra_servers(cleaned)
+    return cleaned
+
+
+def check_extra_servers(names: list[str]) -> list[ExtraServer]:
+    """The configured servers of these names; BAD_USER_INPUT on extraTools for a name not configured."""
+    try:
+        return chosen_servers(names)
+    except NotConfigured as exc:
+        raise BadUserInput(f"extraTools: {exc}.", field="extraTools") from None
+    except ExtraServersError as exc:  # the file itself: the operator's to fix, and its path is not for clients
+        logger.error("the extra tool servers cannot be used: %s", exc)
+        raise Unavailable("This server's external tool servers are misconfigured; its log says why.") from None
+
+
 def clean_parameters(given: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merges a ModelParametersInput into the stored parameters: omitted keep, null clears."""
     merged = dict(current or {})
@@ -131,6 +155,63 @@ def clean_parameters(given: Any, current: dict[str, Any] | None = None) -> dict[
             )
         merged[key] = int(value) if integer else float(value)
     return merged
+
+
+# GraphQL name -> (TradingCosts attribute, highest value, decimal places allowed)
+COST_RULES: dict[str, tuple[str, Decimal, int]] = {
+    "commissionFixed": ("commission_fixed", Decimal("10000"), 2),
+    "commissionBps": ("commission_bps", Decimal("1000"), 4),
+    "commissionMinimum": ("commission_minimum", Decimal("10000"), 2),
+    "slippageBps": ("slippage_bps", Decimal("1000"), 4),
+}
+
+
+def _cost_value(value: Any, name: str, highest: Decimal, places: int) -> Decimal:
+    field = f"costs.{name}"
+    if value is None:
+        raise BadUserInput(f"{field} cannot be null; pass 0 for none.", field=field)
+    if not math.isfinite(value):
+        raise BadUserInput(f"{field} must be a number.", field=field)
+    amount = Decimal(repr(value))
+    if not 0 <= amount <= highest:
+        raise BadUserInput(f"{field} must be between 0 and {highest:,}; got {value}.", field=field)
+    quantum = Decimal(1).scaleb(-places)
+    if amount != amount.quantize(quantum):
+        raise BadUserInput(f"{field} may have at most {places} decimal places; got {value}.", field=field)
+    return amount.quantize(quantum)
+
+
+def _weight(value: Any) -> Decimal | None:
+    field = "costs.maxPositionWeight"
+    if value is None:
+        return None
+    if not math.isfinite(value) or not 0 < value <= 1:
+        raise BadUserInput(
+            f"{field} must be above 0 and at most 1 (a fraction of the portfolio); got {value}.", field=field
+        )
+    weight = Decimal(repr(value))
+    if weight != weight.quantize(Decimal("0.000001")):
+        raise BadUserInput(f"{field} may have at most 6 decimal places; got {value}.", field=field)
+    return weight
+
+
+def clean_costs(given: Any, current: TradingCosts) -> TradingCosts:
+    """Merges a TradingCostsInput into the current costs: omitted fields keep their value."""
+    if given is None or given is UNSET:
+        return current
+    values = {}
+    for name, (attribute, highest, places) in COST_RULES.items():
+        value = getattr(given, _snake(name), UNSET)
+        if value is not UNSET:
+            values[attribute] = _cost_value(value, name, highest, places)
+    weight = getattr(given, "max_position_weight", UNSET)
+    if weight is not UNSET:
+        values["max_position_weight"] = _weight(weight)
+    return replace(current, **values)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def slugify(name: str) -> str:

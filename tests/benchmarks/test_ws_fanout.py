@@ -61,6 +61,9 @@ async def api_process(settings, server_url, tmp_path):
         AIBT_DATA_DIR=str(settings.data_dir),
         AIBT_SEED_PRICES="0",
         AIBT_START_TOOLS="0",
+        # Every subscriber is one account on one address here: the per-user and per-address caps are lifted.
+        AIBT_WS_MAX_CONNECTIONS_PER_USER="100000",
+        AIBT_WS_MAX_CONNECTIONS_PER_ADDRESS="100000",
         PORT=str(port),
     )
     topology = Topology(api_url=f"http://127.0.0.1:{port}", env=env, logs=tmp_path)

@@ -128,7 +128,13 @@ async def run_load(
 ) -> LoadResult:
     llm.delay_seconds = llm_delay  # slow enough that the run outlasts the load; cut to 0 when the load ends
     async with (
-        production_topology(settings, tmp_path) as topology,
+        # Every subscriber is one account on one address here: the per-user and per-address caps are lifted.
+        production_topology(
+            settings,
+            tmp_path,
+            AIBT_WS_MAX_CONNECTIONS_PER_USER="100000",
+            AIBT_WS_MAX_CONNECTIONS_PER_ADDRESS="100000",
+        ) as topology,
         httpx.AsyncClient(
             base_url=topology.api_url,
             timeout=30,

@@ -15,7 +15,8 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from db_models.market import PriceBar, PriceInterval
+from db_models.corporate_actions import Action, store_actions
+from db_models.market import CorporateAction, PriceBar, PriceInterval
 
 NEW_YORK = ZoneInfo("America/New_York")
 SYMBOL = "LKAH"
@@ -117,3 +118,22 @@ async def test_bars() -> AsyncIterator[None]:
         yield
     finally:
         await delete_test_bars()
+
+
+# Splits and dividends of SYMBOL around day 9 (2025-01-15, the hourly day): two up to that day, two after it,
+# with numbers that appear nowhere else so a look-ahead is easy to spot.
+PAST_DIVIDEND = Action.dividend(SYMBOL, trading_days()[6], Decimal("0.37"), "test")
+TODAYS_SPLIT = Action.split(SYMBOL, HOURLY_DATE, Decimal("1.5"), "test")
+FUTURE_DIVIDEND = Action.dividend(SYMBOL, trading_days()[10], Decimal("7.77"), "test")
+FUTURE_SPLIT = Action.split(SYMBOL, trading_days()[15], Decimal("4"), "test")
+TEST_ACTIONS = (PAST_DIVIDEND, TODAYS_SPLIT, FUTURE_DIVIDEND, FUTURE_SPLIT)
+
+
+@asynccontextmanager
+async def test_actions() -> AsyncIterator[None]:
+    """The test splits and dividends in the database for the length of the block."""
+    await store_actions(TEST_ACTIONS)
+    try:
+        yield
+    finally:
+        await CorporateAction.filter(symbol=SYMBOL, source="test").delete()

@@ -70,9 +70,11 @@ async def create_running_run(
     clock_at: datetime,
     allowed_tickers: Iterable[str] = ("AAPL", "MSFT"),
     initial_cash: str = "10000.00",
+    costs: object | None = None,
     **run_fields: object,
 ) -> ToolRun:
-    """A fresh user, trading model and RUNNING daily run with its clock at `clock_at`, plus its credential.
+    """A fresh user, trading model and RUNNING daily run with its clock at `clock_at`, plus its credential;
+    `costs` (a db_models.costs.TradingCosts) goes into its snapshot.
 
     Needs Tortoise initialised in this process (depend on the `server_url` fixture).
     """
@@ -98,7 +100,11 @@ async def create_running_run(
         "status": RunStatus.RUNNING,
         "started_at": datetime.now(UTC),
         "clock_at": clock_at,
-        "strategy_snapshot": {"initial_cash": initial_cash, "allowed_tickers": tickers},
+        "strategy_snapshot": {
+            "initial_cash": initial_cash,
+            "allowed_tickers": tickers,
+            **({} if costs is None else {"costs": costs.to_snapshot()}),
+        },
         **run_fields,
     }
     run = await Run.create(**fields)

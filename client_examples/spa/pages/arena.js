@@ -4,18 +4,21 @@
 import { api, follow } from "../lib/api.js";
 import { lineChart } from "../lib/chart.js";
 import { h, link, section, table } from "../lib/dom.js";
-import { decimal, integer, label, percent, signedPercent, tone } from "../lib/format.js";
+import { decimal, integer, label, money, percent, signedPercent, tone } from "../lib/format.js";
 import { navigate } from "../lib/navigation.js";
 import { confirmAction, errorBox, notFoundPage, showError, statusBadge } from "../lib/ui.js";
 
 const ARENA = `query($id: ID!) { arena(id: $id) {
   id name status startDate endDate maxSteps benchmarkSymbol endedAt
-  runs { id strategySnapshot equityCurve { date timestamp value } }
+  runs { id strategySnapshot }
   benchmarks { kind label equityCurve { date timestamp value } performance { initialValue totalReturn } }
-  standings { rank modelName aiModel status totalReturn excessReturn sharpeRatio maxDrawdown totalTrades llmCalls
+  standings { rank modelName aiModel status totalReturn excessReturn sharpeRatio maxDrawdown totalTrades totalFees llmCalls
     run { id runNumber progress { current total } } } } }`;
 const ARENA_EVENTS = `subscription($arenaId: ID!, $afterSeq: Int) { arenaEvents(arenaId: $arenaId, afterSeq: $afterSeq) {
   seq kind status runId runEvent { kind } } }`;
+// Each run's curve in a query of its own: the arena's runs and their curves together would be a response the
+// API refuses as too large (its cost estimate counts up to 20 runs of long curves).
+const CURVE = `query($id: ID!) { run(id: $id) { equityCurve { date timestamp value } } }`;
 const CANCEL = "mutation($id: ID!) { cancelArena(id: $id) { id } }";
 const DELETE = "mutation($id: ID!) { deleteArena(id: $id) }";
 const ACTIVE = new Set(["QUEUED", "RUNNING"]);
@@ -27,6 +30,14 @@ const LINE_COLOURS = 6; // styles.css: .line-1 .. .line-6
 function returnsOf(points, v0, startDate) {
   const start = { t: Date.parse(`${startDate}T00:00:00Z`), v: 0, label: startDate };
   return [start, ...points.map((p) => ({ t: Date.parse(p.timestamp), v: p.value / v0 - 1, label: p.date }))];
+}
+
+/** The arena with each run's curve beside it. */
+async function loadArena(id) {
+  const { arena } = await api(ARENA, { id });
+  const curves = await Promise.all(arena.runs.map((run) => api(CURVE, { id: run.id })));
+  arena.runs.forEach((run, i) => { run.equityCurve = curves[i].run.equityCurve; });
+  return arena;
 }
 
 function seriesOf(arena) {
@@ -57,13 +68,14 @@ function standingRow(standing) {
     h("td", { class: "num" }, decimal(standing.sharpeRatio)),
     h("td", { class: "num" }, percent(standing.maxDrawdown)),
     h("td", { class: "num" }, integer(standing.totalTrades)),
+    h("td", { class: "num" }, money(standing.totalFees)),
     h("td", { class: "num" }, integer(standing.llmCalls)));
 }
 
 export async function render(view, context) {
   let arena;
   try {
-    ({ arena } = await api(ARENA, { id: context.params.id }));
+    arena = await loadArena(context.params.id);
   } catch (error) {
     if (error.code !== "NOT_FOUND") throw error;
     notFoundPage(view, "arena", "/arenas", "Back to your arenas");
@@ -90,7 +102,7 @@ export async function render(view, context) {
     baselineText.textContent = fresh.benchmarks.map((b) => `${b.label}: ${signedPercent(b.performance.totalReturn)}`).join(" · ");
     standings.replaceChildren(table(`Standings of ${fresh.name}`,
       [["Rank", "num"], ["Model"], ["AI model"], ["Status"], ["Return", "num"], ["Excess", "num"], ["Sharpe", "num"],
-        ["Max drawdown", "num"], ["Trades", "num"], ["LLM calls", "num"]],
+        ["Max drawdown", "num"], ["Trades", "num"], ["Fees", "num"], ["LLM calls", "num"]],
       fresh.standings.map(standingRow)));
     chart.update({ series: seriesOf(fresh) });
   }
@@ -135,7 +147,7 @@ function followLive(arenaId, show, problem, { signal, onLeave }) {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       try {
-        const fresh = (await api(ARENA, { id: arenaId })).arena;
+        const fresh = await loadArena(arenaId);
         if (!signal.aborted) show(fresh);
       } catch (error) {
         if (!signal.aborted) showError(problem, error);

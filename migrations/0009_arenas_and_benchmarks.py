@@ -9,7 +9,7 @@ from db_models.runs import BenchmarkKind
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aibt", "0005_profile_and_archive")]
+    dependencies = [("aibt", "0008_extra_tools")]
 
     initial = False
 
@@ -80,6 +80,7 @@ class Migration(migrations.Migration):
                 ("label", fields.CharField(max_length=200)),
                 ("initial_value", fields.DecimalField(max_digits=20, decimal_places=6)),
                 ("purchases", fields.IntField(default=0)),
+                ("dividends", fields.DecimalField(default=0, max_digits=20, decimal_places=6)),
                 ("points", fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
             ],
             options={
@@ -107,7 +108,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Run",
             name="arena_end_announced",
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name="Run",

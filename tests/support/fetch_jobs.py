@@ -1,0 +1,90 @@
+"""Helpers for price fetch job tests: the operations, following a job's events, an `aibt serve` to point
+at the Alpha Vantage stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.graphql_client import ws_connect
+from tests.support.processes import AIBT
+from tests.support.server import free_port
+from tests.support.topology import wait_for_http
+
+FETCH_PRICES = """mutation($input: FetchPricesInput!) { fetchPrices(input: $input) {
+  id status symbols interval from to actions progress { current total message } } }"""
+JOB = """query($id: ID!) { priceFetchJob(id: $id) {
+  id status error attempts symbols startedAt endedAt requestedBy { email }
+  progress { current total message }
+  results { symbol status barsAdded barsUpdated firstDate lastDate actionsAdded requests message } } }"""
+JOBS = "query { priceFetchJobs(first: 5) { totalCount edges { node { id status } } } }"
+EVENTS = """subscription($id: ID!, $after: Int) { priceFetchEvents(jobId: $id, afterSeq: $after) {
+  seq jobId kind status symbol message at progress { current total message }
+  result { symbol status barsAdded firstDate lastDate actionsAdded requests message } } }"""
+
+
+async def follow_fetch(
+    ws_url: str, token: str, job_id: str, after_seq: int | None = None, timeout: float = 120
+) -> tuple[list[dict], dict | None, list[str]]:
+    """Subscribes to priceFetchEvents until the stream completes or errors: (events, error, raw messages)."""
+    socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
+    events: list[dict] = []
+    raw: list[str] = []
+    try:
+        ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert ack["type"] == "connection_ack", ack
+        payload = {"query": EVENTS, "variables": {"id": job_id, "after": after_seq}}
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        while True:
+            text = await asyncio.wait_for(socket.recv(), timeout)
+            raw.append(text)
+            message = json.loads(text)
+            if message["type"] == "next":
+                if message["payload"].get("errors"):
+                    return events, message["payload"]["errors"][0], raw
+                events.append(message["payload"]["data"]["priceFetchEvents"])
+            elif message["type"] == "error":
+                return events, message["payload"][0], raw
+            elif message["type"] == "complete":
+                return events, None, raw
+    finally:
+        await socket.close()
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+
+@asynccontextmanager
+async def embedded_aibt(env: dict[str, str], cwd: Path, name: str = "serve") -> AsyncIterator[Served]:
+    """`aibt serve --log-level debug` in embedded mode, in its own process, while this loop goes on serving."""
+    port = free_port()
+    log_path = cwd / f"{name}-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [AIBT, "serve", "--log-level", "debug"],
+            env={"AIBT_START_TOOLS": "0", "AIBT_SEED_PRICES": "0", **env, "PORT": str(port)},
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            await wait_for_http(f"{url}/healthz", process, "aibt serve", str(log_path))
+            yield Served(url, process, log_path)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
