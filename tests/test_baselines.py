@@ -140,6 +140,7 @@ async def test_the_buy_and_hold_baseline_matches_pandas_with_the_split_and_the_d
     for name, value in pandas_figures(expected["value"]).items():
         assert getattr(figures, name) == approx(value, rel=1e-6), name
     assert figures.total_trades == 2 and figures.win_rate is None and figures.trading_days == 8
+    assert figures.total_dividends == approx(expected["cash"].iloc[-1], abs=1e-6) and figures.total_fees == 0.0
 
 
 async def test_the_relative_figures_match_pandas_on_the_aligned_returns(prices):

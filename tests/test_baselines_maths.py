@@ -58,6 +58,7 @@ def test_a_dividend_pays_cash_on_the_shares_held_before_a_split_on_the_same_day(
     result = hold_curve(Decimal("1000"), ["A"], POINTS[:2], quotes, actions)
     assert [p.cash for p in result.points] == [Decimal("0"), Decimal("15")]
     assert values(result)[1] == Decimal("1035")  # 30 × 34 + 15
+    assert result.dividends == Decimal("15")
 
 
 def test_an_action_between_two_points_applies_at_the_next_open_and_one_before_the_purchase_never():
