@@ -7,7 +7,10 @@ export const RUN_FIELDS = `id runNumber mode status error createdAt startedAt en
   usage { llmCalls inputTokens outputTokens }
   performance { initialValue finalValue totalReturn annualizedReturn volatility sharpeRatio sortinoRatio maxDrawdown
     winRate totalTrades tradingDays }
-  equityCurve { date timestamp value cash }`;
+  equityCurve { date timestamp value cash }
+  benchmarkSymbol arena { id name }
+  benchmarks { kind label symbols equityCurve { date timestamp value } performance { totalReturn sharpeRatio maxDrawdown } }
+  relative { benchmarkKind benchmarkLabel excessReturn beta alpha trackingError informationRatio correlation }`;
 
 /** What a position is called in tables and on the chart; kinds the API adds later fall back to their name. */
 export const ACTION_LABELS = { BUY: "Buy", SELL: "Sell", NO_TRADE: "No trade" };
