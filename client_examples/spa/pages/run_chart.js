@@ -1,5 +1,6 @@
 // The run's equity curve: the portfolio's value at each close, its drawdown shaded, its trades, splits and
-// dividends marked. SERIES lists where the chart's lines come from; another line (a baseline) is one more entry.
+// dividends marked, and its baselines (what the market did over the same closes) dashed beside it. SERIES
+// lists where the chart's lines come from: an entry gives one series, several, or none.
 
 import { api } from "../lib/api.js";
 import { lineChart } from "../lib/chart.js";
@@ -20,6 +21,12 @@ export const SERIES = [
     className: "equity",
     points: run.equityCurve.map((p) => ({ t: Date.parse(p.timestamp), v: p.value, label: p.date })),
   }),
+  (run) => (run.benchmarks || []).map((benchmark) => ({
+    id: `benchmark-${benchmark.kind.toLowerCase()}`,
+    name: benchmark.label,
+    className: "baseline",
+    points: benchmark.equityCurve.map((p) => ({ t: Date.parse(p.timestamp), v: p.value, label: p.date })),
+  })),
 ];
 
 async function loadTrades(runId, into) {
@@ -62,10 +69,11 @@ export function chartSection(run) {
   const trades = new Map();
   let latest = run;
   const chart = lineChart({ title: `Equity curve of run ${run.runNumber}`, series: [], formatY: (v) => axisMoney.format(v) });
-  const note = h("p", { class: "muted" }, "Shaded: drawdown below the running peak. Triangles: buys (▲) and sells (▼). Dots: splits and dividends.");
+  const note = h("p", { class: "muted" }, "Shaded: drawdown below the running peak. Triangles: buys (▲) and sells (▼). ",
+    "Dots: splits and dividends. Dashed: the baselines, the same cash held without costs.");
 
   function draw() {
-    const series = SERIES.map((make) => make(latest)).filter(Boolean);
+    const series = SERIES.flatMap((make) => make(latest)).filter(Boolean);
     const main = series[0].points;
     const markers = markersOf(trades, main);
     chart.update({ series, markers, describe: describer(main, markers) });

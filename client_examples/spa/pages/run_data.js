@@ -11,7 +11,10 @@ export const RUN_FIELDS = `id runNumber mode status error createdAt startedAt en
   costs { commissionFixed commissionBps commissionMinimum slippageBps maxPositionWeight }
   performance { initialValue finalValue totalReturn annualizedReturn volatility sharpeRatio sortinoRatio maxDrawdown
     winRate totalTrades tradingDays totalFees totalDividends }
-  equityCurve { date timestamp value cash }`;
+  equityCurve { date timestamp value cash }
+  benchmarkSymbol arena { id name }
+  benchmarks { kind label symbols equityCurve { date timestamp value } performance { totalReturn sharpeRatio maxDrawdown } }
+  relative { benchmarkKind benchmarkLabel excessReturn beta alpha trackingError informationRatio correlation }`;
 
 /** What a position is called in tables and on the chart; kinds the API adds later fall back to their name. */
 export const ACTION_LABELS = { BUY: "Buy", SELL: "Sell", NO_TRADE: "No trade", SPLIT: "Split", DIVIDEND: "Dividend" };
