@@ -12,7 +12,7 @@ import pytest_asyncio
 from db_models.corporate_actions import store_actions
 from db_models.market import CorporateAction
 from tests.support import price_fixtures as px
-from tests.support.external_mcp import configured, running_research_server, write_config
+from tests.support.external_mcp import research_configured
 from tests.support.spa import check_page, expect, needs_chromium, no_page_errors, sign_in
 from tests.test_corporate_action_runs import RUN_ACTIONS
 
@@ -27,10 +27,8 @@ RUN = """query($id: ID!) { run(id: $id) { status usedExternalTools performance {
 @pytest_asyncio.fixture
 async def research(tmp_path):
     """An external tool server, configured as `research` for the session's API while the test runs."""
-    async with running_research_server() as server:
-        config = write_config(tmp_path / "extra.json", {"research": {"url": server.url, "bearer_token": server.token}})
-        async with configured(config):
-            yield server
+    async with research_configured(tmp_path) as server:
+        yield server
 
 
 @pytest_asyncio.fixture

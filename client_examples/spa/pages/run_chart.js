@@ -24,7 +24,7 @@ export const SERIES = [
   (run) => (run.benchmarks || []).map((benchmark) => ({
     id: `benchmark-${benchmark.kind.toLowerCase()}`,
     name: benchmark.label,
-    className: "baseline",
+    className: benchmark.kind === "INDEX" ? "baseline index" : "baseline",
     points: benchmark.equityCurve.map((p) => ({ t: Date.parse(p.timestamp), v: p.value, label: p.date })),
   })),
 ];
