@@ -178,11 +178,21 @@ async def test_an_intraday_session_is_started_from_the_model_page(server_url, ap
     await page.get_by_label("Symbol", exact=True).select_option(px.SYMBOL)
     await page.get_by_label("Date", exact=True).fill(px.HOURLY_DATE.isoformat())
     await page.get_by_label("Session", exact=True).select_option("REGULAR")
+    # Measured against an index of the user's choice: one without prices that day is refused beside its field.
+    await page.get_by_label("Index (optional)").fill("NOPRICES")
+    await page.get_by_role("button", name="Start intraday session").click()
+    await expect(page.locator('[data-field="benchmarkSymbol"] .field-error')).to_contain_text(
+        "benchmarkSymbol NOPRICES has no"
+    )
+    await page.get_by_label("Index (optional)").fill(px.OTHER)
     await page.get_by_role("button", name="Start intraday session").click()
     await expect(page.locator("#run-status")).to_have_text("Completed", timeout=90_000)
     await expect(page.get_by_text(f"Intraday · {px.SYMBOL} {px.HOURLY_DATE} (Regular)")).to_be_visible()
     await expect(page.locator("#run-progress-text")).to_contain_text("bars")
-    await expect(page.locator(".chart svg path.series-line")).to_have_count(2)  # the session and its symbol held
+    # The session, its symbol held, and the index.
+    await expect(page.locator(".chart svg path.series-line")).to_have_count(3)
+    await expect(page.locator(".chart-legend li.baseline.index")).to_have_text(re.compile(px.OTHER))
+    await expect(page.get_by_role("region", name="Against the market").locator("tbody tr")).to_have_count(2)
     await expect(
         page.get_by_role("region", name="Reasoning").get_by_role("heading", name=re.compile("^Bar at "))
     ).not_to_have_count(0)

@@ -1,21 +1,22 @@
-// /arenas/:id: one arena, followed live over arenaEvents while its runs trade: the standings, every run's
-// return since the start beside the baselines (dashed), and cancelling or deleting it.
+// /arenas/:id: one arena, followed live over arenaEvents while its runs trade (resumed with afterSeq after a
+// dropped connection): the standings, every run's return since the start beside the baselines (dashed), and
+// cancelling or deleting it, each after a confirmation.
 
 import { api, follow } from "../lib/api.js";
-import { lineChart } from "../lib/chart.js";
-import { h, link, section, table } from "../lib/dom.js";
-import { decimal, integer, label, money, percent, signedPercent, tone } from "../lib/format.js";
+import { h, link, section } from "../lib/dom.js";
+import { label, signedPercent } from "../lib/format.js";
 import { navigate } from "../lib/navigation.js";
-import { confirmAction, errorBox, notFoundPage, showError, statusBadge } from "../lib/ui.js";
+import { confirmAction, errorBox, notFoundPage, showError } from "../lib/ui.js";
+import { arenaChart } from "./arena_chart.js";
+import { showRunProgress, STANDING_FIELDS, standingsTable } from "./arena_standings.js";
 
 const ARENA = `query($id: ID!) { arena(id: $id) {
   id name status startDate endDate maxSteps benchmarkSymbol endedAt
   runs { id strategySnapshot }
-  benchmarks { kind label equityCurve { date timestamp value } performance { initialValue totalReturn } }
-  standings { rank modelName aiModel status totalReturn excessReturn sharpeRatio maxDrawdown totalTrades totalFees llmCalls
-    run { id runNumber progress { current total } } } } }`;
+  benchmarks { kind label symbols equityCurve { date timestamp value } performance { initialValue totalReturn } }
+  standings { ${STANDING_FIELDS} } } }`;
 const ARENA_EVENTS = `subscription($arenaId: ID!, $afterSeq: Int) { arenaEvents(arenaId: $arenaId, afterSeq: $afterSeq) {
-  seq kind status runId runEvent { kind } } }`;
+  seq kind status runId runEvent { kind progress { current total } } } }`;
 // Each run's curve in a query of its own: the arena's runs and their curves together would be a response the
 // API refuses as too large (its cost estimate counts up to 20 runs of long curves).
 const CURVE = `query($id: ID!) { run(id: $id) { equityCurve { date timestamp value } } }`;
@@ -24,13 +25,6 @@ const DELETE = "mutation($id: ID!) { deleteArena(id: $id) }";
 const ACTIVE = new Set(["QUEUED", "RUNNING"]);
 const RELOAD_ON = new Set(["LOG", "COMPLETED", "FAILED", "CANCELLED"]); // a step's close, or a run's end
 const RELOAD_DELAY_MS = 400;
-const LINE_COLOURS = 6; // styles.css: .line-1 .. .line-6
-
-/** A curve as returns since its start (initial value `v0`), the start itself at 0. */
-function returnsOf(points, v0, startDate) {
-  const start = { t: Date.parse(`${startDate}T00:00:00Z`), v: 0, label: startDate };
-  return [start, ...points.map((p) => ({ t: Date.parse(p.timestamp), v: p.value / v0 - 1, label: p.date }))];
-}
 
 /** The arena with each run's curve beside it. */
 async function loadArena(id) {
@@ -38,38 +32,6 @@ async function loadArena(id) {
   const curves = await Promise.all(arena.runs.map((run) => api(CURVE, { id: run.id })));
   arena.runs.forEach((run, i) => { run.equityCurve = curves[i].run.equityCurve; });
   return arena;
-}
-
-function seriesOf(arena) {
-  const runs = arena.runs.map((run, i) => ({
-    id: `run-${run.id}`,
-    name: run.strategySnapshot.name,
-    className: `line-${(i % LINE_COLOURS) + 1}`,
-    points: run.equityCurve.length ? returnsOf(run.equityCurve, Number(run.strategySnapshot.initial_cash), arena.startDate) : [],
-  }));
-  const baselines = arena.benchmarks.map((b) => ({
-    id: `benchmark-${b.kind.toLowerCase()}`,
-    name: b.label,
-    className: "baseline",
-    points: b.equityCurve.length ? returnsOf(b.equityCurve, b.performance.initialValue, arena.startDate) : [],
-  }));
-  return [...baselines, ...runs]; // the first series is the chart's main one: the baseline every run is ranked against
-}
-
-function standingRow(standing) {
-  const progress = standing.run.progress;
-  return h("tr", { dataset: { runId: standing.run.id } },
-    h("td", { class: "num" }, String(standing.rank)),
-    h("th", { scope: "row" }, link(`/runs/${standing.run.id}`, standing.modelName, { "aria-label": `Open the run of ${standing.modelName}` })),
-    h("td", {}, standing.aiModel),
-    h("td", {}, statusBadge(standing.status), ACTIVE.has(standing.status) ? ` ${progress.current}/${progress.total}` : ""),
-    h("td", { class: `num ${tone(standing.totalReturn)}` }, signedPercent(standing.totalReturn)),
-    h("td", { class: `num ${tone(standing.excessReturn)}` }, signedPercent(standing.excessReturn)),
-    h("td", { class: "num" }, decimal(standing.sharpeRatio)),
-    h("td", { class: "num" }, percent(standing.maxDrawdown)),
-    h("td", { class: "num" }, integer(standing.totalTrades)),
-    h("td", { class: "num" }, money(standing.totalFees)),
-    h("td", { class: "num" }, integer(standing.llmCalls)));
 }
 
 export async function render(view, context) {
@@ -85,11 +47,7 @@ export async function render(view, context) {
   const status = h("span", { class: "badge", role: "status", id: "arena-status" });
   const baselineText = h("p", { class: "muted", id: "arena-baselines" });
   const standings = h("div", { id: "arena-standings" });
-  const chart = lineChart({
-    title: `Returns in the arena ${arena.name}`, series: [], shadeDrawdown: false,
-    formatY: (v) => percent(Math.abs(v) < 1e-12 ? 0 : v), // an axis tick at -0 reads 0
-    describe: (point) => `${point.label}: the baseline ${signedPercent(point.v)}`,
-  });
+  const chart = arenaChart(arena);
   const cancel = h("button", { type: "button", class: "secondary" }, "Cancel arena");
   const remove = h("button", { type: "button", class: "danger" }, "Delete arena");
 
@@ -100,14 +58,12 @@ export async function render(view, context) {
     cancel.hidden = !ACTIVE.has(fresh.status);
     remove.hidden = ACTIVE.has(fresh.status);
     baselineText.textContent = fresh.benchmarks.map((b) => `${b.label}: ${signedPercent(b.performance.totalReturn)}`).join(" · ");
-    standings.replaceChildren(table(`Standings of ${fresh.name}`,
-      [["Rank", "num"], ["Model"], ["AI model"], ["Status"], ["Return", "num"], ["Excess", "num"], ["Sharpe", "num"],
-        ["Max drawdown", "num"], ["Trades", "num"], ["Fees", "num"], ["LLM calls", "num"]],
-      fresh.standings.map(standingRow)));
-    chart.update({ series: seriesOf(fresh) });
+    standings.replaceChildren(standingsTable(fresh));
+    chart.update(fresh);
   }
 
-  const act = (work) => async () => {
+  const act = (question, work) => async () => {
+    if (!(await confirmAction(question))) return;
     try {
       await work();
       showError(problem, null);
@@ -115,14 +71,16 @@ export async function render(view, context) {
       showError(problem, error);
     }
   };
-  cancel.addEventListener("click", act(() => api(CANCEL, { id: arena.id })));
-  remove.addEventListener("click", act(async () => {
-    const sure = await confirmAction({
-      title: `Delete the arena ${arena.name}?`,
-      message: "The arena and all its runs, with their trades, curves and reasoning logs, are deleted for good.",
-      confirmLabel: "Delete arena",
-    });
-    if (!sure) return;
+  cancel.addEventListener("click", act({
+    title: `Cancel the arena ${arena.name}?`,
+    message: "Every run still queued or trading stops where it is; what they traded so far stays, ranked as it stands.",
+    confirmLabel: "Cancel arena", cancelLabel: "Keep it running",
+  }, () => api(CANCEL, { id: arena.id })));
+  remove.addEventListener("click", act({
+    title: `Delete the arena ${arena.name}?`,
+    message: "The arena and all its runs, with their trades, curves and reasoning logs, are deleted for good.",
+    confirmLabel: "Delete arena",
+  }, async () => {
     await api(DELETE, { id: arena.id });
     navigate("/arenas");
   }));
@@ -132,16 +90,17 @@ export async function render(view, context) {
     h("div", { class: "page-head" }, h("h1", { tabindex: -1 }, arena.name), h("div", { class: "actions" }, cancel, remove)),
     problem,
     section("Standings",
-      h("p", { class: "run-head" }, h("span", {}, `${arena.startDate} – ${arena.endDate}`), status),
+      h("p", { class: "run-head" }, h("span", {}, `${arena.startDate} – ${arena.endDate} · at most ${arena.maxSteps} steps a day`), status),
       baselineText, standings,
-      h("p", { class: "muted" }, "Ranked by total return; excess is over the buy-and-hold baseline over the same days.")),
+      h("p", { class: "muted" }, "Ranked by total return; excess is over each baseline over the same closes. ",
+        "Runs marked External tools had tools not bound to their dates.")),
     section("Returns", chart.element,
       h("p", { class: "muted" }, "Each run's return since the start; dashed: the baselines, the same cash held without costs.")));
   show(arena);
-  if (ACTIVE.has(arena.status) || !arena.endedAt) followLive(arena.id, show, problem, context);
+  if (ACTIVE.has(arena.status) || !arena.endedAt) followLive(arena.id, { show, standings, problem }, context);
 }
 
-function followLive(arenaId, show, problem, { signal, onLeave }) {
+function followLive(arenaId, { show, standings, problem }, { signal, onLeave }) {
   let timer = null;
   const reload = () => {
     clearTimeout(timer);
@@ -159,6 +118,7 @@ function followLive(arenaId, show, problem, { signal, onLeave }) {
     field: "arenaEvents",
     variables: { arenaId },
     onEvent(event) {
+      if (event.runEvent && event.runEvent.progress) showRunProgress(standings, event.runId, event.runEvent.progress);
       if (event.kind === "ENDED" || RELOAD_ON.has(event.runEvent.kind)) reload();
     },
     onError: (error) => showError(problem, error),

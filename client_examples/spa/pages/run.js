@@ -16,7 +16,7 @@ import { summarySection } from "./run_summary.js";
 const RUN = `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`;
 const RUN_EVENTS = `subscription($runId: ID!, $afterSeq: Int) { runEvents(runId: $runId, afterSeq: $afterSeq) {
   seq kind status message progress { current total message currentDate }
-  position { id date timestamp action symbol amount price cash holdings } } }`;
+  position { id date timestamp action symbol amount price fee cash holdings } } }`;
 const SECTIONS = [summarySection, chartSection, performanceSection, relativeSection, positionsSection, logsSection];
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 const RELOAD_DELAY_MS = 400; // events come in bursts: one reload per burst
