@@ -1,14 +1,20 @@
-"""Pulls a run's equity curve and positions into pandas, recomputes its metrics and charts it.
+"""Pulls a run's (or an arena's) curves into pandas, recomputes their figures and charts them with their baselines.
 
     python client_examples/analytics.py RUN_ID --out-dir ./run-report
+    python client_examples/analytics.py --arena ARENA_ID --out-dir ./arena-report
 
 Computes total and annualized return, volatility, Sharpe, Sortino, max drawdown, win rate, trades, trading
 days, fees and dividends from the curve and the positions alone, as docs/metrics.md defines them, and prints
 them beside the API's `performance`. Writes to the output directory:
   equity_curve.csv  date, timestamp, value, cash, peak, drawdown, return (V1..Vn; V0 is the initial cash)
   positions.csv     every action of the run, with the holdings after it as JSON
-  equity.png        the value curve with drawdowns shaded and buys/sells marked, and the drawdown below
-Exit status: 0 when every metric agrees with the API's within --tolerance, 2 when one does not,
+  equity.png        the value curve with its baselines (dashed), drawdowns shaded and buys/sells marked, and
+                    the drawdown below
+  benchmarks.csv    the baselines' values at the run's closes
+With --arena it recomputes the standings (each run's return, excess return over the buy-and-hold baseline,
+Sharpe ratio and drawdown, and the ranks), prints them beside the API's, and writes arena.png (every run's
+return and the baselines in one chart), curves.csv and standings.csv.
+Exit status: 0 when every figure agrees with the API's within --tolerance, 2 when one does not,
 1 on any other error.
 """
 
@@ -31,6 +37,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from aibt_client import Client, GraphQLError, add_connection_arguments, connect, operation
+from arena_report import comparison, draw_arena, fetch_arena, recompute_standings
+from arena_report import write_csvs as write_arena_csvs
 
 TRADING_DAYS_PER_YEAR = 252
 SESSION_MINUTES = {"REGULAR": 390, "PRE": 330, "AFTER": 240}
@@ -200,7 +208,7 @@ def comparison_table(ours: dict[str, Any], theirs: dict[str, Any] | None, tolera
     return "\n".join(lines), all_agree
 
 
-def write_csvs(curve: pd.DataFrame, positions: pd.DataFrame, v0: float, out_dir: Path) -> None:
+def write_csvs(curve: pd.DataFrame, positions: pd.DataFrame, v0: float, out_dir: Path, run: dict[str, Any]) -> None:
     values = pd.concat([pd.Series([v0]), curve["value"]], ignore_index=True)
     table = curve.copy()
     table["peak"] = values.cummax().iloc[1:].to_numpy()
@@ -208,6 +216,12 @@ def write_csvs(curve: pd.DataFrame, positions: pd.DataFrame, v0: float, out_dir:
     table["return"] = (values / values.shift(1) - 1).iloc[1:].to_numpy()
     table.to_csv(out_dir / "equity_curve.csv", index=False)
     positions.to_csv(out_dir / "positions.csv", index=False)
+    baselines = [
+        (p["date"], p["timestamp"], b["label"], p["value"]) for b in run["benchmarks"] for p in b["equityCurve"]
+    ]
+    pd.DataFrame(baselines, columns=["date", "timestamp", "benchmark", "value"]).to_csv(
+        out_dir / "benchmarks.csv", index=False
+    )
 
 
 def trade_points(curve: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
@@ -231,6 +245,10 @@ def draw_chart(run: dict[str, Any], curve: pd.DataFrame, positions: pd.DataFrame
         2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}, constrained_layout=True
     )
     top.plot(x, value, color="#1f4e79", linewidth=1.8, label="portfolio value")
+    for benchmark, color in zip(run["benchmarks"], ("#555555", "#9467bd"), strict=False):
+        at = pd.to_datetime([p["timestamp"] for p in benchmark["equityCurve"]], utc=True).tz_convert(None)
+        values = [p["value"] for p in benchmark["equityCurve"]]
+        top.plot(at, values, color=color, linewidth=1.2, linestyle="--", label=benchmark["label"])
     top.axhline(v0, color="#bbbbbb", linewidth=0.8, linestyle=":", label=f"initial {v0:,.0f}")
     top.fill_between(
         x, value, peak, where=value < peak, interpolate=True, color="#d62728", alpha=0.25, label="drawdown"
@@ -275,25 +293,9 @@ def draw_chart(run: dict[str, Any], curve: pd.DataFrame, positions: pd.DataFrame
     plt.close(figure)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_connection_arguments(parser)
-    parser.add_argument("run_id", metavar="RUN_ID")
-    parser.add_argument("--out-dir", type=Path, help="where to write the CSVs and the chart (default ./run-RUN_ID)")
-    parser.add_argument(
-        "--tolerance",
-        type=float,
-        default=1e-9,
-        help="largest difference from the API's figure that counts as agreeing (default 1e-9)",
-    )
-    args = parser.parse_args(argv)
-    try:
-        with connect(args) as client:
-            run = fetch_run(client, args.run_id)
-            positions = positions_frame(fetch_positions(client, args.run_id))
-    except (GraphQLError, httpx.HTTPError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+def analyse_run(client: Client, args: argparse.Namespace) -> int:
+    run = fetch_run(client, args.run_id)
+    positions = positions_frame(fetch_positions(client, args.run_id))
     curve = curve_frame(run)
     if curve.empty:
         print(f"Run #{run['runNumber']} ({run['status']}) has no equity points yet.", file=sys.stderr)
@@ -305,18 +307,61 @@ def main(argv: list[str] | None = None) -> int:
         f"Run #{run['runNumber']} of {run['model']['name']}: {run['status']}, {run['mode'].lower()}, "
         f"{len(curve)} equity points, {ours['totalTrades']} trades"
     )
+    for benchmark in run["benchmarks"]:
+        print(f"baseline {benchmark['label']}: return {benchmark['performance']['totalReturn']!r}")
     print(table)
 
     out_dir = args.out_dir or Path(f"run-{args.run_id}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_csvs(curve, positions, v0, out_dir)
+    write_csvs(curve, positions, v0, out_dir, run)
     draw_chart(run, curve, positions, v0, out_dir / "equity.png")
-    for name in ("equity_curve.csv", "positions.csv", "equity.png"):
+    for name in ("equity_curve.csv", "positions.csv", "benchmarks.csv", "equity.png"):
         print(f"wrote {out_dir / name}")
     if not all_agree:
         print(f"Some figures differ from the API's by more than {args.tolerance}.", file=sys.stderr)
         return 2
     return 0
+
+
+def analyse_arena(client: Client, args: argparse.Namespace) -> int:
+    arena = fetch_arena(client, args.arena)
+    ours = recompute_standings(arena)
+    table, all_agree = comparison(ours, arena, args.tolerance)
+    print(f'Arena "{arena["name"]}": {arena["status"]}, {len(arena["runs"])} runs')
+    print(table)
+    out_dir = args.out_dir or Path(f"arena-{args.arena}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_arena_csvs(arena, ours, out_dir)
+    draw_arena(arena, out_dir / "arena.png")
+    for name in ("curves.csv", "standings.csv", "arena.png"):
+        print(f"wrote {out_dir / name}")
+    if not all_agree:
+        print(f"Some figures differ from the API's by more than {args.tolerance}.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_connection_arguments(parser)
+    parser.add_argument("run_id", metavar="RUN_ID", nargs="?")
+    parser.add_argument("--arena", metavar="ARENA_ID", help="analyse this arena instead of a run")
+    parser.add_argument("--out-dir", type=Path, help="where to write the CSVs and the chart (default ./run-RUN_ID)")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-9,
+        help="largest difference from the API's figure that counts as agreeing (default 1e-9)",
+    )
+    args = parser.parse_args(argv)
+    if (args.run_id is None) == (args.arena is None):
+        parser.error("give a RUN_ID or --arena ARENA_ID")
+    try:
+        with connect(args) as client:
+            return analyse_arena(client, args) if args.arena else analyse_run(client, args)
+    except (GraphQLError, httpx.HTTPError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

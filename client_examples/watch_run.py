@@ -13,32 +13,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from typing import Any
 
 import httpx
-import websockets
 from aibt_client import Client, GraphQLError, add_connection_arguments, connect, operation, websocket_endpoint
+from resumable import ConnectionDropped, ResumableSubscription
 from tqdm import tqdm
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 EXIT_CODES = {"COMPLETED": 0, "FAILED": 1, "CANCELLED": 3}
 EXIT_ERROR = 4
 TERMINAL_KINDS = set(EXIT_CODES)
 ALWAYS_SHOWN = {"QUEUED", "STARTED", "TRADE", *TERMINAL_KINDS}
-# graphql-transport-ws closes that reconnecting cannot fix: bad request, unauthorized, forbidden,
-# duplicate subscription id, too many connection_init messages.
-FATAL_CLOSE_CODES = {4400, 4401, 4403, 4409, 4429}
-SUBSCRIPTION_ID = "run-events"
-
-
-class ConnectionDropped(Exception):
-    """Raised when the socket goes away before the stream completed; the watcher reconnects."""
-
-
-def close_code(error: ConnectionClosed) -> int | None:
-    return error.rcvd.code if error.rcvd is not None else None
 
 
 def describe(event: dict[str, Any]) -> str:
@@ -59,27 +45,17 @@ def describe(event: dict[str, Any]) -> str:
     return f"[{event['seq']:>4}] {kind:<9} {detail}".rstrip()
 
 
-class RunWatcher:
-    """Follows one run's events over graphql-transport-ws, resuming after the last seq on reconnect."""
+class RunWatcher(ResumableSubscription):
+    """Follows one run's events, with a progress bar, resuming after the last seq on reconnect."""
+
+    OPERATION = "run_events"
+    FIELD = "runEvents"
 
     def __init__(
-        self,
-        ws_url: str,
-        token: str,
-        run_id: str,
-        *,
-        verbose: bool = False,
-        drop_after: int | None = None,
-        max_retries: int = 8,
-        backoff: float = 0.5,
-        max_backoff: float = 10.0,
-        show_progress: bool = True,
+        self, ws_url: str, token: str, run_id: str, *, verbose: bool = False, show_progress: bool = True, **options
     ):
-        self.ws_url, self.token, self.run_id = ws_url, token, run_id
-        self.verbose, self.drop_after = verbose, drop_after
-        self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
-        self.last_seq = 0
-        self.failures = 0  # reconnects in a row; a connection that is acknowledged resets it
+        super().__init__(ws_url, token, **options)
+        self.run_id, self.verbose = run_id, verbose
         self.final_event: dict[str, Any] | None = None
         self.bar = tqdm(
             total=None,
@@ -91,84 +67,19 @@ class RunWatcher:
             leave=True,
         )
 
+    def variables(self) -> dict[str, Any]:
+        return {"runId": self.run_id}
+
+    def say(self, text: str) -> None:
+        tqdm.write(text, file=sys.stderr)
+
     async def follow(self) -> None:
-        """Returns once the stream completes; raises GraphQLError, or ConnectionDropped after max_retries."""
         try:
-            while True:
-                try:
-                    await self._session()
-                    return
-                except (ConnectionDropped, ConnectionClosed, InvalidHandshake, OSError) as error:
-                    if isinstance(error, ConnectionClosed) and close_code(error) in FATAL_CLOSE_CODES:
-                        raise ConnectionDropped(
-                            f"the server closed the connection: {close_code(error)} "
-                            f"{error.rcvd.reason if error.rcvd else ''}".rstrip()
-                        ) from error
-                    if isinstance(error, InvalidHandshake) and not (
-                        isinstance(error, InvalidStatus) and error.response.status_code >= 500
-                    ):
-                        raise ConnectionDropped(f"the server refused the websocket: {error}") from error
-                    self.failures += 1
-                    if self.failures > self.max_retries:
-                        raise ConnectionDropped(f"gave up after {self.max_retries} reconnects: {error}") from error
-                    delay = min(self.backoff * 2 ** (self.failures - 1), self.max_backoff)
-                    tqdm.write(
-                        f"connection lost ({error or type(error).__name__}); reconnecting in {delay:.1f}s, "
-                        f"resuming after seq {self.last_seq}",
-                        file=sys.stderr,
-                    )
-                    await asyncio.sleep(delay)
+            await super().follow()
         finally:
             self.bar.close()
 
-    async def _session(self) -> None:
-        """One connection: init, subscribe after last_seq, handle events until complete."""
-        async with websockets.connect(self.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {self.token}"}}))
-            while (message := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "connection_ack":
-                if message["type"] == "ping":
-                    await ws.send(json.dumps({"type": "pong"}))
-            self.failures = 0
-            await ws.send(
-                json.dumps(
-                    {
-                        "id": SUBSCRIPTION_ID,
-                        "type": "subscribe",
-                        "payload": {
-                            "query": operation("run_events"),
-                            "variables": {"runId": self.run_id, "afterSeq": self.last_seq},
-                        },
-                    }
-                )
-            )
-            received = 0
-            async for raw in ws:
-                message = json.loads(raw)
-                if message["type"] == "ping":
-                    await ws.send(json.dumps({"type": "pong"}))
-                elif message["type"] == "next":
-                    payload = message["payload"]
-                    if payload.get("errors"):
-                        raise GraphQLError(payload["errors"])
-                    self.handle(payload["data"]["runEvents"])
-                    received += 1
-                    if self.drop_after is not None and received >= self.drop_after:
-                        self.drop_after = None  # once only
-                        await ws.close()
-                        raise ConnectionDropped(f"closed on purpose after {received} events (--drop-after)")
-                elif message["type"] == "error":
-                    raise GraphQLError(message["payload"])
-                elif message["type"] == "complete":
-                    return
-            raise ConnectionDropped("the server closed the connection before the stream completed")
-
     def handle(self, event: dict[str, Any]) -> None:
-        seq = event["seq"]
-        if seq <= self.last_seq:
-            return  # already shown (the server promises no duplicates; a client still guards)
-        if seq != self.last_seq + 1:
-            tqdm.write(f"warning: events {self.last_seq + 1}..{seq - 1} are missing", file=sys.stderr)
-        self.last_seq = seq
         progress = event.get("progress")
         if progress:
             if self.bar.total != progress["total"]:

@@ -11,6 +11,7 @@ MODEL_MODULES = [
     "db_models.runs",
     "db_models.chat",
     "db_models.market",
+    "db_models.arenas",
     "db_models.price_fetches",
 ]
 

@@ -74,6 +74,13 @@ def session_bars(session: str, interval: str) -> int:
     return SESSION_MINUTES[str(session)] // INTERVAL_MINUTES[str(interval)]
 
 
+def run_periods_per_year(run: Run) -> int:
+    """A stored run's P: an intraday run's bars per session are the whole bars of its interval in its session."""
+    if str(run.mode) == "INTRADAY":
+        return periods_per_year(run.mode, session_bars(run.session or "REGULAR", run.bar_interval))
+    return periods_per_year(run.mode)
+
+
 def _is_trade(record) -> bool:
     return str(record.action) in ("BUY", "SELL")
 

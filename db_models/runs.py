@@ -1,4 +1,4 @@
-"""Runs of a trading model and what they produce: positions, reasoning logs, the equity curve."""
+"""Runs of a trading model and what they produce: positions, reasoning logs, the equity curve, the baselines."""
 
 from enum import StrEnum
 
@@ -84,6 +84,12 @@ class Run(Model):
     cancel_requested = fields.BooleanField(default=False)
     # The agent had tools of external MCP servers, which are not bound to the run's clock (see the snapshot).
     used_external_tools = fields.BooleanField(default=False, db_default=False)
+    # The index the run is measured against besides its own buy-and-hold (None: no index), fixed at start.
+    benchmark_symbol = fields.CharField(max_length=16, null=True)
+    # The arena the run competes in, and whether its final event is on the arena's stream yet: the arena
+    # ends once every member's is (see tasks/arena_events.py).
+    arena = fields.ForeignKeyField("aibt.Arena", related_name="runs", null=True, on_delete=fields.CASCADE)
+    arena_end_announced = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "runs"
@@ -143,3 +149,30 @@ class EquityPoint(Model):
     class Meta:
         table = "equity_points"
         unique_together = (("run", "timestamp"),)
+
+
+class BenchmarkKind(StrEnum):
+    BUY_AND_HOLD = "BUY_AND_HOLD"
+    INDEX = "INDEX"
+
+
+class BenchmarkCurve(Model):
+    """A finished run's (or arena's) baseline curve at the run's own closes, from which its figures are made.
+
+    Written once when the run ends; a live run's baselines are computed from the stored prices on read."""
+
+    id = fields.IntField(primary_key=True)
+    run = fields.ForeignKeyField("aibt.Run", related_name="benchmark_curves", null=True, on_delete=fields.CASCADE)
+    arena = fields.ForeignKeyField("aibt.Arena", related_name="benchmark_curves", null=True, on_delete=fields.CASCADE)
+    kind = fields.CharEnumField(BenchmarkKind, max_length=16)
+    symbols = fields.JSONField(default=list)
+    label = fields.CharField(max_length=200)
+    initial_value = fields.DecimalField(**MONEY)
+    purchases = fields.IntField(default=0)  # symbols bought (each once): the baseline's trades
+    dividends = fields.DecimalField(default=0, **MONEY)  # the cash its dividends paid
+    # [[timestamp, date, value, cash], ...] oldest first: ISO strings and decimal strings.
+    points = fields.JSONField(default=list)
+
+    class Meta:
+        table = "benchmark_curves"
+        unique_together = (("run", "kind"), ("arena", "kind"))

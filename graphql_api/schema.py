@@ -11,6 +11,9 @@ from graphql_api.accounts.mutations import AccountMutations
 from graphql_api.accounts.profile_mutations import ProfileMutations
 from graphql_api.accounts.queries import AccountQueries
 from graphql_api.admin.queries import AdminQueries
+from graphql_api.arenas.mutations import ArenaMutations
+from graphql_api.arenas.queries import ArenaQueries
+from graphql_api.arenas.subscriptions import ArenaSubscriptions
 from graphql_api.chat.mutations import ChatMutations
 from graphql_api.chat.queries import ChatQueries
 from graphql_api.chat.subscriptions import ChatSubscriptions
@@ -32,13 +35,32 @@ from graphql_api.trading_models.queries import TradingModelQueries
 
 Query = merge_types(
     "Query",
-    (AccountQueries, TradingModelQueries, RunQueries, ChatQueries, MarketQueries, AdminQueries, PriceFetchQueries),
+    (
+        AccountQueries,
+        TradingModelQueries,
+        RunQueries,
+        ArenaQueries,
+        ChatQueries,
+        MarketQueries,
+        AdminQueries,
+        PriceFetchQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountMutations, ProfileMutations, TradingModelMutations, RunMutations, ChatMutations, PriceFetchMutations),
+    (
+        AccountMutations,
+        ProfileMutations,
+        TradingModelMutations,
+        RunMutations,
+        ArenaMutations,
+        ChatMutations,
+        PriceFetchMutations,
+    ),
 )
-Subscription = merge_types("Subscription", (RunSubscriptions, ChatSubscriptions, PriceFetchSubscriptions))
+Subscription = merge_types(
+    "Subscription", (RunSubscriptions, ArenaSubscriptions, ChatSubscriptions, PriceFetchSubscriptions)
+)
 
 
 class AibtSchema(Schema):

@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from db_models.arenas import ArenaStatus
 from db_models.chat import MessageRole
 from db_models.runs import ActionType, RunStatus
 from tasks.event_wire import EventContractError, WireObject
@@ -37,6 +38,11 @@ class RunEventKind(StrEnum):
 TERMINAL_RUN_KINDS = frozenset({RunEventKind.COMPLETED, RunEventKind.FAILED, RunEventKind.CANCELLED})
 
 
+class ArenaEventKind(StrEnum):
+    RUN = "RUN"  # a member run's event, again
+    ENDED = "ENDED"  # the arena's last event: every member's final event is before it
+
+
 class ChatEventKind(StrEnum):
     TOKEN = "TOKEN"
     TOOL_START = "TOOL_START"
@@ -48,6 +54,10 @@ class ChatEventKind(StrEnum):
 
 def run_stream(run_id: int) -> str:
     return f"run:{run_id}"
+
+
+def arena_stream(arena_id: int) -> str:
+    return f"arena:{arena_id}"
 
 
 def conversation_stream(conversation_id: int) -> str:
@@ -210,6 +220,65 @@ class RunEvent:
             progress=RunProgress.from_wire(wire.mapping("progress")),
             message=wire.optional_text("message"),
             position=None if position is None else Position.from_wire(position),
+            at=wire.moment("at"),
+        )
+
+
+# --- arenas --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArenaEvent:
+    """On an arena's stream: each member run's event (RUN), then ENDED once every member's final one is there."""
+
+    arena_id: int
+    kind: ArenaEventKind
+    run_event: RunEvent | None = None  # RUN: the event as published on the run's own stream, its seq included
+    status: ArenaStatus | None = None  # ENDED: the arena's final status
+    at: dt.datetime = field(default_factory=_now)
+    seq: int | None = None  # given by the bus when the event is published
+
+    def __post_init__(self) -> None:
+        _checked_kind(self.kind, ArenaEventKind, "an arena event")
+        if self.kind is ArenaEventKind.RUN and (self.run_event is None or self.run_event.seq is None):
+            raise EventContractError("a RUN arena event carries its run's published event.")
+        if self.kind is ArenaEventKind.ENDED and self.status is None:
+            raise EventContractError("an ENDED arena event carries the arena's final status.")
+
+    @property
+    def stream(self) -> str:
+        return arena_stream(self.arena_id)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.kind is ArenaEventKind.ENDED
+
+    def published_seq(self) -> int:
+        return _published_seq(self.seq, f"arena event {self.kind} of arena {self.arena_id}")
+
+    def to_wire(self) -> dict[str, Any]:
+        return _without_nulls(
+            {
+                "arenaId": self.arena_id,
+                "kind": self.kind.value,
+                "runEvent": None if self.run_event is None else self.run_event.to_wire(),
+                "status": None if self.status is None else self.status.value,
+                "at": self.at.isoformat(),
+                "seq": self.seq,
+            }
+        )
+
+    @classmethod
+    def from_wire(cls, data: object) -> ArenaEvent:
+        """Reads an event as the bus delivers it, seq included."""
+        wire = WireObject(data, "arena event")
+        run_event = wire.optional_mapping("runEvent")
+        return cls(
+            seq=wire.integer("seq"),
+            arena_id=wire.integer("arenaId"),
+            kind=wire.choice("kind", ArenaEventKind),
+            run_event=None if run_event is None else RunEvent.from_wire(run_event),
+            status=None if wire.optional_text("status") is None else wire.choice("status", ArenaStatus),
             at=wire.moment("at"),
         )
 

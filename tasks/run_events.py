@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import replace
 
 from db_models import runs as db
 from tasks import event_contract as contract
+from tasks.arena_events import relay_member_event
 from tasks.events import EventBus
 
 
@@ -43,7 +45,8 @@ async def publish_run_event(
     message: str | None = None,
     position: db.Position | None = None,
 ) -> int:
-    """Publishes after the caller has written the state the event announces; returns the event's seq."""
+    """Publishes after the caller has written the state the event announces; returns the event's seq. An
+    arena member's event goes on its arena's stream as well."""
     event = contract.RunEvent(
         run_id=run.id,
         kind=kind,
@@ -52,7 +55,9 @@ async def publish_run_event(
         message=message,
         position=None if position is None else position_of(position),
     )
-    return await bus.publish(event.stream, event.to_wire())
+    seq = await bus.publish(event.stream, event.to_wire())
+    await relay_member_event(bus, run, replace(event, seq=seq))
+    return seq
 
 
 async def follow_run_events(bus: EventBus, run_id: int, after_seq: int = 0) -> AsyncIterator[contract.RunEvent]:

@@ -17,6 +17,7 @@ from agents.llm import load_chat_model
 from agents.trading.graph import build_trading_graph, run_trading_day
 from agents.trading.state import DayContext, DayResult
 from db_models.availability import is_unavailable
+from db_models.baselines import store_run_baselines
 from db_models.ledger import current_portfolio, record_close, record_no_trade
 from db_models.log_context import current_run_id
 from db_models.market import EXCHANGE_TIMEZONE, EXCHANGE_TZ, PriceInterval
@@ -329,10 +330,19 @@ async def _value_portfolio(run: Run, step: Step) -> None:
     await record_close(run, date=step.day, timestamp=step.valued_at, prices=prices)
 
 
+async def _store_baselines(run: Run) -> None:
+    """Stores the ended run's baseline curves; when that fails they are computed on read, so the run still ends."""
+    try:
+        await store_run_baselines(run)
+    except Exception:
+        logger.exception("run %s: storing its baselines failed", run.id)
+
+
 async def finish_run(
     run: Run, bus: EventBus, status: RunStatus, *, error: str | None = None, message: str | None = None
 ) -> None:
-    """Writes the final state, then announces it: a subscriber that sees the event can read the result."""
+    """Writes the final state and the baselines, then announces it: a subscriber that sees the event can read
+    the result."""
     figures = await run_performance(run)
     run.status = status
     run.ended_at = dt.datetime.now(dt.UTC)
@@ -346,6 +356,7 @@ async def finish_run(
         run.progress_current = run.progress_total
         run.progress_message = "Completed"
     await run.save()
+    await _store_baselines(run)
     RUNS_FINISHED.labels(str(status)).inc()
     logger.info("run %s finished: %s", run.id, status)
     await publish_run_event(bus, run, RunEventKind(status.value), message=error or message)

@@ -80,6 +80,8 @@ def answered(question: str, name: str, args: dict, result: object) -> list:
         ("list my models", ("list_models_and_runs", {})),
         ("which runs do I have?", ("list_models_and_runs", {})),
         ("good morning", None),
+        ("who won the arena 'Tech Q1' and why?", ("arena_standings", {"arena": "Tech Q1"})),
+        ("how is my latest arena going?", ("arena_standings", {})),
     ],
 )
 def test_questions_pick_the_tool_and_arguments_that_answer_them(question, call):
@@ -140,6 +142,62 @@ async def test_a_comparison_says_each_metric_and_which_run_is_better():
     assert "Maximum drawdown: run 1 2.50%, run 2 8.00%; run 1 is best (lower is better)" in sentences
     assert "Win rate: run 1 60.00%, run 2 not available" in sentences
     assert message.content.endswith("Trades: run 1 4, run 2 9.")
+
+
+def arena_result(status: str, standings: list[dict]) -> dict:
+    return {
+        "arena": {"name": "Tech Q1", "status": status, "startDate": "2025-01-02", "endDate": "2025-03-31"},
+        "benchmarks": [
+            {"kind": "BUY_AND_HOLD", "label": "Buy and hold AAPL, MSFT (equal weight)", "totalReturn": 0.05}
+        ],
+        "standings": standings,
+        "leader": {
+            "model": standings[0]["model"],
+            "trades": [{"date": "2025-01-02", "action": "BUY", "symbol": "AAPL", "amount": 10, "price": 243.85}],
+            "moreTrades": 0,
+            "notes": [{"date": "2025-01-02", "text": "AAPL's average crossed above; buying."}],
+        },
+    }
+
+
+def standing(rank: int, model: str, total: float | None, excess: float | None) -> dict:
+    return {
+        "rank": rank,
+        "model": model,
+        "aiModel": "local/momentum",
+        "totalReturn": total,
+        "sharpeRatio": 1.5,
+        "maxDrawdown": 0.04,
+        "trades": 3,
+        "llmCalls": 60,
+        "excessReturn": excess,
+    }
+
+
+async def test_an_arena_winner_is_named_with_its_return_against_the_baseline_and_its_trades_and_words():
+    result = arena_result("COMPLETED", [standing(1, "Alpha", 0.12, 0.07), standing(2, "Beta", -0.02, -0.07)])
+    text = (await analyst().ainvoke(answered("who won the arena?", "arena_standings", {}, result))).content
+    assert text.startswith('The arena "Tech Q1" (2025-01-02 to 2025-03-31) is completed.')
+    assert "Alpha (local/momentum) won with a total return of +12.00%." in text
+    assert "That is +7.00% against the baseline (Buy and hold AAPL, MSFT (equal weight), +5.00%), beating it." in text
+    assert "Its Sharpe ratio was 1.50 and its maximum drawdown 4.00%, over 3 trades and 60 LLM calls." in text
+    assert "Its trades: bought 10 AAPL at $243.85 on 2025-01-02." in text
+    assert 'On 2025-01-02 it wrote: "AAPL\'s average crossed above; buying."' in text
+    assert text.endswith("The rest: 2. Beta -2.00% (-7.00% vs the baseline).")
+
+
+async def test_a_running_arena_has_a_leader_a_tie_is_shared_and_no_closes_mean_no_leader():
+    running = arena_result("RUNNING", [standing(1, "Alpha", 0.01, -0.00001), standing(3, "Gamma", None, None)])
+    text = (await analyst().ainvoke(answered("arena?", "arena_standings", {}, running))).content
+    assert "Alpha (local/momentum) leads with a total return of +1.00%." in text
+    assert "That is +0.00% against the baseline" in text and "matching it" in text
+    assert "3. Gamma not available" in text
+    tied = arena_result("COMPLETED", [standing(1, "Alpha", 0.02, 0.0), standing(1, "Beta", 0.02, 0.0)])
+    text = (await analyst().ainvoke(answered("arena?", "arena_standings", {}, tied))).content
+    assert "Alpha and Beta share first place with a total return of +2.00%." in text
+    waiting = {**arena_result("QUEUED", [standing(1, "Alpha", None, None)]), "leader": None}
+    text = (await analyst().ainvoke(answered("arena?", "arena_standings", {}, waiting))).content
+    assert text.endswith("None of its 1 run has a closing value yet, so nobody leads.")
 
 
 async def test_trades_are_listed_and_steps_without_trades_are_not():

@@ -408,6 +408,7 @@ async def test_a_remote_model_streams_a_reply_with_a_tool_call(account, settings
         "compare_runs",
         "positions",
         "reasoning_logs",
+        "arena_standings",
     }
     assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant", "user"]
     assert "Momentum Alpha" in first["messages"][0]["content"]

@@ -9,16 +9,18 @@ import json
 from decimal import Decimal
 
 import pytest_asyncio
-from graphql import build_schema
+from graphql import GraphQLInputObjectType, build_schema, get_named_type
 
 from db_models.accounts import User
+from db_models.arenas import Arena
 from db_models.chat import ChatMessage, Conversation
 from db_models.price_fetches import PriceFetchJob
-from db_models.runs import EquityPoint, Position, ReasoningLog, Run, RunStatus, TradingMode
+from db_models.runs import BenchmarkCurve, EquityPoint, Position, ReasoningLog, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from graphql_api.ids import to_global_id
 from graphql_api.schema import schema
 from tests.support import price_fixtures as px
+from tests.support.arena_helpers import follow_arena
 from tests.support.chat_helpers import follow_chat
 from tests.support.fake_openai import Turn, tool_results
 from tests.support.run_helpers import (
@@ -79,6 +81,14 @@ OPERATIONS = {
         {"c": "conversation"},
     ),
     "Mutation.cancelReply": ("mutation($c: ID!) { cancelReply(conversationId: $c) }", {"c": "conversation"}),
+    "Query.arena": ("query($id: ID!) { arena(id: $id) { id } }", {"id": "arena"}),
+    "Mutation.startArena": (
+        'mutation($m: ID!, $n: ID!) { startArena(input: {name: "mine", modelIds: [$m, $n], '
+        'startDate: "2025-01-02", endDate: "2025-01-10"}) { id } }',
+        {"m": "model", "n": "model2"},
+    ),
+    "Mutation.cancelArena": ("mutation($id: ID!) { cancelArena(id: $id) { id } }", {"id": "arena"}),
+    "Mutation.deleteArena": ("mutation($id: ID!) { deleteArena(id: $id) }", {"id": "arena"}),
 }
 NESTED = {  # the attacker's own model, asked about the victim's run
     "TradingModel.positions": "query($m: ID!, $r: ID) { model(id: $m) { positions(runId: $r) { totalCount } } }",
@@ -128,22 +138,61 @@ async def victim_world(user):
     await EquityPoint.create(
         run=run, date=dt.date(2025, 1, 2), timestamp=stamp, value=Decimal("14242"), cash=Decimal("9700")
     )
+    second = await TradingModel.create(
+        owner=victim,
+        name="Secret too",
+        signature="secret-too",
+        allowed_tickers=["LKAH"],
+        initial_cash=Decimal("10000"),
+        ai_model="local/buy-and-hold",
+    )
+    arena = await Arena.create(
+        owner=victim,
+        name="Secret arena",
+        start_date=dt.date(2025, 1, 2),
+        end_date=dt.date(2025, 1, 3),
+        tickers=["LKAH"],
+        initial_cash=Decimal("10000"),
+    )
+    await Run.filter(id=run.id).update(arena_id=arena.id)
     conversation = await Conversation.create(user=victim, model=model, title="Private thoughts")
     await ChatMessage.create(conversation=conversation, role="USER", content="my secret question")
     ids = {
         "model": to_global_id("TradingModel", model.id),
         "run": to_global_id("Run", run.id),
         "conversation": to_global_id("Conversation", conversation.id),
+        "model2": to_global_id("TradingModel", second.id),
+        "arena": to_global_id("Arena", arena.id),
     }
-    return {"model": model, "run": run, "conversation": conversation, "ids": ids}
+    return {"model": model, "run": run, "conversation": conversation, "arena": arena, "ids": ids}
 
 
 async def everything() -> dict:
     """Every row a cross-user call could change."""
     return {
         table.__name__: sorted(map(str, await table.all().values()))
-        for table in (TradingModel, Run, Position, ReasoningLog, EquityPoint, Conversation, ChatMessage)
+        for table in (
+            TradingModel,
+            Run,
+            Position,
+            ReasoningLog,
+            EquityPoint,
+            Conversation,
+            ChatMessage,
+            Arena,
+            BenchmarkCurve,
+        )
     }
+
+
+def _takes_an_id(type_, seen=()) -> bool:
+    """Whether an argument's type is an ID, or an input object with an ID somewhere inside."""
+    named = get_named_type(type_)
+    if named.name == "ID":
+        return True
+    if isinstance(named, GraphQLInputObjectType) and named.name not in seen:
+        return any(_takes_an_id(field.type, (*seen, named.name)) for field in named.fields.values())
+    return False
 
 
 def test_the_table_covers_every_operation_that_takes_an_id():
@@ -152,7 +201,7 @@ def test_the_table_covers_every_operation_that_takes_an_id():
         f"{root}.{name}"
         for root in ("Query", "Mutation")
         for name, field in served.type_map[root].fields.items()
-        if any("ID" in str(arg.type) for arg in field.args.values())
+        if any(_takes_an_id(arg.type) for arg in field.args.values())
     }
     assert taking_ids == set(OPERATIONS) | set(ADMIN_ONLY)
 
@@ -197,6 +246,8 @@ async def test_subscriptions_to_another_users_streams_get_nothing(ws_url, other_
     events, error = await follow_run(ws_url, other_user.token, victim_world["ids"]["run"], after_seq=0)
     assert events == [] and error["extensions"]["code"] == "NOT_FOUND"
     events, error = await follow_chat(ws_url, other_user.token, victim_world["ids"]["conversation"], after_seq=0)
+    assert events == [] and error["extensions"]["code"] == "NOT_FOUND"
+    events, error = await follow_arena(ws_url, other_user.token, victim_world["ids"]["arena"], after_seq=0)
     assert events == [] and error["extensions"]["code"] == "NOT_FOUND"
 
 

@@ -16,7 +16,7 @@ from graphql_api.market.queries import MAX_BARS
 from graphql_api.security.config import load_security_config
 from graphql_api.security.query_cost import LIST_SIZES
 from tests.support import price_fixtures as px
-from tests.support.queries import count_sql
+from tests.support.queries import count_sql, new_request_id
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -60,8 +60,9 @@ async def loop_lag() -> AsyncIterator[list[float]]:
 
 async def test_thirty_full_range_price_series_are_refused_unauthenticated_before_any_query(api, app):
     limit = app.state.security.config.max_query_cost
-    with count_sql() as statements:
-        body = await api.execute(_aliases(30, FULL_RANGE))
+    request_id = new_request_id()
+    with count_sql(request_id) as statements:
+        body = await api.execute(_aliases(30, FULL_RANGE), request_id=request_id)
     error = _refusal(body)
     assert error["extensions"]["maxCost"] == limit
     assert error["extensions"]["cost"] > limit

@@ -88,6 +88,7 @@ async def main():
         "avatar_url": upgraded_user.avatar_url,
         "used_external_tools": upgraded_run.used_external_tools,
         "archived": archived,
+        "arena": [upgraded_run.arena_id, upgraded_run.arena_end_announced, upgraded_run.benchmark_symbol],
     }))
     await Tortoise.close_connections()
 
@@ -123,4 +124,5 @@ async def test_an_install_of_the_last_release_with_rows_upgrades_and_new_columns
         "avatar_url": None,
         "used_external_tools": False,
         "archived": False,
+        "arena": [None, False, None],
     }

@@ -17,7 +17,7 @@ from graphql_api.trading_models.loaders import (
 )
 from tests.support.model_pages import PAGE_QUERY as MODELS_PAGE
 from tests.support.model_pages import seed_model_page
-from tests.support.queries import count_sql
+from tests.support.queries import count_sql, new_request_id
 
 PAGE = "query($first: Int) { models(first: $first) { totalCount edges { node { id name owner { id email role } } } } }"
 TRADE_PAGES = {
@@ -47,8 +47,9 @@ async def _add_models(owner: User, count: int) -> None:
 
 
 async def _statements(api, query: str, first: int, token: str) -> int:
-    with count_sql() as statements:
-        data = await api.data(query, {"first": first}, token=token)
+    request_id = new_request_id()
+    with count_sql(request_id) as statements:
+        data = await api.data(query, {"first": first}, token=token, request_id=request_id)
     assert len(next(iter(data.values()))["edges"]) == first
     return len(statements)
 
@@ -71,8 +72,9 @@ async def test_admin_pages_over_many_owners_batch_their_owner_lookups(api, admin
 
 
 async def _page_statements(api, first: int, token: str) -> tuple[int, list[dict]]:
-    with count_sql() as statements:
-        data = await api.data(MODELS_PAGE, {"first": first}, token=token)
+    request_id = new_request_id()
+    with count_sql(request_id) as statements:
+        data = await api.data(MODELS_PAGE, {"first": first}, token=token, request_id=request_id)
     edges = data["models"]["edges"]
     assert len(edges) == first
     return len(statements), [edge["node"] for edge in edges]
@@ -107,8 +109,9 @@ async def test_asking_for_figures_made_from_trades_adds_one_statement_whatever_t
     counts = {}
     for name, query in TRADE_PAGES.items():
         for first in (1, 50):
-            with count_sql() as statements:
-                data = await api.data(query, {"first": first}, token=user.token)
+            request_id = new_request_id()
+            with count_sql(request_id) as statements:
+                data = await api.data(query, {"first": first}, token=user.token, request_id=request_id)
             counts[name, first] = len(statements)
         for model, edge in zip(reversed(models), data["models"]["edges"], strict=True):
             completed = await Run.filter(model_id=model.id, status="COMPLETED").order_by("-run_number").first()

@@ -1,6 +1,6 @@
 """The app's account and model pages in Chromium: sign up, sign out, a refused sign-in, sign in; a model
-created with every field after a refused one (the error beside its field), edited, and deleted with
-confirmation; deep links, back and forward, reload; and a keyboard-only pass."""
+created with every field (costs and caps, external tools) after refused ones (each error beside its field),
+edited, and deleted with confirmation; deep links, back and forward, reload; and a keyboard-only pass."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ pytestmark = needs_chromium
 PASSWORD = "a long enough password"
 ERROR_WITH_REQUEST_ID = re.compile(r"\(BAD_USER_INPUT · request [0-9a-f]{8,}\)")
 MODEL = """query($id: ID!) { model(id: $id) { name description isActive allowedTickers initialCash aiModel
-  customRules customInstructions parameters { temperature topP topK frequencyPenalty presencePenalty maxTokens } } }"""
+  customRules customInstructions parameters { temperature topP topK frequencyPenalty presencePenalty maxTokens }
+  extraTools costs { commissionFixed commissionBps commissionMinimum slippageBps maxPositionWeight } } }"""
+COSTS = [
+    ("Commission per order", "1.5"), ("Commission (bp)", "5"), ("Minimum commission", "2"), ("Slippage (bp)", "10"),
+]  # fmt: skip
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 
 
@@ -65,6 +69,9 @@ async def test_a_model_is_created_with_every_field_edited_and_deleted(server_url
         await page.get_by_label(label, exact=True).fill(value)
     await page.get_by_label("Custom rules (optional)").fill("Never hold more than 60 % in one stock.")
     await page.get_by_label("Custom instructions (optional)").fill("Prefer calm markets.")
+    for label, value in COSTS:
+        await page.get_by_label(label, exact=True).fill(value)
+    await page.get_by_label("Max position (%)").fill("25")
 
     # Refused: the message, its code and request id beside the field, which gets focus.
     await page.get_by_role("button", name="Create model").click()
@@ -81,6 +88,30 @@ async def test_a_model_is_created_with_every_field_edited_and_deleted(server_url
     )
     await expect(tickers_error).to_be_empty()
     await page.get_by_label("Temperature", exact=True).fill("0.4")
+
+    # Costs and caps: a share of the portfolio the app itself refuses, then a slippage the server refuses.
+    cap = page.get_by_label("Max position (%)")
+    await cap.fill("150")
+    await page.get_by_role("button", name="Create model").click()
+    await expect(page.locator('[data-field="costs.maxPositionWeight"] .field-error')).to_have_text(
+        "Give a share above 0 % and at most 100 %, or leave it empty for no cap."
+    )
+    await expect(cap).to_be_focused()
+    await cap.fill("25")
+    await page.get_by_label("Slippage (bp)", exact=True).fill("2000")
+    await page.get_by_role("button", name="Create model").click()
+    await expect(page.locator('[data-field="costs.slippageBps"] .field-error')).to_contain_text(
+        "must be between 0 and 1,000; got 2000"
+    )
+    await expect(page.locator('[data-field="costs.maxPositionWeight"] .field-error')).to_be_empty()
+    await page.get_by_label("Slippage (bp)", exact=True).fill("10")
+
+    # External tools: only servers this deployment configured.
+    await page.get_by_label("External tool servers (optional)").fill("research-desk")
+    await page.get_by_role("button", name="Create model").click()
+    await expect(page.locator('[data-field="extraTools"] .field-error')).to_contain_text("research-desk")
+    await expect(page.get_by_label("External tool servers (optional)")).to_be_focused()
+    await page.get_by_label("External tool servers (optional)").fill("")
     await check_page(page, "model-new")
     await page.get_by_role("button", name="Create model").click()
     await expect(page.get_by_role("heading", name="Every field", level=1)).to_be_visible()
@@ -92,13 +123,22 @@ async def test_a_model_is_created_with_every_field_edited_and_deleted(server_url
         "customRules": "Never hold more than 60 % in one stock.", "customInstructions": "Prefer calm markets.",
         "parameters": {"temperature": 0.4, "topP": 0.9, "topK": 40, "frequencyPenalty": 0.1,
                        "presencePenalty": -0.2, "maxTokens": 900},
+        "extraTools": [],
+        "costs": {"commissionFixed": 1.5, "commissionBps": 5.0, "commissionMinimum": 2.0, "slippageBps": 10.0,
+                  "maxPositionWeight": 0.25},
     }  # fmt: skip
+    await expect(page.get_by_role("region", name="About this model")).to_contain_text(
+        "Costs and capscommission 1.50 per order + 5 bp, at least 2.00 · slippage 10 bp · at most 25 % in one symbol"
+    )
     await check_page(page, "model")
 
     # Edit: a new name, inactive, one parameter cleared; the form opens with the stored values.
     await page.get_by_role("link", name="Edit", exact=True).click()
     await expect(page.get_by_label("Custom rules (optional)")).to_have_value("Never hold more than 60 % in one stock.")
     await expect(page.get_by_label("Top K", exact=True)).to_have_value("40")
+    await expect(page.get_by_label("Max position (%)")).to_have_value("25")
+    await expect(page.get_by_label("Commission per order", exact=True)).to_have_value("1.5")
+    await page.get_by_label("Max position (%)").fill("")
     await page.get_by_label("Name", exact=True).fill("Every field, calmer")
     await page.get_by_label("Active (only active models can start runs)").uncheck()
     await page.get_by_label("Top K", exact=True).fill("")
@@ -108,6 +148,8 @@ async def test_a_model_is_created_with_every_field_edited_and_deleted(server_url
     stored = (await api.data(MODEL, {"id": model_id}, token=user.token))["model"]
     assert stored["name"] == "Every field, calmer" and stored["isActive"] is False
     assert stored["parameters"]["topK"] is None and stored["parameters"]["temperature"] == 0.4
+    assert stored["costs"] == {"commissionFixed": 1.5, "commissionBps": 5.0, "commissionMinimum": 2.0,
+                               "slippageBps": 10.0, "maxPositionWeight": None}  # fmt: skip
     await expect(page.get_by_text("This model is inactive")).to_be_visible()
 
     # The list, then back and forward through the history, and a reload that keeps the place.

@@ -79,7 +79,13 @@ async def test_a_daily_run_is_followed_live_through_a_dropped_connection(server_
     figures = page.locator("#run-figures")
     await expect(figures).to_contain_text("Trades2")
     await expect(figures).to_contain_text(f"LLM calls{run['usage']['llmCalls']}")
-    await expect(page.locator(".chart svg path.series-line")).to_have_count(1)
+    # The run's curve and its baseline: the same cash in both tickers, fractional shares, no costs.
+    await expect(page.locator(".chart svg path.series-line")).to_have_count(2)
+    baseline_name = f"Buy and hold {px.SYMBOL}, {px.OTHER} (equal weight)"
+    await expect(page.locator(".chart-legend li.baseline")).to_have_text(baseline_name)
+    relative = page.get_by_role("region", name="Against the market")
+    await expect(relative.locator("tbody tr")).to_have_count(1)
+    await expect(relative.locator("tbody tr th")).to_have_text(baseline_name)
     # Buy and hold on rising test bars never falls below its peak: nothing to shade (test_spa_modules shades).
     await expect(page.locator(".chart svg path.drawdown")).to_have_count(0)
     await expect(figures).to_contain_text("Max drawdown0.00%")
@@ -172,11 +178,21 @@ async def test_an_intraday_session_is_started_from_the_model_page(server_url, ap
     await page.get_by_label("Symbol", exact=True).select_option(px.SYMBOL)
     await page.get_by_label("Date", exact=True).fill(px.HOURLY_DATE.isoformat())
     await page.get_by_label("Session", exact=True).select_option("REGULAR")
+    # Measured against an index of the user's choice: one without prices that day is refused beside its field.
+    await page.get_by_label("Index (optional)").fill("NOPRICES")
+    await page.get_by_role("button", name="Start intraday session").click()
+    await expect(page.locator('[data-field="benchmarkSymbol"] .field-error')).to_contain_text(
+        "benchmarkSymbol NOPRICES has no"
+    )
+    await page.get_by_label("Index (optional)").fill(px.OTHER)
     await page.get_by_role("button", name="Start intraday session").click()
     await expect(page.locator("#run-status")).to_have_text("Completed", timeout=90_000)
     await expect(page.get_by_text(f"Intraday · {px.SYMBOL} {px.HOURLY_DATE} (Regular)")).to_be_visible()
     await expect(page.locator("#run-progress-text")).to_contain_text("bars")
-    await expect(page.locator(".chart svg path.series-line")).to_have_count(1)
+    # The session, its symbol held, and the index.
+    await expect(page.locator(".chart svg path.series-line")).to_have_count(3)
+    await expect(page.locator(".chart-legend li.baseline.index")).to_have_text(re.compile(px.OTHER))
+    await expect(page.get_by_role("region", name="Against the market").locator("tbody tr")).to_have_count(2)
     await expect(
         page.get_by_role("region", name="Reasoning").get_by_role("heading", name=re.compile("^Bar at "))
     ).not_to_have_count(0)

@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agents.chat.arena_answers import arena_answer, arena_request
 from agents.message_text import text_content
 
 DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
@@ -155,6 +156,8 @@ def intent(question: str) -> str:
 
 def tool_request(question: str) -> tuple[str, dict[str, Any]] | None:
     """The tool call that answers the question, with the arguments read from it."""
+    if (about_an_arena := arena_request(question)) is not None:
+        return about_an_arena
     kind = intent(question)
     if kind == "help":
         return None
@@ -378,8 +381,8 @@ def list_answer(result: dict[str, Any]) -> str:
 HELP = (
     "I am the AIBT analyst. I can tell you how a run did (return, Sharpe ratio, drawdown, trades), compare "
     "runs side by side, list the trades of a date or a date range, show what the agent was thinking on a "
-    'date, and list your models and runs. Try "how did run 1 do?", "compare runs 1 and 2", "what trades '
-    'did it make on 2025-01-15?" or "list my models".'
+    'date, list your models and runs, and say who won an arena and why. Try "how did run 1 do?", "compare '
+    'runs 1 and 2", "what trades did it make on 2025-01-15?", "list my models" or "who won the arena?".'
 )
 ANSWERS = {
     "run_performance": performance_answer,
@@ -387,6 +390,7 @@ ANSWERS = {
     "positions": positions_answer,
     "reasoning_logs": reasoning_answer,
     "list_models_and_runs": list_answer,
+    "arena_standings": arena_answer,
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agents.chat.arena_tools import ArenaLookup, arena_report, find_arena
 from db_models.metrics import PerformanceFigures
 from db_models.metrics import run_performance as compute_run_performance
 from db_models.runs import Position, ReasoningLog, Run
@@ -32,7 +33,14 @@ MAX_LOG_MESSAGE_CHARS = 800
 # Model ids and run numbers are 32-bit integer columns: a larger number names nothing, and is not asked for
 # (the database would refuse to compare the column with it).
 MAX_KEY = 2**31 - 1
-TOOL_NAMES = ("list_models_and_runs", "run_performance", "compare_runs", "positions", "reasoning_logs")
+TOOL_NAMES = (
+    "list_models_and_runs",
+    "run_performance",
+    "compare_runs",
+    "positions",
+    "reasoning_logs",
+    "arena_standings",
+)
 
 
 class Lookup(Exception):
@@ -184,7 +192,7 @@ def _answer(error: Lookup) -> str:
 
 
 def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
-    """The five analyst tools, each reading only `scope.user_id`'s models and runs."""
+    """The analyst tools, each reading only `scope.user_id`'s models, runs and arenas."""
 
     async def list_models_and_runs() -> str:
         """List the user's trading models (name, signature, AI model, tickers, initial cash) and each model's
@@ -371,7 +379,21 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
             }
         )
 
-    functions = [list_models_and_runs, run_performance, compare_runs, positions, reasoning_logs]
+    async def arena_standings(arena: str | None = None) -> str:
+        """Standings of an arena (several models run over the same days): each run's rank by total return,
+        Sharpe ratio, max drawdown, trades, LLM calls and tokens, and excess return over the arena's buy-and-hold
+        baseline (fractions); the baselines' figures; and the leader's trades and what it wrote when trading.
+
+        Args:
+            arena: the arena's name; omit for the newest arena.
+        """
+        try:
+            found = await find_arena(scope.user_id, arena)
+        except ArenaLookup as error:
+            return str(error)
+        return compact(await arena_report(found))
+
+    functions = [list_models_and_runs, run_performance, compare_runs, positions, reasoning_logs, arena_standings]
     return [_bound_tool(f) for f in functions]
 
 

@@ -8,6 +8,8 @@ export const ROUTES = [
   { path: "/models/:id", load: () => import("./pages/model.js"), title: "Model" },
   { path: "/models/:id/edit", load: () => import("./pages/model_edit.js"), title: "Edit model" },
   { path: "/runs/:id", load: () => import("./pages/run.js"), title: "Run" },
+  { path: "/arenas", load: () => import("./pages/arenas.js"), title: "Arenas" },
+  { path: "/arenas/:id", load: () => import("./pages/arena.js"), title: "Arena" },
   { path: "/chat", load: () => import("./pages/chat.js"), title: "Analyst" },
   { path: "/chat/:id", load: () => import("./pages/chat.js"), title: "Analyst" },
   { path: "/profile", load: () => import("./pages/profile.js"), title: "Profile" },
@@ -21,6 +23,7 @@ export const FORBIDDEN = { path: "*", load: () => import("./pages/forbidden.js")
 /** The main menu: [path, label, who sees it]. */
 export const NAV = [
   ["/models", "Models", "user"],
+  ["/arenas", "Arenas", "user"],
   ["/chat", "Analyst", "user"],
   ["/admin", "Admin", "admin"],
 ];

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from db_models.ledger import initial_cash
-from db_models.metrics import PerformanceFigures, TradeRecord, compute_performance, periods_per_year, session_bars
+from db_models.metrics import PerformanceFigures, TradeRecord, compute_performance, run_periods_per_year
 from db_models.runs import EquityPoint, Position, Run
 from db_models.trading import TradingModel
 
@@ -25,13 +25,6 @@ def asks_for_trade_figures(info: Info) -> bool:
         for field in info.selected_fields
         for selection in field.selections
     )
-
-
-def _periods(run: Run) -> int:
-    """As run_performance: an intraday run's bars per session are the whole bars of its interval."""
-    if str(run.mode) == "INTRADAY":
-        return periods_per_year(run.mode, session_bars(run.session or "REGULAR", run.bar_interval))
-    return periods_per_year(run.mode)
 
 
 async def performance_by_run(runs: Sequence[Run]) -> list[PerformanceFigures | None]:
@@ -83,5 +76,5 @@ async def _performance(runs: Sequence[Run], *, with_trades: bool) -> list[Perfor
             continue
         from_snapshot = (run.strategy_snapshot or {}).get("initial_cash") is not None
         cash = await initial_cash(run) if from_snapshot else model_cash[run.model_id]  # the former sends no query
-        figures[run.id] = compute_performance(cash, curve, trades[run.id], _periods(run))
+        figures[run.id] = compute_performance(cash, curve, trades[run.id], run_periods_per_year(run))
     return [figures[run.id] for run in runs]

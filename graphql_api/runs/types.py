@@ -21,6 +21,8 @@ from graphql_api.trading_models.loaders import models_by_id
 from tasks import event_contract as contract
 
 if TYPE_CHECKING:
+    from graphql_api.arenas.types import Arena
+    from graphql_api.runs.benchmark_types import Benchmark, RelativePerformance
     from graphql_api.trading_models.types import TradingModel
 
 RunStatus = strawberry.enum(db.RunStatus)
@@ -221,6 +223,9 @@ class Run:
         description="The agent had tools of external MCP servers (strategySnapshot.external_servers lists them). "
         "Those are not bound to the run's clock: a backtest's agent may have read what came after its dates."
     )
+    benchmark_symbol: str | None = strawberry.field(
+        description="The index the run is measured against besides its own buy-and-hold; null for none."
+    )
 
     @classmethod
     def from_row(cls, row: db.Run) -> Run:
@@ -246,6 +251,7 @@ class Run:
             final_portfolio_value=_money(row.final_portfolio_value),
             max_drawdown=row.max_drawdown,
             used_external_tools=row.used_external_tools,
+            benchmark_symbol=row.benchmark_symbol,
         )
 
     @strawberry.field
@@ -298,6 +304,35 @@ class Run:
         rows = await db.EquityPoint.filter(run_id=self.row.id).order_by("timestamp")
         return [EquityPoint(date=p.date, timestamp=p.timestamp, value=float(p.value), cash=float(p.cash)) for p in rows]
 
+    @strawberry.field(
+        description="What the market did over the run's closes: BUY_AND_HOLD always, INDEX when the run names a "
+        "benchmarkSymbol. Live while the run runs (never past its latest close), stored when it ends."
+    )
+    async def benchmarks(
+        self, info: AppInfo
+    ) -> list[Annotated[Benchmark, strawberry.lazy("graphql_api.runs.benchmark_types")]]:
+        from graphql_api.runs.benchmark_types import run_benchmarks
+
+        return await run_benchmarks(info, self.row)
+
+    @strawberry.field(description="The run against each of its benchmarks, in the order of `benchmarks`.")
+    async def relative(
+        self, info: AppInfo
+    ) -> list[Annotated[RelativePerformance, strawberry.lazy("graphql_api.runs.benchmark_types")]]:
+        from graphql_api.runs.benchmark_types import run_relative
+
+        return await run_relative(info, self.row)
+
+    @strawberry.field(description="The arena the run competes in, if any.")
+    async def arena(self, info: AppInfo) -> Annotated[Arena, strawberry.lazy("graphql_api.arenas.types")] | None:
+        if self.row.arena_id is None:
+            return None
+        from graphql_api.arenas.loaders import arenas_by_id
+        from graphql_api.arenas.types import Arena
+
+        row = await info.context.loader(arenas_by_id).load(self.row.arena_id)
+        return None if row is None else Arena.from_row(row)
+
 
 @strawberry.type
 class RunEvent:
@@ -328,6 +363,12 @@ class RunEvent:
         )
 
 
+BENCHMARK_SYMBOL_HELP = (
+    "The index to measure the run against besides its own buy-and-hold. Omitted: QQQ when QQQ's prices cover "
+    "the run's first and last close, else none; null: none."
+)
+
+
 @strawberry.input
 class DailyRunInput:
     start_date: dt.date
@@ -335,6 +376,7 @@ class DailyRunInput:
     max_steps: int | None = strawberry.field(
         default=db.DEFAULT_MAX_STEPS, description="Most agent steps (LLM turns) per trading day."
     )
+    benchmark_symbol: str | None = strawberry.field(default=strawberry.UNSET, description=BENCHMARK_SYMBOL_HELP)
 
 
 @strawberry.input
@@ -343,3 +385,4 @@ class IntradayRunInput:
     date: dt.date
     session: IntradaySession | None = db.IntradaySession.REGULAR
     max_steps: int | None = db.DEFAULT_MAX_STEPS
+    benchmark_symbol: str | None = strawberry.field(default=strawberry.UNSET, description=BENCHMARK_SYMBOL_HELP)

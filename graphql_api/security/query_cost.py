@@ -36,6 +36,8 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 
+from db_models.arenas import MAX_ARENA_MODELS
+from db_models.runs import BenchmarkKind
 from graphql_api.errors import QueryTooComplex
 from graphql_api.market.queries import MAX_BARS
 from graphql_api.market.types import PriceInterval
@@ -44,6 +46,7 @@ from graphql_api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 MUTATION_COST = 10
 MAX_LEADERBOARD = 100  # graphql_api/admin/service.py refuses more
 EQUITY_CURVE_POINTS = 1_000  # about four years of daily closes, or a few minute-bar sessions
+BASELINES = len(BenchmarkKind)
 BARS_PER_DAY = {PriceInterval.DAY: 1, PriceInterval.HOUR: 24, PriceInterval.MINUTE: 24 * 60}
 
 ListSize = Callable[[Mapping[str, Any]], int]
@@ -95,6 +98,13 @@ LIST_SIZES: dict[tuple[str, str], ListSize] = {
     ("Query", "corporateActions"): _actions,
     # One result per symbol of a fetch: a universe's worth (the NASDAQ-100) is the usual job.
     ("PriceFetchJob", "results"): lambda _: 101,
+    # A run's or an arena's baselines: a buy-and-hold and at most one index; their curves as long as a run's.
+    ("Run", "benchmarks"): lambda _: BASELINES,
+    ("Run", "relative"): lambda _: BASELINES,
+    ("Arena", "benchmarks"): lambda _: BASELINES,
+    ("Benchmark", "equityCurve"): lambda _: EQUITY_CURVE_POINTS,
+    ("Arena", "runs"): lambda _: MAX_ARENA_MODELS,
+    ("Arena", "standings"): lambda _: MAX_ARENA_MODELS,
 }
 
 

@@ -146,12 +146,13 @@ class RateLimiter:
         self.config = config
         self.store = store
 
-    async def check(self, action: str, scope: str, identity: object) -> None:
-        """Counts one request; raises RateLimited once the (action, scope) rule's window is full."""
+    async def check(self, action: str, scope: str, identity: object, cost: int = 1) -> None:
+        """Counts a request as `cost` hits (an arena of N models starts N runs); raises RateLimited once the
+        (action, scope) rule's window is full."""
         rule: RateRule | None = self.config.rate_limits.get((action, scope))
         if rule is None:
             return
-        count, left = await self.store.hit(f"{action}:{scope}:{identity}", rule.seconds)
+        count, left = await self.store.hit(f"{action}:{scope}:{identity}", rule.seconds, cost)
         if count > rule.count:
             retry = _retry_after(left)
             raise RateLimited(
@@ -219,16 +220,19 @@ def _set_retry_after(context: RequestContext, error: RateLimited) -> None:
         headers["Retry-After"] = str(error.extensions["retryAfterSeconds"])
 
 
-async def enforce(info: AppInfo, action: str, *, user_id: int | None = None, email: str | None = None) -> None:
-    """Applies the action's per-address rule and, given a user or email, its per-user or per-email rule."""
+async def enforce(
+    info: AppInfo, action: str, *, user_id: int | None = None, email: str | None = None, cost: int = 1
+) -> None:
+    """Applies the action's per-address rule and, given a user or email, its per-user or per-email rule;
+    the request counts as `cost` requests."""
     context = info.context
     security = getattr(context, "security", None)
     if security is None:
         return
     try:
-        await security.limiter.check(action, "ip", client_address(context))
+        await security.limiter.check(action, "ip", client_address(context), cost)
         if user_id is not None:
-            await security.limiter.check(action, "user", user_id)
+            await security.limiter.check(action, "user", user_id, cost)
         if email is not None:
             await security.limiter.check(action, "email", _email_key(email))
             if action == "login":

@@ -35,7 +35,7 @@ from db_models.accounts import User
 from tests.support.databases import backend
 from tests.support.model_pages import PAGE_QUERY, seed_model_page
 from tests.support.processes import wait_until_healthy
-from tests.support.queries import count_sql
+from tests.support.queries import count_sql, new_request_id
 
 PAGE = 50
 CLIENTS = 10
@@ -201,8 +201,9 @@ async def _load(send, seconds: float = SECONDS, clients: int = CLIENTS) -> tuple
 
 
 async def _statements(api, first: int, token: str) -> tuple[int, dict]:
-    with count_sql() as statements:
-        data = await api.data(PAGE_QUERY, {"first": first}, token=token)
+    request_id = new_request_id()
+    with count_sql(request_id) as statements:
+        data = await api.data(PAGE_QUERY, {"first": first}, token=token, request_id=request_id)
     assert len(data["models"]["edges"]) == first
     return len(statements), data
 

@@ -80,3 +80,12 @@ async def configured(path: Path) -> AsyncIterator[None]:
             os.environ.pop(ENV, None)
         else:
             os.environ[ENV] = previous
+
+
+@asynccontextmanager
+async def research_configured(directory: Path) -> AsyncIterator[ExternalServer]:
+    """The research server running and configured as `research` (with its bearer token) while inside."""
+    async with running_research_server() as server:
+        config = write_config(directory / "extra.json", {"research": {"url": server.url, "bearer_token": server.token}})
+        async with configured(config):
+            yield server

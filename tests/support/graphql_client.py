@@ -18,17 +18,31 @@ class GraphQLErrorResponse(AssertionError):
 class GraphQLClient:
     http: httpx.AsyncClient
 
-    async def execute(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict:
+    async def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        request_id: str | None = None,
+    ) -> dict:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if request_id is not None:
+            headers["X-Request-ID"] = request_id
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
         assert response.headers["content-type"].startswith("application/json"), response.text
         return response.json()
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict:
+    async def data(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        request_id: str | None = None,
+    ) -> dict:
         """The response's data; fails the test if any error came back."""
-        body = await self.execute(query, variables, token)
+        body = await self.execute(query, variables, token, request_id)
         if body.get("errors"):
             raise GraphQLErrorResponse(json.dumps(body["errors"], indent=2))
         return body["data"]

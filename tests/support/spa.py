@@ -126,11 +126,12 @@ def no_page_errors(context) -> None:
 
 
 class DroppingProxy:
-    """Routes a page's websockets to the server; cuts the first connection after a few runEvents, the way a
-    network drop or a server restart would (close code 1012)."""
+    """Routes a page's websockets to the server; cuts the first connection after a few events of `field`
+    (runEvents, priceFetchEvents, ...), the way a network drop or a server restart would (close code 1012)."""
 
-    def __init__(self, drop_after_events: int) -> None:
+    def __init__(self, drop_after_events: int, field: str = "runEvents") -> None:
         self.drop_after_events = drop_after_events
+        self.field = field
         self.connections = 0
         self.subscribes: list[dict] = []
         self.dropped = False
@@ -153,7 +154,7 @@ class DroppingProxy:
                 return
             ws.send(message)
             data = json.loads(message)
-            if data.get("type") == "next" and "runEvents" in (data["payload"].get("data") or {}):
+            if data.get("type") == "next" and self.field in (data["payload"].get("data") or {}):
                 delivered += 1
                 if number == 1 and delivered == self.drop_after_events:
                     self.dropped = True

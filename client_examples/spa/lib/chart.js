@@ -93,13 +93,16 @@ function axes(scale, width, formatY) {
   return group;
 }
 
+/** Buys are a triangle below the curve pointing up, sells one above pointing down; any other kind a dot on it. */
 function marker(m, scale) {
   const x = scale.x(m.t);
   const y = scale.y(m.v);
-  const shape = m.kind === "sell"
-    ? `M${x - 5},${y - 12}L${x + 5},${y - 12}L${x},${y - 4}Z`
-    : `M${x - 5},${y + 12}L${x + 5},${y + 12}L${x},${y + 4}Z`;
-  return svg("g", { class: `marker ${m.kind}` }, svg("title", {}, m.text), svg("path", { d: shape }));
+  const triangles = {
+    buy: `M${x - 5},${y + 12}L${x + 5},${y + 12}L${x},${y + 4}Z`,
+    sell: `M${x - 5},${y - 12}L${x + 5},${y - 12}L${x},${y - 4}Z`,
+  };
+  const shape = triangles[m.kind] ? svg("path", { d: triangles[m.kind] }) : svg("circle", { cx: x, cy: y, r: 4 });
+  return svg("g", { class: `marker ${m.kind}` }, svg("title", {}, m.text), shape);
 }
 
 /**
@@ -108,7 +111,7 @@ function marker(m, scale) {
  * @param {string} options.title  the accessible name, e.g. "Equity curve of run 3"
  * @param {Array<{id: string, name: string, points: Array<{t: number, v: number}>, className?: string}>} options.series
  *        the first series is the main one: its drawdown is shaded and the readout follows it
- * @param {Array<{t: number, v: number, kind: "buy"|"sell", text: string}>} [options.markers]
+ * @param {Array<{t: number, v: number, kind: string, text: string}>} [options.markers]  kind "buy" or "sell" (triangles), else a dot
  * @param {(v: number) => string} [options.formatY]
  * @param {(point) => string} [options.describe]  the readout's text for a point of the main series
  */

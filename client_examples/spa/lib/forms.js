@@ -15,10 +15,13 @@ export function field(labelText, control, { help = null, name = null, className 
     h("label", { for: control.id }, labelText), control, helpLine, errorLine);
 }
 
-/** A checkbox with its label after it. */
+/** A checkbox with its label after it (and an error line, like any field). */
 export function checkbox(labelText, props) {
   const input = h("input", { type: "checkbox", ...props });
-  return h("div", { class: "field check", dataset: { field: props.name } }, h("label", {}, input, ` ${labelText}`));
+  input.id ||= uniqueId("field");
+  const errorLine = h("p", { class: "field-error", id: `${input.id}-error`, "aria-live": "polite" });
+  input.setAttribute("aria-describedby", errorLine.id);
+  return h("div", { class: "field check", dataset: { field: props.name } }, h("label", {}, input, ` ${labelText}`), errorLine);
 }
 
 /** A <select> of [value, text] pairs with one chosen. */

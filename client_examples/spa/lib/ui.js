@@ -29,7 +29,7 @@ export function loading(text = "Loading…") {
  * Asks before something that cannot be undone; resolves to true when confirmed. A modal <dialog>:
  * focus moves into it, Escape cancels, and focus returns to where it was.
  */
-export function confirmAction({ title, message, confirmLabel = "Delete", danger = true }) {
+export function confirmAction({ title, message, confirmLabel = "Delete", cancelLabel = "Cancel", danger = true }) {
   return new Promise((resolve) => {
     const returnFocus = document.activeElement;
     const dialog = h("dialog", { class: "confirm", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text" },
@@ -37,7 +37,7 @@ export function confirmAction({ title, message, confirmLabel = "Delete", danger 
         h("h2", { id: "confirm-title" }, title),
         h("p", { id: "confirm-text" }, message),
         h("div", { class: "actions" },
-          h("button", { type: "submit", value: "cancel", class: "secondary", autofocus: true }, "Cancel"),
+          h("button", { type: "submit", value: "cancel", class: "secondary", autofocus: true }, cancelLabel),
           h("button", { type: "submit", value: "confirm", class: danger ? "danger" : "" }, confirmLabel))));
     dialog.addEventListener("close", () => {
       dialog.remove();

@@ -5,12 +5,14 @@ import { facts, h, link } from "../lib/dom.js";
 import { dateTime, money } from "../lib/format.js";
 import { navigate } from "../lib/navigation.js";
 import { confirmAction, errorBox, notFoundPage, showError } from "../lib/ui.js";
+import { describeCosts } from "./model_costs.js";
 import { runHistory } from "./model_runs.js";
 import { runStartForm } from "./run_start.js";
 
 const MODEL = `query($id: ID!) { model(id: $id) {
   id name signature description isActive allowedTickers initialCash aiModel customRules customInstructions createdAt updatedAt
-  parameters { temperature topP topK frequencyPenalty presencePenalty maxTokens }
+  extraTools parameters { temperature topP topK frequencyPenalty presencePenalty maxTokens }
+  costs { commissionFixed commissionBps commissionMinimum slippageBps maxPositionWeight }
   latestRun { mode startDate endDate maxSteps } } }`;
 const DELETE = "mutation($id: ID!) { deleteModel(id: $id) }";
 const ASK = "mutation($id: ID!) { createConversation(modelId: $id) { id } }";
@@ -26,6 +28,8 @@ function about(model) {
     ["Tickers", model.allowedTickers.join(", ")],
     ["Initial cash", money(model.initialCash)],
     ["Parameters", parameterText(model.parameters)],
+    ["Costs and caps", describeCosts(model.costs)],
+    ["External tools", model.extraTools.length ? model.extraTools.join(", ") : "none"],
     ["Signature", model.signature],
     ["Updated", dateTime(model.updatedAt)],
   ];

@@ -7,8 +7,9 @@ import { navigate } from "../lib/navigation.js";
 import { busy, notFoundPage } from "../lib/ui.js";
 import { modelForm } from "./model_form.js";
 
-const MODEL_FIELDS = `id name description isActive allowedTickers initialCash aiModel customRules customInstructions
-  parameters { temperature topP topK frequencyPenalty presencePenalty maxTokens }`;
+const MODEL_FIELDS = `id name description isActive allowedTickers initialCash aiModel customRules customInstructions extraTools
+  parameters { temperature topP topK frequencyPenalty presencePenalty maxTokens }
+  costs { commissionFixed commissionBps commissionMinimum slippageBps maxPositionWeight }`;
 const LOAD = `query($id: ID!, $editing: Boolean!) { aiModels { id local }
   model(id: $id) @include(if: $editing) { ${MODEL_FIELDS} } }`;
 const CREATE = `mutation($input: CreateModelInput!) { createModel(input: $input) { id } }`;

@@ -1,9 +1,10 @@
-// The model form: every field of a trading model, in fieldsets. A new group of fields (e.g. trading
-// costs) is one more entry in FIELDSETS: it builds its controls and reads them into the input.
+// The model form: every field of a trading model, in fieldsets. A new group of fields is one more entry in
+// FIELDSETS: it builds its controls, reads them into the input and may check them before they are sent.
 
 import { h } from "../lib/dom.js";
-import { checkbox, field, numberOrNull, select } from "../lib/forms.js";
+import { checkbox, field, numberOrNull, select, showFieldMessage } from "../lib/forms.js";
 import { errorBox } from "../lib/ui.js";
+import { costsFieldset } from "./model_costs.js";
 
 // [GraphQL name, label, min, max, step, help]
 export const PARAMETERS = [
@@ -20,6 +21,10 @@ const textOrNull = (form, name) => text(form, name) || null;
 
 export function parseTickers(value) {
   return value.split(/[\s,;]+/).map((t) => t.trim().toUpperCase()).filter(Boolean);
+}
+
+function parseNames(value) {
+  return value.split(/[\s,;]+/).map((t) => t.trim()).filter(Boolean);
 }
 
 const FIELDSETS = [
@@ -73,6 +78,16 @@ const FIELDSETS = [
     ],
     read: (form) => ({ customRules: textOrNull(form, "customRules"), customInstructions: textOrNull(form, "customInstructions") }),
   },
+  costsFieldset,
+  {
+    legend: "External tools",
+    build: (model) => [
+      field("External tool servers (optional)", h("input", { name: "extraTools", value: (model.extraTools || []).join(", "), placeholder: "research" }),
+        { help: "Names of this server's external MCP servers, separated by commas. Their tools are not bound to a run's dates: "
+          + "a backtest that has them may read what came after its days, and its runs are marked." }),
+    ],
+    read: (form) => ({ extraTools: parseNames(form.elements.extraTools.value) }),
+  },
 ];
 
 /**
@@ -90,6 +105,11 @@ export function modelForm({ model = {}, aiModels, editing = false, submitLabel, 
       cancelPath ? h("a", { href: `/app${cancelPath}`, class: "button secondary" }, "Cancel") : null));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    const problem = FIELDSETS.map((set) => set.check && set.check(form)).find(Boolean);
+    if (problem) {
+      showFieldMessage(form, ...problem);
+      return;
+    }
     const input = Object.assign({}, ...FIELDSETS.map((set) => set.read(form, options)));
     onSubmit(input, form, general);
   });

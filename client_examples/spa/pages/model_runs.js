@@ -12,10 +12,15 @@ const STATUSES = ["QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"];
 export const ACTIVE = new Set(["QUEUED", "RUNNING"]);
 const RUNS = `query($id: ID!, $status: RunStatus, $after: String) { model(id: $id) {
   runs(first: ${PAGE_SIZE}, after: $after, status: $status) { totalCount pageInfo { hasNextPage endCursor }
-    edges { node { id runNumber mode status startDate endDate symbol date session createdAt finalReturn totalTrades
+    edges { node { id runNumber mode status startDate endDate symbol date session createdAt finalReturn totalTrades usedExternalTools
       progress { current total } } } } } }`;
 const CANCEL = "mutation($id: ID!) { cancelRun(id: $id) { id status } }";
 const DELETE = "mutation($id: ID!) { deleteRun(id: $id) }";
+
+/** The mark of a run whose agent had external tools, not bound to its dates. */
+export function externalToolsBadge() {
+  return h("span", { class: "badge external", title: "Its agent had external tools, not bound to the run's dates" }, "External tools");
+}
 
 export function period(run) {
   if (run.mode === "INTRADAY") return `${run.symbol} ${run.date} (${label(run.session)})`;
@@ -61,7 +66,7 @@ export function runHistory(model, { query, setQuery, onLeave }) {
       h("th", { scope: "row" }, link(`/runs/${run.id}`, `#${run.runNumber}`, { "aria-label": `Open run ${run.runNumber}` })),
       h("td", {}, label(run.mode)),
       h("td", {}, period(run)),
-      h("td", {}, statusBadge(run.status), progress),
+      h("td", {}, statusBadge(run.status), progress, run.usedExternalTools ? externalToolsBadge() : null),
       h("td", { class: `num ${tone(run.finalReturn)}` }, signedPercent(run.finalReturn)),
       h("td", { class: "num" }, integer(run.totalTrades)),
       h("td", {}, dateTime(run.createdAt)),

@@ -10,13 +10,14 @@ import { chartSection } from "./run_chart.js";
 import { logsSection } from "./run_logs.js";
 import { performanceSection } from "./run_performance.js";
 import { positionsSection } from "./run_positions.js";
+import { relativeSection } from "./run_relative.js";
 import { summarySection } from "./run_summary.js";
 
 const RUN = `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`;
 const RUN_EVENTS = `subscription($runId: ID!, $afterSeq: Int) { runEvents(runId: $runId, afterSeq: $afterSeq) {
   seq kind status message progress { current total message currentDate }
-  position { id date timestamp action symbol amount price cash holdings } } }`;
-const SECTIONS = [summarySection, chartSection, performanceSection, positionsSection, logsSection];
+  position { id date timestamp action symbol amount price fee cash holdings } } }`;
+const SECTIONS = [summarySection, chartSection, performanceSection, relativeSection, positionsSection, logsSection];
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 const RELOAD_DELAY_MS = 400; // events come in bursts: one reload per burst
 
@@ -34,6 +35,7 @@ export async function render(view, context) {
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" },
       link("/models", "Models"), " / ", link(`/models/${run.model.id}`, run.model.name), " / ", `Run #${run.runNumber}`),
     h("h1", { tabindex: -1 }, `${run.model.name}: run #${run.runNumber}`),
+    run.arena ? h("p", { class: "muted" }, "One of the runs of the arena ", link(`/arenas/${run.arena.id}`, run.arena.name), ".") : null,
     ...sections.map((s) => s.element));
   sections.forEach((s) => s.update(run));
   if (!TERMINAL.has(run.status)) followLive(run, sections, context);

@@ -25,6 +25,8 @@ export function performanceSection() {
         ["Win rate", percent(p.winRate)],
         ["Trades", integer(p.totalTrades)],
         ["Trading days", integer(p.tradingDays)],
+        ["Fees paid", money(p.totalFees)],
+        ["Dividends received", money(p.totalDividends)],
       ], "facts figures"));
     },
   };

@@ -1,4 +1,5 @@
-// Starting a run of a model: a daily backtest over a date range, or an intraday session of one symbol.
+// Starting a run of a model: a daily backtest over a date range, or an intraday session of one symbol, each
+// measured against its buy-and-hold and an index.
 
 import { api } from "../lib/api.js";
 import { h, section } from "../lib/dom.js";
@@ -26,11 +27,13 @@ export function runStartForm(model, { onStarted }) {
     field("Session", select({ name: "session" }, SESSIONS, "REGULAR")));
   const maxSteps = field("Max steps per day", h("input", { name: "maxSteps", type: "number", min: 1, max: 100, value: last.maxSteps || 30 }),
     { help: "Most agent turns (LLM calls) per trading day or bar." });
+  const index = field("Index (optional)", h("input", { name: "benchmarkSymbol", placeholder: "QQQ", autocapitalize: "characters" }),
+    { help: "The run is measured against its own buy-and-hold and this symbol. Empty: QQQ when it has prices for the days; none: no index." });
   const submit = h("button", { type: "submit" }, "Start daily backtest");
   const form = h("form", { class: "run-start", novalidate: true },
     h("fieldset", { class: "choices" }, h("legend", {}, "Kind of run"),
       modeChoice("mode", "DAILY", "Daily backtest", true), modeChoice("mode", "INTRADAY", "Intraday session", false)),
-    daily, intraday, maxSteps, general, h("div", { class: "actions" }, submit));
+    daily, intraday, h("div", { class: "inline-fields" }, maxSteps, index), general, h("div", { class: "actions" }, submit));
   form.addEventListener("change", (event) => {
     if (event.target.name !== "mode") return;
     const isDaily = event.target.value === "DAILY";
@@ -50,12 +53,14 @@ export function runStartForm(model, { onStarted }) {
       showFieldMessage(form, ...missing);
       return;
     }
+    const chosenIndex = values.benchmarkSymbol.value.trim();
+    const measure = chosenIndex ? { benchmarkSymbol: chosenIndex.toLowerCase() === "none" ? null : chosenIndex } : {};
     busy(form, async () => {
       clearFieldErrors(form);
       try {
         const run = isDaily
-          ? (await api(START_DAILY, { modelId: model.id, input: { startDate: values.startDate.value, endDate: values.endDate.value, maxSteps: steps } })).startDailyRun
-          : (await api(START_INTRADAY, { modelId: model.id, input: { symbol: values.symbol.value, date: values.date.value, session: values.session.value, maxSteps: steps } })).startIntradayRun;
+          ? (await api(START_DAILY, { modelId: model.id, input: { startDate: values.startDate.value, endDate: values.endDate.value, maxSteps: steps, ...measure } })).startDailyRun
+          : (await api(START_INTRADAY, { modelId: model.id, input: { symbol: values.symbol.value, date: values.date.value, session: values.session.value, maxSteps: steps, ...measure } })).startIntradayRun;
         onStarted(run);
       } catch (error) {
         showFormError(form, error, general);

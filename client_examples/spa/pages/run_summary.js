@@ -5,11 +5,21 @@ import { facts, h, section } from "../lib/dom.js";
 import { dateTime, integer, label, money, percent, signedPercent } from "../lib/format.js";
 import { navigate } from "../lib/navigation.js";
 import { confirmAction, errorBox, showError, statusBadge } from "../lib/ui.js";
-import { ACTIVE, period } from "./model_runs.js";
+import { describeCosts } from "./model_costs.js";
+import { ACTIVE, externalToolsBadge, period } from "./model_runs.js";
 
 const CANCEL = "mutation($id: ID!) { cancelRun(id: $id) { id status } }";
 const DELETE = "mutation($id: ID!) { deleteRun(id: $id) }";
 const ASK = "mutation($modelId: ID!, $runId: ID!) { createConversation(modelId: $modelId, runId: $runId) { id } }";
+
+/** Why this run's numbers may not be a fair backtest: its agent could read tools that know today's news. */
+function externalToolsNote(run) {
+  if (!run.usedExternalTools) return null;
+  const names = (run.strategySnapshot.external_servers || []).map((server) => server.name).join(", ");
+  return h("p", { class: "warning", id: "run-external-tools" }, externalToolsBadge(),
+    ` This run's agent had the tools of ${names || "external servers"}. They are not bound to the run's dates: `,
+    "what it decided may rest on what came after them.");
+}
 
 function progressText(progress, mode) {
   const unit = mode === "INTRADAY" ? "bars" : "days";
@@ -69,7 +79,8 @@ export function summarySection(run) {
   const element = section(`Run #${run.runNumber}`,
     h("p", { class: "run-head" }, h("span", {}, `${label(run.mode)} · ${period(run)}`), status),
     h("label", { for: "run-progress", class: "progress-label" }, "Progress ", barText), bar,
-    message, failure, figures, problem,
+    h("p", { class: "muted", id: "run-costs" }, `Costs and caps: ${describeCosts(run.costs)}`),
+    externalToolsNote(run), message, failure, figures, problem,
     h("div", { class: "actions wrap" }, ask, cancel, remove));
 
   return {

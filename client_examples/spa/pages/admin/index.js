@@ -8,6 +8,7 @@ const SECTIONS = {
   leaderboard: ["Leaderboard", () => import("./leaderboard.js")],
   system: ["System", () => import("./system.js")],
   "chat-settings": ["Chat settings", () => import("./chat_settings.js")],
+  "price-fetches": ["Price fetches", () => import("./price_fetches.js")],
 };
 
 export async function render(view, context) {
@@ -15,7 +16,7 @@ export async function render(view, context) {
   const entry = SECTIONS[name];
   const nav = h("nav", { class: "subnav", "aria-label": "Admin pages" },
     Object.entries(SECTIONS).map(([key, [text]]) => h("a", { href: `/app/admin/${key}`, "aria-current": key === name ? "page" : null }, text)));
-  const body = h("div");
+  const body = h("div", { class: "stack" });
   view.append(h("h1", { tabindex: -1 }, entry ? `Admin: ${entry[0]}` : "Admin"), nav, body);
   if (!entry) {
     body.append(h("p", {}, "There is no such admin page."));

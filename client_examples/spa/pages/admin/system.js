@@ -6,7 +6,7 @@ import { integer, label } from "../../lib/format.js";
 import { errorBox, showError } from "../../lib/ui.js";
 
 const SYSTEM = `{ systemStats { users models runs runsByStatus conversations messages }
-  systemStatus { database broker pubsub workers queuedRuns runningRuns toolServers { name url healthy tools } } }`;
+  systemStatus { database broker pubsub workers queuedRuns runningRuns toolServers { name url healthy tools external } } }`;
 const REFRESH_MS = 10_000;
 
 function health(value) {
@@ -26,8 +26,10 @@ export async function render(view, { onLeave }) {
       status.replaceChildren(
         facts([["Database", health(st.database)], ["Broker", health(st.broker)], ["Pub/sub", health(st.pubsub)],
           ["Workers", integer(st.workers)], ["Queued runs", integer(st.queuedRuns)], ["Running runs", integer(st.runningRuns)]]),
-        table("Tool servers", [["Tool server"], ["Health"], ["Tools"], ["URL"]], st.toolServers.map((server) => h("tr", {},
-          h("th", { scope: "row" }, server.name), h("td", {}, health(server.healthy ? "ok" : "down")),
+        table("Tool servers", [["Tool server"], ["Kind"], ["Health"], ["Tools"], ["URL"]], st.toolServers.map((server) => h("tr", {},
+          h("th", { scope: "row" }, server.name),
+          h("td", {}, server.external ? "External (not bound to a run's dates)" : "Built in"),
+          h("td", {}, health(server.healthy ? "ok" : "down")),
           h("td", {}, server.tools.join(", ") || "—"), h("td", { class: "muted" }, server.url)))));
       stats.replaceChildren(facts([["Users", integer(s.users)], ["Models", integer(s.models)], ["Runs", integer(s.runs)],
         ["Conversations", integer(s.conversations)], ["Messages", integer(s.messages)],
