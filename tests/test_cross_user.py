@@ -313,6 +313,8 @@ async def test_instructions_to_trade_on_another_run_reach_only_the_models_own_ru
 
 TYPE_OF_KIND = {
     "model": "TradingModel",
+    "model2": "TradingModel",
+    "arena": "Arena",
     "run": "Run",
     "conversation": "Conversation",
     "user": "User",
@@ -331,17 +333,24 @@ async def test_every_operation_on_an_id_no_row_can_have_is_not_found(api, ws_url
     for key in FORGED_KEYS:
         for table, account in ((OPERATIONS, user), (ADMIN_ONLY, admin)):
             for name, (document, variables) in table.items():
-                values = {name_: _forged(TYPE_OF_KIND[kind], key) for name_, kind in variables.items()}
+                # A second model is another number beyond any key (the same one twice is refused as such).
+                values = {
+                    name_: _forged(TYPE_OF_KIND[kind], key if kind != "model2" else "4294967296")
+                    for name_, kind in variables.items()
+                }
                 error = await api.error(document, values, token=account.token)
                 assert error["extensions"]["code"] == "NOT_FOUND", (name, key, error)
         events, error = await follow_run(ws_url, user.token, _forged("Run", key), after_seq=0)
         assert events == [] and error["extensions"]["code"] == "NOT_FOUND", (key, error)
         events, error = await follow_chat(ws_url, user.token, _forged("Conversation", key), after_seq=0)
         assert events == [] and error["extensions"]["code"] == "NOT_FOUND", (key, error)
+        events, error = await follow_arena(ws_url, user.token, _forged("Arena", key), after_seq=0)
+        assert events == [] and error["extensions"]["code"] == "NOT_FOUND", (key, error)
 
 
 CONNECTIONS = [
     ("query($a: String) { models(after: $a) { totalCount } }", "user"),
+    ("query($a: String) { arenas(after: $a) { totalCount } }", "user"),
     ("query($a: String) { conversations(after: $a, archived: null) { totalCount } }", "user"),
     ("query($a: String) { users(after: $a) { totalCount } }", "admin"),
     ("query($a: String) { allModels(after: $a) { totalCount } }", "admin"),
@@ -351,13 +360,15 @@ CONNECTIONS = [
 
 async def test_a_cursor_this_api_never_issued_is_bad_input_on_every_connection(api, user, admin):
     accounts = {"user": user, "admin": admin}
-    model = (
-        await api.data(
-            'mutation { createModel(input: {name: "Paged", allowedTickers: ["AAPL"], aiModel: "local/momentum"}) '
-            "{ id } }",
-            token=user.token,
-        )
-    )["createModel"]["id"]
+    row = await TradingModel.create(
+        owner=await User.get(email=user.email),
+        name="Paged",
+        signature="paged",
+        allowed_tickers=["LKAH"],
+        initial_cash=Decimal("10000"),
+        ai_model="local/momentum",
+    )
+    model = to_global_id("TradingModel", row.id)
     for key in FORGED_KEYS:
         cursor = _forged("cursor", key)
         for document, who in CONNECTIONS:
