@@ -202,6 +202,29 @@ async def test_an_admins_fetch_runs_end_to_end_and_streams_its_progress(alphavan
     assert "HTTP Request: GET" in log and "apikey=[redacted]" in log and API_KEY not in log
 
 
+async def test_of_fetches_started_at_the_same_moment_one_is_queued_and_the_others_conflict(
+    alphavantage, server_env, tmp_path
+):
+    async with embedded_aibt(server_env, tmp_path) as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+            api = GraphQLClient(http)
+            token = await signed_up(api, ADMIN)
+            variables = {"input": {"symbols": ["AAPL"], **RANGE}}
+            bodies = await asyncio.gather(*(api.execute(FETCH_PRICES, variables, token=token) for _ in range(8)))
+            started = [b["data"]["fetchPrices"]["id"] for b in bodies if not b.get("errors")]
+            refused = [b["errors"][0]["extensions"]["code"] for b in bodies if b.get("errors")]
+            assert len(started) == 1 and refused == ["CONFLICT"] * 7, bodies
+            events, error, _ = await follow_fetch(served.ws_url, token, started[0], after_seq=0)
+            assert error is None and events[-1]["kind"] == "COMPLETED"
+            listed = (await api.data(JOBS, token=token))["priceFetchJobs"]
+            assert listed["totalCount"] == 1
+            # The finished job frees the slot: the next fetch is queued.
+            again = (await api.data(FETCH_PRICES, variables, token=token))["fetchPrices"]
+            assert again["status"] == "QUEUED"
+            events, error, _ = await follow_fetch(served.ws_url, token, again["id"], after_seq=0)
+            assert error is None and events[-1]["kind"] == "COMPLETED"
+
+
 async def test_the_daily_limit_fails_the_job_with_the_providers_words_but_not_the_key(
     alphavantage, server_env, tmp_path
 ):
