@@ -112,7 +112,7 @@ async def test_the_app_runs_under_its_policy_with_no_violation(server_url, api, 
     await expect(page.locator("svg").first).to_be_visible()  # the equity curve
     await page.goto(f"{server_url}/app/chat/{conversation['id']}")
     await expect(page.locator("#live-state")).to_have_text("Live")  # its websocket, under connect-src
-    for path in (f"/models/{model_id}", "/profile"):
+    for path in (f"/models/{model_id}", f"/models/{model_id}/edit", "/arenas", "/profile"):
         await page.goto(f"{server_url}/app{path}")
         await page.wait_for_load_state("networkidle")
     assert await page.evaluate("window.policyViolations") == []
