@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 
+from graphql_api import document_cache
 from graphql_api.market.queries import MAX_BARS
 from graphql_api.security.config import load_security_config
 from graphql_api.security.query_cost import LIST_SIZES
@@ -34,25 +34,6 @@ def _refusal(body: dict) -> dict:
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX", error
     assert error["extensions"]["requestId"]
     return error
-
-
-@asynccontextmanager
-async def loop_lag() -> AsyncIterator[list[float]]:
-    """The test server runs on this event loop: the largest delay of a 10 ms timer while the block runs is
-    how long the server's loop was held up (a /healthz waits as long)."""
-    lags: list[float] = [0.0]
-
-    async def tick() -> None:
-        while True:
-            started = time.perf_counter()
-            await asyncio.sleep(0.01)
-            lags.append(time.perf_counter() - started - 0.01)
-
-    ticker = asyncio.create_task(tick())
-    try:
-        yield lags
-    finally:
-        ticker.cancel()
 
 
 # --- cost, estimated before execution ---------------------------------------------------------------------
@@ -168,15 +149,17 @@ async def test_a_response_over_the_size_limit_is_refused_with_a_code_instead_of_
         ),
     ],
 )
-async def test_documents_that_would_be_slow_to_validate_are_refused_at_once(api, user, limits, document, reason):
+async def test_documents_that_would_be_slow_to_validate_are_refused_at_once(
+    api, user, limits, document, reason, monkeypatch
+):
     if reason is None:
         limits(max_fields=120)  # 29 aliases of 5 fields: 145 selections
     document = f"# {uuid.uuid4()}\n{document}"  # never seen before: nothing is cached
+    validated = _record_threads(monkeypatch, "validate")
     started = time.perf_counter()
-    async with loop_lag() as lags:
-        body = await api.execute(document, token=user.token)
-    assert time.perf_counter() - started < 1.0
-    assert max(lags) < 0.25, f"the event loop was held up {max(lags):.3f} s"
+    body = await api.execute(document, token=user.token)
+    assert time.perf_counter() - started < 2.0  # about 0.04 s: a generous bound for a busy machine
+    assert validated == [], "the document reached validation"
     error = _refusal(body)
     if reason is not None:
         assert reason in error["extensions"], error
@@ -196,7 +179,8 @@ async def test_four_repetition_attacks_at_once_leave_healthz_answering(api, user
 
     results = await asyncio.gather(*(api.execute(attack(), token=user.token) for _ in range(4)), healthz())
     assert all(_refusal(body) for body in results[:4])
-    assert results[4] < 0.5, f"/healthz took {results[4]:.3f} s"
+    # A few milliseconds when quiet (it waited 3.6 s before the documents were refused unvalidated).
+    assert results[4] < 2.0, f"/healthz took {results[4]:.3f} s"
 
 
 def _heavy_but_allowed(operations: int) -> str:
@@ -207,16 +191,30 @@ def _heavy_but_allowed(operations: int) -> str:
     return f"# {uuid.uuid4()}\n{body}"
 
 
-async def test_parsing_and_validating_a_large_allowed_document_does_not_hold_up_the_event_loop(api, limits):
+async def test_parsing_and_validating_a_large_allowed_document_does_not_hold_up_the_event_loop(
+    api, limits, monkeypatch
+):
     limits(max_tokens=20_000, max_fields=2_000, max_query_bytes=100_000)
     document = _heavy_but_allowed(operations=70)
-    async with loop_lag() as lags:
-        started = time.perf_counter()
-        response = await api.http.post("/graphql", json={"query": document, "operationName": "Q0"})
-        took = time.perf_counter() - started
+    parsed, validated = _record_threads(monkeypatch, "parse"), _record_threads(monkeypatch, "validate")
+    response = await api.http.post("/graphql", json={"query": document, "operationName": "Q0"})
     assert response.status_code == 200 and not response.json().get("errors"), response.text[:500]
-    assert took > 0.2  # the document was expensive to look at (inline, it held the loop for all of it) ...
-    assert max(lags) < took / 3, f"... and the loop was held up {max(lags):.3f} s of its {took:.3f} s"
+    # Both ran, each once, on the document threads: the event loop's thread served other requests meanwhile.
+    assert len(parsed) == len(validated) == 1
+    assert all(name.startswith("graphql-documents") for name in parsed + validated), (parsed, validated)
+
+
+def _record_threads(monkeypatch, name: str) -> list[str]:
+    """Wraps graphql-core's parse or validate as the document cache calls it; lists the threads it ran on."""
+    threads: list[str] = []
+    original = getattr(document_cache, name)
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(document_cache, name, recorded)
+    return threads
 
 
 # --- suggestions ----------------------------------------------------------------------------------------------
