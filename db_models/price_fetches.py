@@ -54,6 +54,9 @@ class PriceFetchJob(Model):
     end_date = fields.DateField(null=True)
     with_actions = fields.BooleanField(default=True)  # splits and dividends too
     status = fields.CharEnumField(FetchJobStatus, max_length=16, default=FetchJobStatus.QUEUED)
+    # True from its creation by fetchPrices until it ends, then null: the unique index admits one such job at a
+    # time, however many requests (or API replicas) start one at the same moment.
+    active_slot = fields.BooleanField(null=True, unique=True)
     # Symbols finished (fetched, up to date or failed) of all symbols, and what is being done now.
     progress_current = fields.IntField(default=0)
     progress_total = fields.IntField(default=0)

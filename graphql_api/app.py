@@ -24,6 +24,7 @@ from graphql_api.metrics import WebsocketGaugeMiddleware, metrics_endpoint
 from graphql_api.request_ids import RequestIdMiddleware
 from graphql_api.schema import schema
 from graphql_api.security.cors import CrossOriginMiddleware
+from graphql_api.security.http_guard import HeaderSizeLimit
 from graphql_api.security.runtime import Security
 from graphql_api.services import Services
 from graphql_api.spa import SinglePageApp
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     security = Security.from_settings(settings)
     graphql = AibtGraphQL(schema, settings, services, security)
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # every method: the view answers those it does not serve (405, as JSON)
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Route("/metrics", metrics_endpoint))
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes),
         Middleware(CrossOriginMiddleware, config=security.config),
         Middleware(WebsocketGaugeMiddleware),
     ]

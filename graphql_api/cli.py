@@ -18,13 +18,16 @@ from db_models.settings import Settings, get_settings
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How `aibt serve` runs uvicorn (the tests' server too): limits a client meets before the app."""
     from graphql_api.security.config import load_security_config
+    from graphql_api.security.slow_clients import request_deadline_protocol
 
+    security = load_security_config(settings)
     return {
-        # h11 refuses a request line and headers over the limit before buffering them (httptools does not).
-        "http": "h11",
+        # h11 refuses a request line and headers over the limit before buffering them (httptools does not), and
+        # each request must arrive (line, headers, body) within its deadline: a slowloris holds no connection.
+        "http": request_deadline_protocol(security.request_timeout_seconds),
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         # A websocket message over the request limit is refused (close 1009) before it is buffered whole.
-        "ws_max_size": load_security_config(settings).max_request_bytes,
+        "ws_max_size": security.max_request_bytes,
         # X-Forwarded-For is believed only from AIBT_FORWARDED_ALLOW_IPS, by the app (graphql_api/app.py):
         # uvicorn's own default would believe it from any local process.
         "proxy_headers": False,

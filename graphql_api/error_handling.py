@@ -21,10 +21,21 @@ INTERNAL_MESSAGE = "Internal server error. Quote the request id when reporting i
 UNAVAILABLE_MESSAGE = "A backing service is unavailable right now; try again shortly."
 
 
+# Messages quote what was sent (an id, a symbol, a value that does not coerce); a variable of a megabyte used by
+# every alias of a document would otherwise come back once per alias, a response many times the request's size.
+MAX_MESSAGE_CHARS = 1_000
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}... (cut at {MAX_MESSAGE_CHARS:,} characters)"
+
+
 def _with_code(error: GraphQLError, message: str, code: str, extra: dict | None = None) -> GraphQLError:
     extensions = {**(extra or {}), "code": code, "requestId": current_request_id.get()}
     return GraphQLError(
-        message,
+        _bounded(message),
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

@@ -25,13 +25,20 @@ def _decode(value: str) -> str | None:
         return None
 
 
+# Every row an ID or a cursor names has a 32-bit integer key; a larger number is no row of ours (PostgreSQL
+# would refuse to compare the column with it, and the error would surface as INTERNAL).
+MAX_KEY = 2**31 - 1
+
+
 def _split_int(text: str | None, prefix: str) -> int | None:
+    """The key written by to_global_id or to_cursor, exactly as they write it: ASCII digits, no leading zero."""
     if text is None or not text.startswith(prefix + ":"):
         return None
     raw = text[len(prefix) + 1 :]
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or (raw.startswith("0") and raw != "0"):
         return None
-    return int(raw)
+    key = int(raw)
+    return key if key <= MAX_KEY else None
 
 
 def to_global_id(type_name: str, pk: int) -> str:

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from cross_web import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -72,6 +72,9 @@ class AibtGraphQL(GraphQL):
             return refused.response()
         except BadRequestValue as bad:
             return RequestRefused(400, "BAD_USER_INPUT", str(bad)).response()
+        except ClientDisconnect:  # the client left (or was cut off) before its body arrived: nobody to answer
+            logger.info("request %s: the client disconnected before sending its whole body", current_request_id.get())
+            return Response(status_code=400)
         except HTTPException as exc:  # Strawberry's refusals (GET mutations, bad JSON ...), as GraphQL errors
             if exc.status_code == 404:
                 return Response("Not Found", status_code=404)

@@ -124,7 +124,8 @@ async def finish_fetch_job(
     job: PriceFetchJob, bus: EventBus, status: FetchJobStatus, *, error: str | None = None, message: str | None = None
 ) -> None:
     job.status, job.error, job.ended_at, job.worker_id = status, error, dt.datetime.now(dt.UTC), None
-    await job.save(update_fields=["status", "error", "ended_at", "worker_id"])
+    job.active_slot = None  # the next fetch may start
+    await job.save(update_fields=["status", "error", "ended_at", "worker_id", "active_slot"])
     kind = PriceFetchEventKind.COMPLETED if status is FetchJobStatus.COMPLETED else PriceFetchEventKind.FAILED
     await publish_fetch_event(bus, job, kind, message=error or message)
 

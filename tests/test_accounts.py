@@ -79,6 +79,13 @@ async def test_login_with_a_wrong_password_or_unknown_email_gives_the_same_answe
     assert wrong["message"] == unknown["message"]
 
 
+async def test_login_with_an_email_longer_than_any_account_holds_is_refused_like_a_wrong_password(api, user):
+    for address in ("a" * 250 + "@example.com", "b" * 100_000 + "@example.com"):
+        error = await api.error(LOGIN, {"e": address, "p": PASSWORD})
+        assert error["extensions"]["code"] == "UNAUTHENTICATED", error
+        assert error["message"] == "Invalid email or password."
+
+
 async def test_me_is_null_without_a_token(api):
     assert (await api.data(ME))["me"] is None
 

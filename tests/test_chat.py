@@ -9,7 +9,7 @@ import pytest
 
 from db_models.chat import ChatMessage, Conversation
 from tests.support.chat_helpers import follow_chat
-from tests.support.fake_openai import Turn
+from tests.support.fake_openai import Turn, tool_results
 
 CREATE = """mutation($model: ID, $run: ID) { createConversation(modelId: $model, runId: $run) {
   id title isActive model { id } run { id } messageCount } }"""
@@ -215,6 +215,52 @@ async def test_a_conversation_about_another_users_model_or_run_is_refused(api, u
     )["createModel"]["id"]
     assert await api.error_code(CREATE, {"model": model}, token=other_user.token) == "NOT_FOUND"
     assert await api.error_code(CREATE, {"run": "UnVuOjE"}, token=other_user.token) == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How did run 99999999999999999999 of model 'Probe' do?", "has no run 99999999999999999999"),
+        ("How did run " + "9" * 5_000 + " of model 'Probe' do?", "has no runs yet"),
+        ("How did run 4294967296 of model 'Probe' do?", "has no run 4294967296"),
+        ("Compare runs 1 and 99999999999999 of model 'Probe'", "99999999999999"),
+        ("How did model 99999999999999 do?", "no model called '99999999999999'"),
+    ],
+    ids=["20-digit-run", "5000-digit-run", "run-over-32-bits", "compare-over-32-bits", "model-over-32-bits"],
+)
+async def test_numbers_no_run_or_model_can_have_are_answered_not_found(api, ws_url, user, question, answer):
+    model = {"name": "Probe", "allowedTickers": ["AAPL"], "aiModel": "local/momentum"}
+    await api.data(MODEL, {"i": model}, token=user.token)
+    conversation = await new_conversation(api, user)
+    events = await ask(api, ws_url, user, conversation, question)
+    assert events[-1]["kind"] == "COMPLETE", events[-1]
+    [tool_end] = [e for e in events if e["kind"] == "TOOL_END"]
+    assert answer in tool_end["toolOutput"], tool_end["toolOutput"]
+    for word in ("int32", "64-bit", "query argument", "Exceeds the limit", "Error:"):
+        assert word not in tool_end["toolOutput"] and word not in events[-1]["message"]["content"]
+    stored = (await api.data(CONVERSATION, {"id": conversation}, token=user.token))["conversation"]
+    assert stored["messages"]["edges"][1]["node"]["toolCalls"][0]["output"] == tool_end["toolOutput"]
+
+
+async def test_a_remote_analysts_tool_call_with_a_number_beyond_64_bits_is_answered_and_stored(
+    api, ws_url, user, admin, remote_llm
+):
+    huge = 10**20
+
+    def ask_for_a_huge_run(messages, tools):
+        if not tool_results(messages):
+            return Turn("", [("run_performance", {"run_number": huge})])
+        return Turn("That run does not exist.")
+
+    await api.data(SETTINGS, {"i": {"chatModel": "openai/gpt-5"}}, token=admin.token)
+    try:
+        remote_llm.policy = ask_for_a_huge_run
+        conversation = await new_conversation(api, user)
+        events = await ask(api, ws_url, user, conversation, "How did that run do?")
+        assert events[-1]["kind"] == "COMPLETE", events[-1]
+        assert events[-1]["message"]["toolCalls"][0]["input"] == {"run_number": str(huge)}
+    finally:
+        await api.data(SETTINGS, {"i": {"chatModel": None}}, token=admin.token)
 
 
 async def test_deleting_a_conversation_removes_its_messages(api, ws_url, user):

@@ -3,6 +3,7 @@ And an LLM told by its instructions to reach another user's run or logs cannot."
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from decimal import Decimal
@@ -308,3 +309,72 @@ async def test_instructions_to_trade_on_another_run_reach_only_the_models_own_ru
         json.loads(text) for name, text in tool_results(remote_llm.requests[-1]["messages"]) if name == "price_history"
     ]
     assert history and history[-1]["bars"][-1]["date"] <= DAYS[1].isoformat()  # its own clock, not 2099
+
+
+TYPE_OF_KIND = {
+    "model": "TradingModel",
+    "model2": "TradingModel",
+    "arena": "Arena",
+    "run": "Run",
+    "conversation": "Conversation",
+    "user": "User",
+    "price fetch job": "PriceFetchJob",
+}
+# Keys no row can have, or written as this API never writes them: beyond 32 bits (PostgreSQL refused to compare
+# its integer keys with them: INTERNAL), with leading zeros, in other scripts' digits.
+FORGED_KEYS = ["2147483648", "99999999999999", "999999999999999999", "0001", "\u0661"]
+
+
+def _forged(type_name: str, key: str) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+
+
+async def test_every_operation_on_an_id_no_row_can_have_is_not_found(api, ws_url, user, admin):
+    for key in FORGED_KEYS:
+        for table, account in ((OPERATIONS, user), (ADMIN_ONLY, admin)):
+            for name, (document, variables) in table.items():
+                # A second model is another number beyond any key (the same one twice is refused as such).
+                values = {
+                    name_: _forged(TYPE_OF_KIND[kind], key if kind != "model2" else "4294967296")
+                    for name_, kind in variables.items()
+                }
+                error = await api.error(document, values, token=account.token)
+                assert error["extensions"]["code"] == "NOT_FOUND", (name, key, error)
+        events, error = await follow_run(ws_url, user.token, _forged("Run", key), after_seq=0)
+        assert events == [] and error["extensions"]["code"] == "NOT_FOUND", (key, error)
+        events, error = await follow_chat(ws_url, user.token, _forged("Conversation", key), after_seq=0)
+        assert events == [] and error["extensions"]["code"] == "NOT_FOUND", (key, error)
+        events, error = await follow_arena(ws_url, user.token, _forged("Arena", key), after_seq=0)
+        assert events == [] and error["extensions"]["code"] == "NOT_FOUND", (key, error)
+
+
+CONNECTIONS = [
+    ("query($a: String) { models(after: $a) { totalCount } }", "user"),
+    ("query($a: String) { arenas(after: $a) { totalCount } }", "user"),
+    ("query($a: String) { conversations(after: $a, archived: null) { totalCount } }", "user"),
+    ("query($a: String) { users(after: $a) { totalCount } }", "admin"),
+    ("query($a: String) { allModels(after: $a) { totalCount } }", "admin"),
+    ("query($a: String) { priceFetchJobs(after: $a) { totalCount } }", "admin"),
+]
+
+
+async def test_a_cursor_this_api_never_issued_is_bad_input_on_every_connection(api, user, admin):
+    accounts = {"user": user, "admin": admin}
+    row = await TradingModel.create(
+        owner=await User.get(email=user.email),
+        name="Paged",
+        signature="paged",
+        allowed_tickers=["LKAH"],
+        initial_cash=Decimal("10000"),
+        ai_model="local/momentum",
+    )
+    model = to_global_id("TradingModel", row.id)
+    for key in FORGED_KEYS:
+        cursor = _forged("cursor", key)
+        for document, who in CONNECTIONS:
+            error = await api.error(document, {"a": cursor}, token=accounts[who].token)
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", (document, key, error)
+        for field in ("runs", "positions", "logs", "conversations"):
+            document = f"query($m: ID!, $a: String) {{ model(id: $m) {{ {field}(after: $a) {{ totalCount }} }} }}"
+            error = await api.error(document, {"m": model, "a": cursor}, token=user.token)
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", (field, key, error)

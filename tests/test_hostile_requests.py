@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import websockets
 
 from db_models.accounts import User
 from db_models.chat import Conversation
@@ -178,3 +179,59 @@ async def test_headers_over_the_limit_are_refused_before_the_app_and_the_server_
     assert response.json()["data"]["me"]["id"] == user.id
     assert (await api.http.get("/healthz")).status_code == 200
     assert await User.filter(email=user.email).exists()
+
+
+# --- methods and echoed input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND", "HEAD"])
+async def test_methods_other_than_get_and_post_are_refused_as_json_naming_the_methods_served(api, user, method):
+    response = await api.http.request(method, "/graphql", headers=_auth(user))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["content-type"].startswith("application/json")
+    if method != "HEAD":  # a HEAD answer has no body
+        error = _bad_input(response, status=405)
+        assert error["extensions"]["reason"] == "METHOD" and method in error["message"]
+
+
+async def test_a_long_input_echoed_by_every_alias_comes_back_cut_not_once_per_alias(api, user):
+    long_id = "x" * 500_000
+    document = "query($id: ID!) { " + " ".join(f"a{n}: model(id: $id) {{ id }}" for n in range(30)) + " }"
+    response = await api.http.post(
+        "/graphql", json={"query": document, "variables": {"id": long_id}}, headers=_auth(user)
+    )
+    errors = response.json()["errors"]
+    assert len(errors) == 30 and {e["extensions"]["code"] for e in errors} == {"NOT_FOUND"}
+    assert all(len(e["message"]) < 1_100 and e["message"].endswith("(cut at 1,000 characters)") for e in errors)
+    assert len(response.content) < 100_000
+
+
+def _send_head_at_once(url: str, header_bytes: int) -> bytes:
+    parts = urlsplit(url)
+    padding = b"".join(b"X-Pad-%d: %s\r\n" % (n, b"a" * 1000) for n in range(header_bytes // 1000))
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + padding + b"\r\n")  # one write: one read
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+async def test_headers_over_the_limit_sent_in_one_piece_are_refused_too(api, server_url, app):
+    limit = app.state.settings.max_header_bytes
+    answer = await asyncio.to_thread(_send_head_at_once, server_url, limit * 6)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431"), answer[:300]
+    error = json.loads(body)["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["extensions"]["maxBytes"] == limit
+    assert error["extensions"]["requestId"].encode() in head
+    assert (await api.http.get("/healthz", headers={"x-padding": "a" * (limit // 2)})).status_code == 200
+    ws_url = server_url.replace("http://", "ws://") + "/graphql"
+    padding = {f"x-pad-{n}": "a" * 1000 for n in range(limit // 500)}
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"], additional_headers=padding)
+    assert refused.value.response.status_code == 403

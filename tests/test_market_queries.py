@@ -237,6 +237,17 @@ async def test_adjusted_prices_scale_every_bar_before_each_ex_date_and_leave_the
     assert [b["close"] for b in hourly] == [float(Decimal(h) * Decimal("0.495")) for h in (10, 11, 12)]
 
 
+async def test_a_document_with_actions_and_adjusted_and_traded_prices_answers_every_one(api, bars_with_actions, user):
+    document = """{ a: corporateActions(symbol: "ZQA") { kind } b: corporateActions(symbol: "ZQB") { amount }
+      traded: stockPrices(symbol: "ZQA", from: "2025-03-01") { close }
+      adjusted: stockPrices(symbol: "ZQA", from: "2025-03-01", adjusted: true) { close }
+      me { id } }"""
+    data = await api.data(document, token=user.token)
+    assert [a["kind"] for a in data["a"]] == ["DIVIDEND", "SPLIT"] and data["b"] == [{"amount": 0.5}]
+    assert data["adjusted"][0]["close"] == 49.7475 and data["traded"][0]["close"] == 100.5
+    assert data["adjusted"][-1] == data["traded"][-1] and data["me"]["id"] == user.id
+
+
 def package_series(symbol: str) -> list[tuple[date, float, float]]:
     """(day, close, adjusted close) of one symbol, as the package ships them."""
     with gzip.open(bokeh_stocks_path(), "rt", encoding="utf-8", newline="") as handle:

@@ -117,6 +117,24 @@ async def test_an_unknown_job_is_not_found(api, admin):
     assert error["extensions"]["code"] == "NOT_FOUND"
 
 
+async def test_a_document_with_several_root_fields_answers_every_one(api, admin):
+    row = await PriceFetchJob.create(symbols=["AAPL", "MSFT"], progress_total=2)
+    job_id = to_global_id("PriceFetchJob", row.id)
+    try:
+        data = await api.data(
+            "query($id: ID!) { me { id } priceFetchJobs { totalCount edges { node { id } } } "
+            "a: priceFetchJob(id: $id) { symbols } b: priceFetchJob(id: $id) { status progress { total } } "
+            "systemStats { users } }",
+            {"id": job_id},
+            token=admin.token,
+        )
+        assert data["me"]["id"] == admin.id and data["systemStats"]["users"] >= 1
+        assert data["priceFetchJobs"]["totalCount"] == 1 and data["priceFetchJobs"]["edges"][0]["node"]["id"] == job_id
+        assert data["a"]["symbols"] == ["AAPL", "MSFT"] and data["b"] == {"status": "QUEUED", "progress": {"total": 2}}
+    finally:
+        await row.delete()
+
+
 # ------------------------------------------------------------------------------------------ embedded serve
 
 
@@ -182,6 +200,29 @@ async def test_an_admins_fetch_runs_end_to_end_and_streams_its_progress(alphavan
     assert API_KEY not in "".join(recorder.bodies + raw)
     log = served.log.read_text()
     assert "HTTP Request: GET" in log and "apikey=[redacted]" in log and API_KEY not in log
+
+
+async def test_of_fetches_started_at_the_same_moment_one_is_queued_and_the_others_conflict(
+    alphavantage, server_env, tmp_path
+):
+    async with embedded_aibt(server_env, tmp_path) as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+            api = GraphQLClient(http)
+            token = await signed_up(api, ADMIN)
+            variables = {"input": {"symbols": ["AAPL"], **RANGE}}
+            bodies = await asyncio.gather(*(api.execute(FETCH_PRICES, variables, token=token) for _ in range(8)))
+            started = [b["data"]["fetchPrices"]["id"] for b in bodies if not b.get("errors")]
+            refused = [b["errors"][0]["extensions"]["code"] for b in bodies if b.get("errors")]
+            assert len(started) == 1 and refused == ["CONFLICT"] * 7, bodies
+            events, error, _ = await follow_fetch(served.ws_url, token, started[0], after_seq=0)
+            assert error is None and events[-1]["kind"] == "COMPLETED"
+            listed = (await api.data(JOBS, token=token))["priceFetchJobs"]
+            assert listed["totalCount"] == 1
+            # The finished job frees the slot: the next fetch is queued.
+            again = (await api.data(FETCH_PRICES, variables, token=token))["fetchPrices"]
+            assert again["status"] == "QUEUED"
+            events, error, _ = await follow_fetch(served.ws_url, token, again["id"], after_seq=0)
+            assert error is None and events[-1]["kind"] == "COMPLETED"
 
 
 async def test_the_daily_limit_fails_the_job_with_the_providers_words_but_not_the_key(

@@ -3,6 +3,8 @@ every other session, live streams included."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from db_models.accounts import User
@@ -56,6 +58,12 @@ async def test_omitted_fields_keep_their_value_and_null_or_empty_clears_them(api
         ("avatarUrl", "https://[::1/a.png", "http or https"),
         ("displayName", "n" * 101, "displayName"),
         ("displayName", "bell\x07", "displayName"),
+        ("displayName", "del\x7f", "displayName"),
+        ("displayName", "next\x85line", "displayName"),
+        ("displayName", "line\u2028separator", "displayName"),
+        ("displayName", "\u202enimda", "displayName"),
+        ("displayName", "\u2066isolate\u2069", "displayName"),
+        ("displayName", "\u200b\u200d", "displayName"),
     ],
 )
 async def test_bad_profile_input_is_refused_naming_its_field_and_changes_nothing(api, user, field, value, message):
@@ -65,6 +73,17 @@ async def test_bad_profile_input_is_refused_naming_its_field_and_changes_nothing
     assert message in error["message"]
     me = (await api.data(ME, token=user.token))["me"]
     assert me["displayName"] == "Kept" and me["avatarUrl"] == AVATAR
+
+
+async def test_a_document_with_several_root_fields_answers_every_one(api, user):
+    both = (
+        'mutation($a: String) { a: updateProfile(input: {displayName: "First"}) { displayName } '
+        "b: updateProfile(input: {avatarUrl: $a}) { displayName avatarUrl } }"
+    )
+    data = await api.data(both, {"a": AVATAR}, token=user.token)
+    assert data["a"]["displayName"] == "First" and data["b"] == {"displayName": "First", "avatarUrl": AVATAR}
+    data = await api.data("{ a: me { displayName } b: me { avatarUrl } models { totalCount } }", token=user.token)
+    assert data == {"a": {"displayName": "First"}, "b": {"avatarUrl": AVATAR}, "models": {"totalCount": 0}}
 
 
 async def test_profile_mutations_need_a_signed_in_user(api):
@@ -108,6 +127,22 @@ async def test_a_refused_password_change_keeps_the_old_password_and_tokens(api, 
     after = await User.get(email=user.email)
     assert (after.password_hash, after.token_version) == (before.password_hash, before.token_version)
     assert (await api.data(ME, token=user.token))["me"]["email"] == user.email
+
+
+async def test_of_password_changes_racing_from_one_session_exactly_one_wins_and_the_others_change_nothing(api, user):
+    wanted = [f"{NEW_PASSWORD} {n}" for n in range(4)]
+    bodies = await asyncio.gather(*(api.execute(CHANGE, {"c": PASSWORD, "n": n}, token=user.token) for n in wanted))
+    winners = [n for n, body in zip(wanted, bodies, strict=True) if not body.get("errors")]
+    assert len(winners) == 1, bodies
+    losers = [body["errors"][0] for body in bodies if body.get("errors")]
+    assert all(e["extensions"]["code"] == "UNAUTHENTICATED" and "password was changed" in e["message"] for e in losers)
+    [token] = [body["data"]["changePassword"]["token"] for body in bodies if not body.get("errors")]
+    assert (await api.data(ME, token=token))["me"]["email"] == user.email
+    row = await User.get(email=user.email)
+    assert row.token_version == 1
+    for password in [PASSWORD, *wanted]:
+        opens = not (await api.execute(LOGIN, {"e": user.email, "p": password})).get("errors")
+        assert opens == (password == winners[0]), password
 
 
 async def test_a_live_stream_of_an_outdated_token_ends_after_a_password_change(api, ws_url, user, limits):

@@ -6,6 +6,7 @@ import asyncio
 
 from db_models.runs import Position, Run
 from tests.support import price_fixtures as px
+from tests.support.fake_openai import Turn, tool_results
 from tests.support.run_helpers import (
     follow_run,
 )
@@ -78,3 +79,31 @@ async def test_a_finished_run_cannot_be_cancelled(api, user, market, remote_llm)
         await api.error_code("mutation($id: ID!) { cancelRun(id: $id) { id } }", {"id": run["id"]}, token=user.token)
         == "CONFLICT"
     )
+
+
+async def test_a_tool_call_with_a_number_beyond_64_bits_is_refused_by_the_tool_and_the_run_goes_on(
+    api, ws_url, user, market, remote_llm
+):
+    huge = 10**20
+
+    def greedy(messages, tools):
+        results = tool_results(messages)
+        if not results:
+            return Turn("", [("buy", {"symbol": px.SYMBOL, "amount": huge})])
+        return Turn(f"Noted: {results[-1][1][:40]}")
+
+    remote_llm.policy = greedy
+    run = await start(api, user, await make_model(api, user, ai_model="openai/gpt-5"), end=DAYS[1])
+    events, error = await follow_run(ws_url, user.token, run["id"])
+    assert error is None and events[-1]["kind"] == "COMPLETED", events[-1]
+    logs = (
+        await api.data(
+            "query($id: ID!) { run(id: $id) { logs(first: 5) { edges { node { messages } } } } }",
+            {"id": run["id"]},
+            token=user.token,
+        )
+    )["run"]["logs"]["edges"]
+    calls = [c for e in logs for m in e["node"]["messages"] for c in m.get("tool_calls") or []]
+    assert calls and all(c["args"]["amount"] == str(huge) for c in calls)
+    stored = await Run.filter(model__owner__email=user.email).first()
+    assert not await Position.filter(run_id=stored.id, action="BUY").exists()

@@ -111,10 +111,18 @@ class Turn:
 # --- reading the question -------------------------------------------------------------------------
 
 
-def run_numbers(question: str) -> list[int]:
-    numbers: list[int] = []
+MAX_NUMBER_DIGITS = 18  # fits 64 bits; a longer number goes to the tools as its text, and they say no run has it
+MAX_READABLE_DIGITS = 4_300  # Python's (and the tools' argument parser's) limit on reading a number from text
+
+
+def run_numbers(question: str) -> list[int | str]:
+    numbers: list[int | str] = []
     for match in RUN_LIST.finditer(DATE.sub(" ", question)):
-        numbers += [int(n) for n in re.findall(r"\d+", match.group(1))]
+        for digits in re.findall(r"\d+", match.group(1)):
+            if len(digits) <= MAX_NUMBER_DIGITS:
+                numbers.append(int(digits))
+            elif len(digits) <= MAX_READABLE_DIGITS:
+                numbers.append(digits)
     return list(dict.fromkeys(numbers))
 
 

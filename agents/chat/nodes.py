@@ -22,6 +22,7 @@ from langgraph.types import Command
 from agents.agent_loop import AroundToolCall, ChatModel, ExecuteToolCall, ModelTurn, ShouldStop
 from agents.chat.state import OnToken, OnToolEnd, OnToolStart, ReplyResult
 from agents.message_text import text_content
+from db_models.json_values import storable
 
 SHORT_OUTPUT_CHARS = 500
 TURN_SEPARATOR = "\n\n"
@@ -33,7 +34,8 @@ def short_output(text: str, limit: int = SHORT_OUTPUT_CHARS) -> str:
 
 
 def jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """A tool call's arguments as data the reply's row can store (they are the model's, whatever it wrote)."""
+    return storable(json.loads(json.dumps(value, default=str)))
 
 
 @dataclass

@@ -30,6 +30,9 @@ MAX_COMPARED_RUNS = 10
 MAX_POSITIONS = 100
 MAX_LOG_CHARS = 6000
 MAX_LOG_MESSAGE_CHARS = 800
+# Model ids and run numbers are 32-bit integer columns: a larger number names nothing, and is not asked for
+# (the database would refuse to compare the column with it).
+MAX_KEY = 2**31 - 1
 TOOL_NAMES = (
     "list_models_and_runs",
     "run_performance",
@@ -155,7 +158,7 @@ class AnalystScope:
                 raise Lookup(
                     f"Not found: {len(found)} of your models are called {text!r}; name one by signature: {names}."
                 )
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_KEY:
             model = await self.models().filter(id=int(text)).first()
             if model is not None:
                 return model
@@ -166,7 +169,7 @@ class AnalystScope:
         number = _run_number(run_number)
         runs = Run.filter(model_id=model.id, model__owner_id=self.user_id)
         if number is not None:
-            run = await runs.filter(run_number=number).first()
+            run = await runs.filter(run_number=number).first() if abs(number) <= MAX_KEY else None
             if run is None:
                 raise Lookup(f"Not found: {model.name} ({model.signature}) has no run {number}.")
             return run
@@ -251,7 +254,8 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
         runs = Run.filter(model_id=found.id, model__owner_id=scope.user_id)
         if numbers:
             numbers = list(dict.fromkeys(n for n in numbers if n is not None))[:MAX_COMPARED_RUNS]
-            chosen = {r.run_number: r for r in await runs.filter(run_number__in=numbers)}
+            asked = [n for n in numbers if abs(n) <= MAX_KEY]
+            chosen = {r.run_number: r for r in await runs.filter(run_number__in=asked)} if asked else {}
         else:
             latest = await runs.order_by("-run_number").limit(MAX_COMPARED_RUNS)
             numbers = sorted(r.run_number for r in latest)

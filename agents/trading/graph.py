@@ -25,6 +25,7 @@ from agents.agent_loop import (
 from agents.message_text import text_content
 from agents.trading import prompts
 from agents.trading.state import DayContext, DayResult, TradingState
+from db_models.json_values import storable
 
 
 async def invoke_and_count(model: ChatModel, messages: list[AnyMessage], config: RunnableConfig) -> dict[str, Any]:
@@ -77,7 +78,11 @@ def message_dict(message: BaseMessage) -> dict[str, Any]:
     """One message as JSON-able data, as a ReasoningLog keeps it."""
     role = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}.get(message.type, message.type)
     tool_calls = [
-        {"id": call.get("id"), "name": call["name"], "args": json.loads(json.dumps(call["args"], default=str))}
+        {
+            "id": call.get("id"),
+            "name": call["name"],
+            "args": storable(json.loads(json.dumps(call["args"], default=str))),  # the model's, whatever it wrote
+        }
         for call in getattr(message, "tool_calls", None) or []
     ]
     return {

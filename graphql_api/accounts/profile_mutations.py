@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import strawberry
-from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from db_models import accounts as db
 from graphql_api.accounts.types import AuthPayload, UpdateProfileInput, User
 from graphql_api.accounts.validation import check_password, clean_avatar_url, clean_display_name
-from graphql_api.auth import hash_password, issue_token, verify_password
+from graphql_api.auth import PASSWORD_CHANGED, hash_password, issue_token, verify_password
 from graphql_api.context import AppInfo
-from graphql_api.errors import BadUserInput
+from graphql_api.errors import BadUserInput, Unauthenticated
 from graphql_api.security import rate_limits
 
 
@@ -45,13 +43,15 @@ class ProfileMutations:
         if not await verify_password(user.password_hash, current_password):
             await rate_limits.login_failed(info, user.email)
             raise BadUserInput("currentPassword is not the account's password.", field="currentPassword")
-        async with in_transaction():
-            await db.User.filter(id=user.id).update(
-                password_hash=await hash_password(new_password),
-                token_version=F("token_version") + 1,
-                updated_at=datetime.now(UTC),
-            )
-            await user.refresh_from_db(fields=["password_hash", "token_version", "updated_at"])
+        password_hash = await hash_password(new_password)
+        # Compare and set: of changes racing from one session, the first wins; the others find the version their
+        # token carried gone and change nothing (left alone, each would answer a token the next one outdates).
+        changed = await db.User.filter(id=user.id, token_version=user.token_version).update(
+            password_hash=password_hash, token_version=user.token_version + 1, updated_at=datetime.now(UTC)
+        )
+        if not changed:
+            raise Unauthenticated(PASSWORD_CHANGED)
+        await user.refresh_from_db(fields=["password_hash", "token_version", "updated_at"])
         await rate_limits.login_succeeded(info, user.email)
         issued = issue_token(info.context.settings, user.id, user.token_version)
         return AuthPayload(token=issued.token, expires_at=issued.expires_at, user=User.from_row(user))

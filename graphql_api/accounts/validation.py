@@ -1,11 +1,13 @@
 """Rules for emails, passwords and display names."""
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from graphql_api.errors import BadUserInput
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+MAX_EMAIL = 254  # the users.email column, and RFC 5321's longest address
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 MAX_DISPLAY_NAME = 100
@@ -14,7 +16,7 @@ MAX_AVATAR_URL = 500
 
 def clean_email(email: str) -> str:
     value = email.strip().lower()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > MAX_EMAIL or not _EMAIL.match(value):
         raise BadUserInput("email is not a valid email address.", field="email")
     return value
 
@@ -27,14 +29,32 @@ def check_password(password: str, field: str = "password") -> str:
     return password
 
 
+# Characters that reorder the text around them: a name holding one can show as another (e.g. "nimda").
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters (C0, DEL, C1 such as NEL) and line or paragraph separators break a name onto new lines.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def _shows_as_one_line(text: str) -> bool:
+    """Printable, one line, no reordering, and at least one visible character (not only spaces or
+    zero-width ones): what other people see of a name is what its owner typed."""
+    categories = [unicodedata.category(c) for c in text]
+    if any(c in _UNPRINTABLE_CATEGORIES for c in categories) or not _BIDI_CONTROLS.isdisjoint(text):
+        return False
+    return any(c[0] not in "ZC" for c in categories)
+
+
 def clean_display_name(name: str | None) -> str | None:
     if name is None:
         return None
     value = name.strip()
     if not value:
         return None
-    if len(value) > MAX_DISPLAY_NAME or any(ord(c) < 32 for c in value):
-        raise BadUserInput(f"displayName must be at most {MAX_DISPLAY_NAME} printable characters.", field="displayName")
+    if len(value) > MAX_DISPLAY_NAME or not _shows_as_one_line(value):
+        raise BadUserInput(
+            f"displayName must be one line of at most {MAX_DISPLAY_NAME} printable characters, at least one visible.",
+            field="displayName",
+        )
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from redis.exceptions import RedisError
+from tortoise.exceptions import IntegrityError
 
 from db_models.accounts import User
 from db_models.market import PriceInterval
@@ -56,15 +57,19 @@ async def start_fetch(services: Services, settings: Settings, admin: User, data:
     active = await PriceFetchJob.filter(status__in=ACTIVE_FETCH_STATUSES).order_by("id").first()
     if active is not None:
         raise Conflict(f"A price fetch is already {active.status.value.lower()}; wait for it to finish.")
-    job = await PriceFetchJob.create(
-        requested_by=admin,
-        symbols=symbols,
-        interval=PriceInterval(data.interval),
-        start_date=data.from_,
-        end_date=data.to,
-        with_actions=data.actions,
-        progress_total=len(symbols),
-    )
+    try:
+        job = await PriceFetchJob.create(
+            requested_by=admin,
+            symbols=symbols,
+            interval=PriceInterval(data.interval),
+            start_date=data.from_,
+            end_date=data.to,
+            with_actions=data.actions,
+            progress_total=len(symbols),
+            active_slot=True,
+        )
+    except IntegrityError:  # another request started one since the check above
+        raise Conflict("A price fetch was started at the same moment; wait for it to finish.") from None
     return await _hand_over(services, job)
 
 

@@ -89,6 +89,7 @@ class SecurityConfig:
     max_query_cost: int = 10_000  # objects a response may hold, estimated before execution
     max_response_bytes: int = 8 * 1024 * 1024  # the serialized response
     max_json_depth: int = 32  # nesting of the request's JSON (variables)
+    request_timeout_seconds: float = 30.0  # for a request's line, headers and body to arrive (aibt serve)
     introspection: bool = True
     suggestions: bool = True  # "Did you mean ...?" in validation errors: off wherever introspection is off
     # Browser pages on these other origins may call the API (HTTP and websockets); "*" allows any.
@@ -125,6 +126,7 @@ def load_security_config(settings: Settings) -> SecurityConfig:
         max_query_cost=_int("AIBT_MAX_QUERY_COST", 10_000),
         max_response_bytes=_int("AIBT_MAX_RESPONSE_BYTES", 8 * 1024 * 1024),
         max_json_depth=_int("AIBT_MAX_JSON_DEPTH", 32),
+        request_timeout_seconds=_float("AIBT_REQUEST_TIMEOUT_SECONDS", 30.0),
         introspection=introspection,
         suggestions=_flag("AIBT_SUGGESTIONS", introspection),
         cors_origins=parse_origins(os.environ.get("AIBT_CORS_ORIGINS", "")),
