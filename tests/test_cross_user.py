@@ -89,6 +89,8 @@ OPERATIONS = {
     ),
     "Mutation.cancelArena": ("mutation($id: ID!) { cancelArena(id: $id) { id } }", {"id": "arena"}),
     "Mutation.deleteArena": ("mutation($id: ID!) { deleteArena(id: $id) }", {"id": "arena"}),
+    "Query.node": ("query($id: ID!) { node(id: $id) { id ... on Run { status } } }", {"id": "run"}),
+    "Query.nodes": ("query($id: ID!) { nodes(ids: [$id]) { id } }", {"id": "conversation"}),
 }
 NESTED = {  # the attacker's own model, asked about the victim's run
     "TradingModel.positions": "query($m: ID!, $r: ID) { model(id: $m) { positions(runId: $r) { totalCount } } }",

@@ -6,6 +6,8 @@ and only then are the runs handed to workers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -26,8 +28,13 @@ from tasks.schedule import daily_steps
 MAX_NAME = 100
 
 
+def arena_scope(user: User) -> dict[str, Any]:
+    """The arenas a user may look up by ID: their own."""
+    return {"owner_id": user.id}
+
+
 async def get_owned_arena(user: User, arena_id: str) -> Arena:
-    return await find_by_global_id(Arena, "Arena", arena_id, kind="arena", owner_id=user.id)
+    return await find_by_global_id(Arena, "Arena", arena_id, kind="arena", **arena_scope(user))
 
 
 def check_model_count(model_ids: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from redis.exceptions import RedisError
 from tortoise.expressions import Q
@@ -22,8 +23,20 @@ MAX_MESSAGE = 20_000
 REPLY_TIMEOUT = dt.timedelta(minutes=10)  # a reply older than this lost its worker
 
 
+def conversation_scope(user: User) -> dict[str, Any]:
+    """The conversations a user may look up by ID: their own (an admin too sees only theirs)."""
+    return {"user_id": user.id}
+
+
+def message_scope(user: User) -> dict[str, Any]:
+    """The chat messages a user may look up by ID: those of their own conversations."""
+    return {"conversation__user_id": user.id}
+
+
 async def get_owned_conversation(user: User, conversation_id: str) -> Conversation:
-    return await find_by_global_id(Conversation, "Conversation", conversation_id, kind="conversation", user_id=user.id)
+    return await find_by_global_id(
+        Conversation, "Conversation", conversation_id, kind="conversation", **conversation_scope(user)
+    )
 
 
 async def create_conversation(user: User, model_id: str | None, run_id: str | None) -> Conversation:

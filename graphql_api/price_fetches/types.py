@@ -14,6 +14,7 @@ from graphql_api.accounts.types import User
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.market.types import PriceInterval
+from graphql_api.nodes.types import Node
 from tasks import price_fetch_events as events
 
 PriceFetchStatus = strawberry.enum(db.FetchJobStatus, name="PriceFetchStatus")
@@ -74,7 +75,7 @@ class PriceFetchSymbolResult:
 
 
 @strawberry.type(description="An admin's request to fetch prices from Alpha Vantage, run by a worker.")
-class PriceFetchJob:
+class PriceFetchJob(Node):
     id: strawberry.ID
     status: PriceFetchStatus
     symbols: list[str]
