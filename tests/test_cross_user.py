@@ -32,6 +32,10 @@ from tests.test_runs import DAYS, make_model, start, wait_finished
 ADMIN_ONLY = {
     "Mutation.setUserRole": ("mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { id } }", {"id": "user"}),
     "Query.priceFetchJob": ("query($id: ID!) { priceFetchJob(id: $id) { id } }", {"id": "price fetch job"}),
+    "Mutation.cancelPriceFetch": (
+        "mutation($id: ID!) { cancelPriceFetch(id: $id) { id } }",
+        {"id": "price fetch job"},
+    ),
 }
 OPERATIONS = {
     "Query.model": ("query($id: ID!) { model(id: $id) { id } }", {"id": "model"}),

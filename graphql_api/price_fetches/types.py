@@ -90,6 +90,9 @@ class PriceFetchJob(Node):
     started_at: dt.datetime | None
     ended_at: dt.datetime | None
     attempts: int
+    cancel_requested: bool = strawberry.field(
+        description="cancelPriceFetch asked it to stop; a running job ends CANCELLED at its next call."
+    )
     requested_by_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The admin who asked for it (null once that account is deleted).")
@@ -118,6 +121,7 @@ class PriceFetchJob(Node):
             started_at=row.started_at,
             ended_at=row.ended_at,
             attempts=row.attempts,
+            cancel_requested=row.cancel_requested,
             requested_by_id=row.requested_by_id,
         )
 
