@@ -14,6 +14,7 @@ from db_models.chat import DEFAULT_CONVERSATION_TITLE, ChatMessage, Conversation
 from db_models.runs import Run
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
+from graphql_api.one_line import clean_line
 from graphql_api.services import Services
 from graphql_api.trading_models.service import get_owned_model
 from tasks.event_contract import conversation_stream
@@ -77,16 +78,9 @@ async def resume_conversation(user: User, conversation_id: str) -> Conversation:
     return conversation
 
 
-def clean_title(title: str) -> str:
-    value = " ".join(title.split())
-    if not value or len(value) > MAX_TITLE:
-        raise BadUserInput(f"title must be 1 to {MAX_TITLE} characters.", field="title")
-    return value
-
-
 async def rename_conversation(user: User, conversation_id: str, title: str) -> Conversation:
     conversation = await get_owned_conversation(user, conversation_id)
-    conversation.title = clean_title(title)
+    conversation.title = clean_line(title, field="title", limit=MAX_TITLE)
     await conversation.save(update_fields=["title", "updated_at"])
     return conversation
 
