@@ -45,6 +45,18 @@ def pytest_report_header() -> str:
     return f"aibt test database: {databases.backend()}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the suite once per database; a test marked database_independent (the browser app, an
+    embedded server on its own SQLite file, the websocket machinery) would do the same thing twice, so it
+    runs in the SQLite pass only."""
+    if databases.backend() != "postgres":
+        return
+    kept = [item for item in items if item.get_closest_marker("database_independent") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest_asyncio.fixture(scope="session")
 async def fake_llm() -> AsyncIterator[FakeOpenAI]:
     """The OpenAI-compatible endpoint remote models reach in this session; tests set its policy."""

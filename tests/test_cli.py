@@ -18,6 +18,7 @@ def _post(url: str, query: str, variables: dict) -> dict:
     return httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30).json()
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_serve_with_no_settings_keeps_sqlite_in_the_default_data_dir(tmp_path):
     with aibt_server(clean_env(), tmp_path) as url:
         assert httpx.get(f"{url}/readyz").json()["checks"]["database"] == "ok"
@@ -29,12 +30,14 @@ def test_serve_with_no_settings_keeps_sqlite_in_the_default_data_dir(tmp_path):
     assert (tmp_path / ".aibt" / "jwt_secret").exists()
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_production_serves_no_graphiql(tmp_path):
     with aibt_server(clean_env(AIBT_ENV="production", AIBT_DATA_DIR=str(tmp_path / "d")), tmp_path) as url:
         page = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})
         assert "graphiql" not in page.text.lower()
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_approved_users_decide_who_may_sign_up_and_who_is_admin(tmp_path):
     approved = tmp_path / "approved.json"
     approved.write_text(json.dumps({"admins": ["Boss@Example.com"], "users": ["worker@example.com"]}))
@@ -46,6 +49,7 @@ def test_approved_users_decide_who_may_sign_up_and_who_is_admin(tmp_path):
         assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_a_malformed_approved_users_file_stops_the_server_with_a_clear_message(tmp_path):
     approved = tmp_path / "approved.json"
     approved.write_text('{"admins": "not a list"}')
@@ -62,6 +66,7 @@ def test_migrate_is_idempotent_on_the_test_database(tmp_path, settings):
         assert "up to date" in result.stdout
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_users_create_makes_an_admin_who_can_log_in(tmp_path):
     env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"))
     result = run_aibt(
@@ -78,6 +83,7 @@ def test_users_create_makes_an_admin_who_can_log_in(tmp_path):
         assert body["data"]["login"]["user"]["role"] == "ADMIN"
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_export_schema_prints_the_served_schema(tmp_path):
     result = run_aibt("export-schema", env=clean_env(AIBT_DATA_DIR=str(tmp_path)), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -6,6 +6,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import price_fixtures as px
@@ -90,6 +91,7 @@ async def test_runs_report_worker_metrics(api, ws_url, user, server_url):
     assert grew("aibt_tool_call_seconds_count", tool="portfolio") == 3
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_production_logs_are_json_lines_with_the_request_id(tmp_path):
     env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"), AIBT_LOG_FORMAT="json")
     with aibt_server(env, tmp_path) as url:
@@ -116,6 +118,7 @@ async def test_made_up_operation_names_beyond_the_cap_share_one_label(api, user,
     assert grew == 18
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_metrics_answer_only_with_the_operators_token_when_one_is_set(tmp_path):
     env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"), AIBT_METRICS_TOKEN="s3cret-metrics", AIBT_SEED_PRICES="0")
     with aibt_server(env, tmp_path) as url:
@@ -125,6 +128,7 @@ def test_metrics_answer_only_with_the_operators_token_when_one_is_set(tmp_path):
         assert allowed.status_code == 200 and "aibt_graphql_requests_total" in allowed.text
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_metrics_can_move_to_a_port_of_their_own(tmp_path):
     port = free_port()
     env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"), AIBT_METRICS_PORT=str(port), AIBT_SEED_PRICES="0")

@@ -19,7 +19,7 @@ import websockets
 from graphql_api.cli import uvicorn_options
 from tests.support.server import free_port
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.database_independent]
 
 DEADLINE = 1.0
 BODY = b'{"query": "{ symbols }"}'

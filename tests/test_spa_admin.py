@@ -8,12 +8,14 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+import pytest
+
 from db_models.accounts import Role, User
 from db_models.runs import Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
 from tests.support.spa import check_page, expect, needs_chromium, no_page_errors, sign_in
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 SETTINGS = "{ globalChatSettings { instructions parameters { temperature } } }"
 RESET = (

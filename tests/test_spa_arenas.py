@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import pytest_asyncio
 
 from tests.support import price_fixtures as px
@@ -15,7 +16,7 @@ from tests.support.external_mcp import research_configured
 from tests.support.spa import DroppingProxy, check_page, expect, needs_chromium, no_page_errors, sign_in
 from tests.test_runs import make_model
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 DROP_AFTER_EVENTS = 5
 STANDINGS = """query($id: ID!) { arena(id: $id) { status standings { rank modelName totalReturn totalFees

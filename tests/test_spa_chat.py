@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from graphql_api.ids import parse_global_id
 from tests.support import price_fixtures as px
 from tests.support.fake_openai import Turn
 from tests.support.spa import check_page, expect, needs_chromium, no_page_errors, sign_in
 from tests.test_runs import make_model
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 SETTINGS = "mutation($i: GlobalChatSettingsInput!) { updateGlobalChatSettings(input: $i) { chatModel } }"
 EXPORT = "query($id: ID!) { exportConversation(id: $id, format: JSON) }"

@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
+
 from db_models.trading import TradingModel
 from graphql_api.ids import to_global_id
 from tests.support import price_fixtures as px
 from tests.support.spa import check_page, expect, needs_chromium, no_page_errors, sign_in
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 PASSWORD = "a long enough password"
 ERROR_WITH_REQUEST_ID = re.compile(r"\(BAD_USER_INPUT · request [0-9a-f]{8,}\)")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.spa import expect, needs_chromium, no_page_errors
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 RENDER = """async (text) => {
   const { renderMarkdown } = await import('/app/lib/markdown.js');

@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 import pytest_asyncio
 
 from tests.conftest import PASSWORD, SIGNUP
@@ -21,7 +22,7 @@ from tests.support.graphql_client import GraphQLClient
 from tests.support.processes import clean_env
 from tests.support.spa import DroppingProxy, check_page, expect, needs_chromium, no_page_errors, sign_in
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 ADMIN = "fetcher@example.com"
 DROP_AFTER_EVENTS = 3

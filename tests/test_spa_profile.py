@@ -8,12 +8,13 @@ import time
 import uuid
 
 import jwt
+import pytest
 
 from db_models.accounts import User
 from tests.support.spa import check_page, expect, needs_chromium, no_page_errors, sign_in, stored_token
 from tests.test_runs import make_model
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 ME = "{ me { email displayName avatarUrl } }"
 NEW_PASSWORD = "an even longer passphrase"

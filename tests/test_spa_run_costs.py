@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import pytest_asyncio
 
 from db_models.corporate_actions import store_actions
@@ -16,7 +17,7 @@ from tests.support.external_mcp import research_configured
 from tests.support.spa import check_page, expect, needs_chromium, no_page_errors, sign_in
 from tests.test_corporate_action_runs import RUN_ACTIONS
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 DAYS = px.trading_days()
 CREATE = "mutation($input: CreateModelInput!) { createModel(input: $input) { id } }"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pytest
+
 from db_models.accounts import User
 from db_models.runs import EquityPoint, Position, Run, RunStatus, TradingMode
 from db_models.trading import TradingModel
@@ -16,7 +18,7 @@ from tests.support import price_fixtures as px
 from tests.support.spa import DroppingProxy, check_page, expect, needs_chromium, no_page_errors, sign_in
 from tests.test_runs import make_model, wait_finished
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.database_independent]
 
 DROP_AFTER_EVENTS = 3
 RUN = """query($id: ID!) { run(id: $id) { status totalTrades usage { llmCalls }

@@ -15,6 +15,9 @@ import pytest
 from tests.support.spa import expect, needs_chromium, no_page_errors, sign_in
 from tests.test_runs import make_model, start, wait_finished
 
+# The app's files as served: the same on either database, so they are checked in one pass.
+pytestmark = pytest.mark.database_independent
+
 ROOT = Path(__file__).resolve().parents[1]
 SPA = ROOT / "client_examples" / "spa"
 APP_SCRIPT = '<script type="module" src="/app/app.js"></script>'

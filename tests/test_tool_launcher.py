@@ -133,6 +133,7 @@ def test_aibt_tools_serves_all_four_servers_by_default(tmp_path, settings):
     assert all(status.healthy and status.tools for status in statuses), log
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_aibt_tools_refuses_an_unknown_server_name(tmp_path):
     result = subprocess.run(
         [AIBT, "tools", "weather"],
@@ -145,6 +146,7 @@ def test_aibt_tools_refuses_an_unknown_server_name(tmp_path):
     assert result.returncode != 0 and "unknown tool server(s) weather" in result.stderr
 
 
+@pytest.mark.database_independent  # an embedded server on its own SQLite file
 def test_embedded_serve_starts_the_tool_servers_itself(tmp_path):
     ports = {name: free_port() for name in launcher.DEFAULT_PORTS}
     env = clean_env(

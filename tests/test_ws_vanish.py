@@ -12,8 +12,13 @@ import gc
 import json
 import tracemalloc
 
+import pytest
+
 from tests.support.chat_helpers import CHAT_EVENTS, follow_chat
 from tests.support.graphql_client import ws_connect
+
+# The websocket machinery alone: the same on either database, so it runs in one pass.
+pytestmark = pytest.mark.database_independent
 
 CREATE = "mutation { createConversation { id } }"
 SEND = "mutation($id: ID!, $c: String!) { sendMessage(conversationId: $id, content: $c) { id } }"
