@@ -33,6 +33,7 @@ class FetchJobStatus(StrEnum):
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
 
 
 ACTIVE_FETCH_STATUSES = (FetchJobStatus.QUEUED, FetchJobStatus.RUNNING)
@@ -70,6 +71,8 @@ class PriceFetchJob(Model):
     attempts = fields.IntField(default=0)
     worker_id = fields.CharField(max_length=120, null=True)
     heartbeat_at = fields.DatetimeField(null=True)
+    # Set by cancelPriceFetch: the worker holding the job stops at its next call to the provider.
+    cancel_requested = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "price_fetch_jobs"

@@ -45,6 +45,14 @@ def to_global_id(type_name: str, pk: int) -> str:
     return _encode(f"{type_name}:{pk}")
 
 
+def split_global_id(value: str) -> tuple[str, int] | None:
+    """The type name and key of an ID exactly as to_global_id writes it, whatever its type; None for anything else."""
+    text = _decode(value)
+    type_name = None if text is None else text.partition(":")[0]
+    key = None if not type_name else _split_int(text, type_name)
+    return None if key is None or type_name is None else (type_name, key)
+
+
 def parse_global_id(type_name: str, value: str, *, kind: str) -> int:
     """The primary key behind an ID of this type; NOT_FOUND for anything else."""
     pk = _split_int(_decode(value), type_name)

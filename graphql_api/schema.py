@@ -23,6 +23,7 @@ from graphql_api.error_handling import ErrorFormatter
 from graphql_api.executor import AibtExecutor
 from graphql_api.market.queries import MarketQueries
 from graphql_api.metrics import MetricsExtension
+from graphql_api.nodes.queries import NodeQueries
 from graphql_api.price_fetches.mutations import PriceFetchMutations
 from graphql_api.price_fetches.queries import PriceFetchQueries
 from graphql_api.price_fetches.subscriptions import PriceFetchSubscriptions
@@ -44,6 +45,7 @@ Query = merge_types(
         MarketQueries,
         AdminQueries,
         PriceFetchQueries,
+        NodeQueries,
     ),
 )
 Mutation = merge_types(

@@ -25,10 +25,13 @@ class PriceFetchEventKind(StrEnum):
     SYMBOL_FINISHED = "SYMBOL_FINISHED"  # the symbol is written, up to date, failed or not fetched (result)
     COMPLETED = "COMPLETED"  # every symbol was tried
     FAILED = "FAILED"  # the fetch stopped (message says why); the symbols finished before are kept
+    CANCELLED = "CANCELLED"  # an admin cancelled it; the symbols finished before are kept
 
 
 # A job's stream ends with one of these: nothing is published on it afterwards.
-TERMINAL_FETCH_KINDS = frozenset({PriceFetchEventKind.COMPLETED, PriceFetchEventKind.FAILED})
+TERMINAL_FETCH_KINDS = frozenset(
+    {PriceFetchEventKind.COMPLETED, PriceFetchEventKind.FAILED, PriceFetchEventKind.CANCELLED}
+)
 
 
 def _now() -> dt.datetime:

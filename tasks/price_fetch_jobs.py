@@ -18,7 +18,7 @@ from tortoise.expressions import F
 from db_models.market import PriceInterval
 from db_models.price_fetch.errors import FetchError
 from db_models.price_fetch.planner import FetchRequest
-from db_models.price_fetch.results import SymbolResult
+from db_models.price_fetch.results import FetchReport, SymbolResult
 from db_models.price_fetch.runner import FetchObserver, fetch_prices
 from db_models.price_fetches import ACTIVE_FETCH_STATUSES, FetchJobStatus, PriceFetchJob
 from db_models.settings import Settings
@@ -28,6 +28,7 @@ from tasks.price_fetch_events import PriceFetchEventKind, publish_fetch_event
 logger = logging.getLogger("aibt.price_fetch")
 
 HEARTBEAT_SECONDS = 5.0
+CANCELLED_UNHELD = "Cancelled by an admin while no worker held it."
 
 
 class FetchJobHandOver(Protocol):
@@ -70,6 +71,10 @@ class _JobProgress(FetchObserver):
         self.job.results = [*self.job.results, result.to_json()]
         self.job.progress_current = len(self.job.results)
         await self._save(PriceFetchEventKind.SYMBOL_FINISHED, result.summary(), symbol=result.symbol, result=result)
+
+    async def cancelled(self) -> bool:
+        # Read before every call: calls are seconds apart at the provider's pace, the query is by key.
+        return await PriceFetchJob.filter(id=self.job.id, cancel_requested=True).exists()
 
 
 async def _claim(job_id: int, worker_id: str) -> PriceFetchJob | None:
@@ -114,10 +119,22 @@ async def execute_fetch_job(job_id: int, *, bus: EventBus, settings: Settings, w
         logger.exception("price fetch job %s failed", job.id)
         await finish_fetch_job(job, bus, FetchJobStatus.FAILED, error="The fetch failed unexpectedly; see the log.")
     else:
-        status = FetchJobStatus.FAILED if report.stopped else FetchJobStatus.COMPLETED
-        await finish_fetch_job(job, bus, status, error=report.stopped, message=report.outcome())
+        await finish_fetch_job(job, bus, _final_status(report), error=report.stopped, message=report.outcome())
     finally:
         heartbeat.cancel()
+
+
+def _final_status(report: FetchReport) -> FetchJobStatus:
+    if report.cancelled:
+        return FetchJobStatus.CANCELLED
+    return FetchJobStatus.FAILED if report.stopped else FetchJobStatus.COMPLETED
+
+
+FINAL_EVENTS = {
+    FetchJobStatus.COMPLETED: PriceFetchEventKind.COMPLETED,
+    FetchJobStatus.FAILED: PriceFetchEventKind.FAILED,
+    FetchJobStatus.CANCELLED: PriceFetchEventKind.CANCELLED,
+}
 
 
 async def finish_fetch_job(
@@ -126,8 +143,7 @@ async def finish_fetch_job(
     job.status, job.error, job.ended_at, job.worker_id = status, error, dt.datetime.now(dt.UTC), None
     job.active_slot = None  # the next fetch may start
     await job.save(update_fields=["status", "error", "ended_at", "worker_id", "active_slot"])
-    kind = PriceFetchEventKind.COMPLETED if status is FetchJobStatus.COMPLETED else PriceFetchEventKind.FAILED
-    await publish_fetch_event(bus, job, kind, message=error or message)
+    await publish_fetch_event(bus, job, FINAL_EVENTS[status], message=error or message)
 
 
 async def reap_fetch_jobs(settings: Settings, bus: EventBus, dispatcher: FetchJobHandOver) -> list[int]:
@@ -144,7 +160,9 @@ async def reap_fetch_jobs(settings: Settings, bus: EventBus, dispatcher: FetchJo
         if not released:
             continue  # another reaper took it
         acted.append(job.id)
-        if job.attempts >= settings.max_run_attempts:
+        if job.cancel_requested:  # no worker holds it any more: nothing is left to stop
+            await finish_fetch_job(job, bus, FetchJobStatus.CANCELLED, error=CANCELLED_UNHELD)
+        elif job.attempts >= settings.max_run_attempts:
             error = f"The job's worker stopped {job.attempts} times; it was given up."
             await finish_fetch_job(job, bus, FetchJobStatus.FAILED, error=error)
         else:

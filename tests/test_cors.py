@@ -73,11 +73,56 @@ async def test_a_listed_origin_reads_the_response_and_its_request_id(http, liste
     assert "Origin" in response.headers["vary"]
 
 
-async def test_a_listed_origin_asking_for_another_method_or_header_is_refused(http, listed):
-    wrong_method = await preflight(http, FRONTEND, method="DELETE")
-    assert wrong_method.status_code == 400 and "method" in wrong_method.text
-    wrong_header = await preflight(http, FRONTEND, headers="content-type, x-api-key")
-    assert wrong_header.status_code == 400 and "headers" in wrong_header.text
+def refusal(response: httpx.Response) -> dict:
+    """The one error of a refused preflight, answered as the API answers other refused requests: JSON with a code
+    and the request id, and no CORS grant at all."""
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert cors_headers(response) == {}
+    assert "Origin" in response.headers["vary"]
+    body = response.json()
+    assert body["data"] is None and len(body["errors"]) == 1, body
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["extensions"]["reason"] == "CORS"
+    assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+    assert error["extensions"]["allowedMethods"] == ["GET", "POST"]
+    assert error["extensions"]["allowedHeaders"] == ["Authorization", "Content-Type", "X-Request-ID"]
+    return error
+
+
+async def test_a_listed_origin_asking_for_another_method_or_header_is_refused_in_json_and_granted_nothing(http, listed):
+    wrong_method = refusal(await preflight(http, FRONTEND, method="DELETE"))
+    assert wrong_method["message"].startswith("This CORS preflight asks for the method 'DELETE': cross-origin")
+    wrong_header = refusal(await preflight(http, FRONTEND, headers="content-type, x-api-key"))
+    assert "asks for the headers 'x-api-key':" in wrong_header["message"]
+    both = refusal(await preflight(http, FRONTEND, method="PUT", headers="authorization, cookie, x-secret"))
+    assert "the method 'PUT' and the headers 'cookie', 'x-secret':" in both["message"]
+    many = ", ".join(f"x-custom-{i}-" + "y" * 100 for i in range(8))
+    long_list = refusal(await preflight(http, FRONTEND, headers=many))
+    assert "and 3 more:" in long_list["message"] and "x-custom-5" not in long_list["message"]
+    assert len(long_list["message"]) < 600  # the header names are cut, not repeated whole
+    private = await http.options(
+        "/graphql",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
+    assert "private network access" in refusal(private)["message"]
+
+
+async def test_a_refused_preflight_carries_the_request_id_the_client_sent(http, listed):
+    response = await http.options(
+        "/graphql",
+        headers={"Origin": FRONTEND, "Access-Control-Request-Method": "PATCH", "X-Request-ID": "preflight-0001"},
+    )
+    assert refusal(response)["extensions"]["requestId"] == "preflight-0001"
+
+
+async def test_a_star_refuses_other_methods_as_a_list_does(http, limits):
+    limits(cors_origins=parse_origins("*"))
+    refusal(await preflight(http, STRANGER, method="DELETE"))
 
 
 async def test_other_origins_get_no_cors_headers_on_preflights_or_responses(http, listed, user):

@@ -32,6 +32,10 @@ from tests.test_runs import DAYS, make_model, start, wait_finished
 ADMIN_ONLY = {
     "Mutation.setUserRole": ("mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { id } }", {"id": "user"}),
     "Query.priceFetchJob": ("query($id: ID!) { priceFetchJob(id: $id) { id } }", {"id": "price fetch job"}),
+    "Mutation.cancelPriceFetch": (
+        "mutation($id: ID!) { cancelPriceFetch(id: $id) { id } }",
+        {"id": "price fetch job"},
+    ),
 }
 OPERATIONS = {
     "Query.model": ("query($id: ID!) { model(id: $id) { id } }", {"id": "model"}),
@@ -89,6 +93,8 @@ OPERATIONS = {
     ),
     "Mutation.cancelArena": ("mutation($id: ID!) { cancelArena(id: $id) { id } }", {"id": "arena"}),
     "Mutation.deleteArena": ("mutation($id: ID!) { deleteArena(id: $id) }", {"id": "arena"}),
+    "Query.node": ("query($id: ID!) { node(id: $id) { id ... on Run { status } } }", {"id": "run"}),
+    "Query.nodes": ("query($id: ID!) { nodes(ids: [$id]) { id } }", {"id": "conversation"}),
 }
 NESTED = {  # the attacker's own model, asked about the victim's run
     "TradingModel.positions": "query($m: ID!, $r: ID) { model(id: $m) { positions(runId: $r) { totalCount } } }",

@@ -91,7 +91,7 @@ def _list_of_objects(field_type: dict) -> bool:
     while field_type:
         kinds.append((field_type["kind"], field_type["name"]))
         field_type = field_type.get("ofType")
-    return any(kind == "LIST" for kind, _ in kinds) and kinds[-1][0] == "OBJECT"
+    return any(kind == "LIST" for kind, _ in kinds) and kinds[-1][0] in ("OBJECT", "INTERFACE", "UNION")
 
 
 async def test_every_list_of_objects_in_the_schema_has_a_size_estimate(api, user):

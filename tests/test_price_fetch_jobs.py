@@ -4,7 +4,6 @@ The Alpha Vantage key stays on the server: no response, event or log line carrie
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,14 +12,21 @@ import pytest_asyncio
 
 from db_models.price_fetches import PriceFetchJob
 from graphql_api.ids import to_global_id
-from tests.conftest import PASSWORD, SIGNUP
-from tests.support import databases
+from tests.conftest import PASSWORD
 from tests.support.alphavantage import API_KEY, StandIn, running_alphavantage
-from tests.support.fetch_jobs import FETCH_PRICES, JOB, JOBS, embedded_aibt, follow_fetch
+from tests.support.fetch_jobs import (
+    ADMIN,
+    FETCH_PRICES,
+    JOB,
+    JOBS,
+    USER,
+    embedded_aibt,
+    embedded_env,
+    follow_fetch,
+    signed_up,
+)
 from tests.support.graphql_client import GraphQLClient
-from tests.support.processes import clean_env
 
-ADMIN, USER = "boss@example.com", "clerk@example.com"
 RANGE = {"from": "2025-06-10", "to": "2025-10-29"}
 LOGIN = "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }"
 FETCHED = ["SYMBOL_STARTED", "PROGRESS", "PROGRESS", "PROGRESS", "SYMBOL_FINISHED"]
@@ -34,24 +40,8 @@ async def alphavantage() -> AsyncIterator[StandIn]:
 
 @pytest_asyncio.fixture
 async def server_env(alphavantage: StandIn, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
-    """Settings for an embedded `aibt serve` on a fresh database, an admin by the approved list, the stand-in."""
-    alphavantage.reset()
-    approved = tmp_path / "approved.json"
-    approved.write_text(json.dumps({"admins": [ADMIN], "users": [USER]}))
-    database_url, pg_name = await databases.create_database(tmp_path)
-    try:
-        yield clean_env(
-            DATABASE_URL=database_url,
-            AIBT_DATA_DIR=str(tmp_path / "data"),
-            AIBT_APPROVED_USERS=str(approved),
-            ALPHAVANTAGE_API_KEY=API_KEY,
-            AIBT_ALPHAVANTAGE_URL=alphavantage.url,
-            AIBT_ALPHAVANTAGE_CALLS_PER_MINUTE="60000",
-            AIBT_ALPHAVANTAGE_THROTTLE_WAIT_SECONDS="0.01",
-            AIBT_RUN_STALE_SECONDS="2",
-        )
-    finally:
-        await databases.drop_database(pg_name)
+    async with embedded_env(alphavantage, tmp_path) as env:
+        yield env
 
 
 class Recorder:
@@ -63,10 +53,6 @@ class Recorder:
     async def __call__(self, response: httpx.Response) -> None:
         await response.aread()
         self.bodies.append(response.text)
-
-
-async def signed_up(api: GraphQLClient, email: str) -> str:
-    return (await api.data(SIGNUP, {"email": email, "password": PASSWORD}))["signup"]["token"]
 
 
 def kinds(events: list[dict]) -> list[str]:

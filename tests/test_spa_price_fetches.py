@@ -1,7 +1,7 @@
 """The admin's price fetch page in Chromium, against `aibt serve` pointed at the local Alpha Vantage stand-in:
 refused inputs beside their fields, a fetch started from the form and followed live (one symbol held at the
 stand-in while the page shows the others' results; the websocket cut once and resumed with afterSeq), its
-per-symbol results, and the jobs list."""
+per-symbol results, and the jobs list. And a running fetch cancelled after a confirmation."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest_asyncio
 from tests.conftest import PASSWORD, SIGNUP
 from tests.support import databases
 from tests.support.alphavantage import API_KEY, StandIn, running_alphavantage
-from tests.support.fetch_jobs import JOB, embedded_aibt
+from tests.support.fetch_jobs import FETCH_PRICES, JOB, embedded_aibt
 from tests.support.graphql_client import GraphQLClient
 from tests.support.processes import clean_env
 from tests.support.spa import DroppingProxy, check_page, expect, needs_chromium, no_page_errors, sign_in
@@ -131,4 +131,61 @@ async def test_an_admin_fetches_prices_and_follows_the_job_live(alphavantage, se
             (1, 0), (2, DROP_AFTER_EVENTS),
         ]  # fmt: skip
         await check_page(page, "admin-price-fetch-done")
+    no_page_errors(browser)
+
+
+async def test_a_running_fetch_is_cancelled_after_a_confirmation_and_the_next_one_may_start(
+    alphavantage, served, browser
+):
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+        api = GraphQLClient(http)
+        token = (await api.data(SIGNUP, {"email": ADMIN, "password": PASSWORD}))["signup"]["token"]
+        release = alphavantage.hold("MSFT")
+        asked = {"symbols": ["AAPL", "MSFT", "NVDA"], "from": "2025-06-10", "to": "2025-10-29"}
+        job_id = (await api.data(FETCH_PRICES, {"input": asked}, token=token))["fetchPrices"]["id"]
+        await asyncio.wait_for(alphavantage.arrived["MSFT"].wait(), timeout=30)
+        page = await browser.new_page()
+        await sign_in(page, served.url, ADMIN, PASSWORD, path=f"/admin/price-fetches?job={job_id}")
+        job = page.get_by_role("region", name="This fetch")
+        await expect(job.locator("#fetch-status")).to_have_text("Running")
+        await expect(job.locator("#fetch-progress-text")).to_have_text("1 / 3 symbols")
+
+        cancel = job.get_by_role("button", name="Cancel fetch")
+        await cancel.click()
+        dialog = page.get_by_role("dialog", name="Cancel this price fetch?")
+        await expect(dialog).to_contain_text("the one in progress writes nothing")
+        await dialog.get_by_role("button", name="Keep it running").click()
+        await expect(dialog).to_have_count(0)
+        assert (await api.data(JOB, {"id": job_id}, token=token))["priceFetchJob"]["cancelRequested"] is False
+        await cancel.click()
+        await dialog.get_by_role("button", name="Cancel fetch").click()
+        await expect(job.locator("#fetch-cancelling")).to_have_text(
+            "Cancelling: the worker stops at its next call to Alpha Vantage."
+        )
+        await expect(cancel).to_be_hidden()
+        await check_page(page, "admin-price-fetch-cancelling")
+        release.set()  # the call in hand is answered; nothing after it is asked
+
+        await expect(job.locator("#fetch-status")).to_have_text("Cancelled", timeout=30_000)
+        await expect(job.locator("#fetch-cancelling")).to_be_hidden()
+        await expect(job.locator("#fetch-error")).to_have_text("The fetch stopped: Cancelled by an admin.")
+        results = job.locator("#fetch-results tbody tr")
+        await expect(results).to_have_count(3)
+        for row, text in zip(range(3), ("AAPLFetched", "MSFTNot fetched", "NVDANot fetched"), strict=True):
+            await expect(results.nth(row)).to_contain_text(text)
+        log = job.get_by_role("log", name="Events of this fetch")
+        await expect(log.locator("li").first).to_contain_text("Cancelled")
+        jobs = page.get_by_role("region", name="Jobs")
+        await expect(jobs.locator("tbody tr").first).to_contain_text("Cancelled 3 / 3")
+        await check_page(page, "admin-price-fetch-cancelled")
+        assert alphavantage.asked(symbol="NVDA") == [] and len(alphavantage.asked(symbol="MSFT")) == 1
+
+        # The slot is free: a fetch started from the form runs.
+        await page.get_by_role("textbox", name="Symbols").fill("AMZN")
+        await page.get_by_label("From (optional)").fill("2025-06-10")
+        await page.get_by_label("To (optional)").fill("2025-10-29")
+        await page.get_by_role("button", name="Start fetch").click()
+        await expect(page).not_to_have_url(re.compile(re.escape(job_id)))
+        await expect(job.locator("#fetch-status")).to_have_text("Completed", timeout=30_000)
+        await expect(jobs.locator("tbody tr")).to_have_count(2)
     no_page_errors(browser)

@@ -11,6 +11,7 @@ from langchain_core.messages import HumanMessage
 
 from agents.chat import prompts
 from agents.message_text import text_content
+from db_models.display_text import shows_as_one_line
 
 MAX_TITLE_CHARS = 80
 MIN_WORDS, MAX_WORDS = 3, 5
@@ -86,7 +87,7 @@ def clean_title(text: str) -> str | None:
     line = re.sub(r"^\s*(title\s*:\s*)", "", line, flags=re.IGNORECASE).strip().strip("\"'“”‘’*#`").strip()
     line = line.rstrip(".!?:;,").strip()
     words = line.split()
-    if not MIN_WORDS <= len(words) <= MAX_WORDS or len(line) > MAX_TITLE_CHARS:
+    if not MIN_WORDS <= len(words) <= MAX_WORDS or len(line) > MAX_TITLE_CHARS or not shows_as_one_line(line):
         return None
     return line[:1].upper() + line[1:]
 

@@ -31,5 +31,13 @@ class FetchStopped(FetchError):
     The symbol in progress writes nothing; symbols already written stay; the rest are not asked."""
 
 
+class FetchCancelled(FetchStopped):
+    """The fetch was asked to stop (an admin cancelled its job): raised before the next call, or before the
+    symbol in progress would be written, so that symbol writes nothing, as one that fails."""
+
+    def __init__(self) -> None:
+        super().__init__("Cancelled by an admin.")
+
+
 class DailyLimitReached(FetchStopped):
     """The provider's daily request quota is used up (or its throttle did not clear after the retries)."""

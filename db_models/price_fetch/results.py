@@ -62,6 +62,7 @@ class SymbolResult:
 class FetchReport:
     results: list[SymbolResult] = field(default_factory=list)
     stopped: str | None = None  # why the fetch stopped before its last symbol
+    cancelled: bool = False  # it stopped because it was asked to
 
     @property
     def failed(self) -> list[str]:

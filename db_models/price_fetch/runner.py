@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from db_models.corporate_actions import Action, store_actions
 from db_models.price_fetch.client import AlphaVantageClient, ClientConfig
 from db_models.price_fetch.coverage import record_coverage
-from db_models.price_fetch.errors import FetchStopped, PremiumRequired, SymbolFailed
+from db_models.price_fetch.errors import FetchCancelled, FetchStopped, PremiumRequired, SymbolFailed
 from db_models.price_fetch.planner import Call, FetchRequest, ProviderLimits, SymbolPlan, plan_symbol
 from db_models.price_fetch.responses import adjusted_series_actions, parse_bars, parse_dividends, parse_splits
 from db_models.price_fetch.results import FetchReport, SymbolResult, SymbolStatus
@@ -36,6 +36,11 @@ class FetchObserver:
 
     async def symbol_finished(self, result: SymbolResult, index: int, total: int) -> None:
         """The symbol is written (or failed, or was up to date)."""
+
+    async def cancelled(self) -> bool:
+        """Asked before each call and before a symbol is written: True stops the fetch there, and the symbol in
+        progress writes nothing."""
+        return False
 
 
 @dataclass
@@ -61,6 +66,11 @@ def _answered_span(call: Call, bars: list[Bar], plan: SymbolPlan) -> tuple[dt.da
         return call.span
     oldest = min(bar.trade_date for bar in bars)
     return max(plan.start, min(oldest, call.span[0])), call.span[1]
+
+
+async def _unless_cancelled(observer: FetchObserver) -> None:
+    if await observer.cancelled():
+        raise FetchCancelled()
 
 
 class PriceFetcher:
@@ -94,8 +104,10 @@ class PriceFetcher:
             try:
                 gathered = _Gathered()
                 for done, call in enumerate(plan.calls, start=1):
+                    await _unless_cancelled(observer)
                     await self._ask(call, plan, gathered)
                     await observer.call_done(symbol, done, len(plan.calls), call.label)
+                await _unless_cancelled(observer)  # an answer that came after the request is not written
                 return plan, gathered, self._unreachable_note(plan)
             except PremiumRequired as exc:
                 if not self._learn(exc, plan):
@@ -181,7 +193,7 @@ async def fetch_prices(
                 try:
                     result = await fetcher.fetch_symbol(symbol, index, len(symbols), observer)
                 except FetchStopped as exc:
-                    report.stopped = str(exc)
+                    report.stopped, report.cancelled = str(exc), isinstance(exc, FetchCancelled)
                     result = SymbolResult(symbol, SymbolStatus.NOT_FETCHED, message="the fetch stopped during it")
             result.requests = client.requests - asked_before
             report.results.append(result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -10,6 +12,11 @@ from graphql_api.accounts.validation import MAX_EMAIL, check_password, clean_dis
 from graphql_api.auth import ApprovedUsers, hash_password, verify_password
 from graphql_api.errors import Conflict, not_found
 from graphql_api.ids import parse_global_id
+
+
+def user_scope(viewer: User) -> dict[str, Any]:
+    """The accounts a viewer may look up by ID, as `me` and `users` show them: their own, or any for an admin."""
+    return {} if viewer.role == Role.ADMIN else {"id": viewer.id}
 
 
 def _checked(email: str, password: str, display_name: str | None) -> tuple[str, str | None]:

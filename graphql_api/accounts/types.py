@@ -8,12 +8,13 @@ import strawberry
 
 from db_models import accounts as db
 from graphql_api.ids import to_global_id
+from graphql_api.nodes.types import Node
 
 Role = strawberry.enum(db.Role)
 
 
 @strawberry.type
-class User:
+class User(Node):
     id: strawberry.ID
     email: str
     role: Role

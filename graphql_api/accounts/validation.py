@@ -1,10 +1,10 @@
 """Rules for emails, passwords and display names."""
 
 import re
-import unicodedata
 from urllib.parse import urlsplit
 
 from graphql_api.errors import BadUserInput
+from graphql_api.one_line import clean_optional_line
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 MAX_EMAIL = 254  # the users.email column, and RFC 5321's longest address
@@ -29,33 +29,8 @@ def check_password(password: str, field: str = "password") -> str:
     return password
 
 
-# Characters that reorder the text around them: a name holding one can show as another (e.g. "nimda").
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Control characters (C0, DEL, C1 such as NEL) and line or paragraph separators break a name onto new lines.
-_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
-
-
-def _shows_as_one_line(text: str) -> bool:
-    """Printable, one line, no reordering, and at least one visible character (not only spaces or
-    zero-width ones): what other people see of a name is what its owner typed."""
-    categories = [unicodedata.category(c) for c in text]
-    if any(c in _UNPRINTABLE_CATEGORIES for c in categories) or not _BIDI_CONTROLS.isdisjoint(text):
-        return False
-    return any(c[0] not in "ZC" for c in categories)
-
-
 def clean_display_name(name: str | None) -> str | None:
-    if name is None:
-        return None
-    value = name.strip()
-    if not value:
-        return None
-    if len(value) > MAX_DISPLAY_NAME or not _shows_as_one_line(value):
-        raise BadUserInput(
-            f"displayName must be one line of at most {MAX_DISPLAY_NAME} printable characters, at least one visible.",
-            field="displayName",
-        )
-    return value
+    return clean_optional_line(name, field="displayName", limit=MAX_DISPLAY_NAME)
 
 
 def clean_avatar_url(url: str | None) -> str | None:

@@ -6,6 +6,8 @@ and only then are the runs handed to workers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -17,6 +19,7 @@ from db_models.trading import TradingModel
 from graphql_api.arenas.types import StartArenaInput
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
+from graphql_api.one_line import clean_line
 from graphql_api.runs import service as runs
 from graphql_api.services import Services
 from graphql_api.trading_models.service import get_owned_model
@@ -26,8 +29,13 @@ from tasks.schedule import daily_steps
 MAX_NAME = 100
 
 
+def arena_scope(user: User) -> dict[str, Any]:
+    """The arenas a user may look up by ID: their own."""
+    return {"owner_id": user.id}
+
+
 async def get_owned_arena(user: User, arena_id: str) -> Arena:
-    return await find_by_global_id(Arena, "Arena", arena_id, kind="arena", owner_id=user.id)
+    return await find_by_global_id(Arena, "Arena", arena_id, kind="arena", **arena_scope(user))
 
 
 def check_model_count(model_ids: list[str]) -> None:
@@ -38,13 +46,6 @@ def check_model_count(model_ids: list[str]) -> None:
         )
     if len(set(model_ids)) != len(model_ids):
         raise BadUserInput("modelIds names a model more than once; each model runs once.", field="modelIds")
-
-
-def _clean_name(name: str) -> str:
-    cleaned = " ".join((name or "").split())
-    if not 1 <= len(cleaned) <= MAX_NAME:
-        raise BadUserInput(f"An arena's name must have 1 to {MAX_NAME} characters.", field="name")
-    return cleaned
 
 
 async def _checked_models(user: User, data: StartArenaInput) -> list[TradingModel]:
@@ -62,7 +63,7 @@ async def _checked_models(user: User, data: StartArenaInput) -> list[TradingMode
 
 async def start_arena(services: Services, user: User, data: StartArenaInput) -> Arena:
     check_model_count(data.model_ids)
-    name = _clean_name(data.name)
+    name = clean_line(data.name, field="name", limit=MAX_NAME)
     if data.start_date > data.end_date:
         raise BadUserInput("startDate must not be after endDate.", field="startDate")
     max_steps = runs.check_max_steps(data.max_steps)

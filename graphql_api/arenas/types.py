@@ -12,6 +12,7 @@ from db_models.standings import Standing, compute_standings
 from graphql_api.arenas.loaders import baselines_by_arena, runs_by_arena
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
+from graphql_api.nodes.types import Node
 from graphql_api.runs.benchmark_types import Benchmark
 from graphql_api.runs.loaders import performance_by_run
 from graphql_api.runs.types import Run, RunEvent
@@ -71,7 +72,7 @@ class ArenaStanding:
 
 
 @strawberry.type(description="Several of your models over the same days, one daily run each, ranked together.")
-class Arena:
+class Arena(Node):
     row: strawberry.Private[db.Arena]
     id: strawberry.ID
     name: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from redis.exceptions import RedisError
 from tortoise.expressions import Q
@@ -13,6 +14,7 @@ from db_models.chat import DEFAULT_CONVERSATION_TITLE, ChatMessage, Conversation
 from db_models.runs import Run
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
+from graphql_api.one_line import clean_line
 from graphql_api.services import Services
 from graphql_api.trading_models.service import get_owned_model
 from tasks.event_contract import conversation_stream
@@ -22,8 +24,20 @@ MAX_MESSAGE = 20_000
 REPLY_TIMEOUT = dt.timedelta(minutes=10)  # a reply older than this lost its worker
 
 
+def conversation_scope(user: User) -> dict[str, Any]:
+    """The conversations a user may look up by ID: their own (an admin too sees only theirs)."""
+    return {"user_id": user.id}
+
+
+def message_scope(user: User) -> dict[str, Any]:
+    """The chat messages a user may look up by ID: those of their own conversations."""
+    return {"conversation__user_id": user.id}
+
+
 async def get_owned_conversation(user: User, conversation_id: str) -> Conversation:
-    return await find_by_global_id(Conversation, "Conversation", conversation_id, kind="conversation", user_id=user.id)
+    return await find_by_global_id(
+        Conversation, "Conversation", conversation_id, kind="conversation", **conversation_scope(user)
+    )
 
 
 async def create_conversation(user: User, model_id: str | None, run_id: str | None) -> Conversation:
@@ -64,16 +78,9 @@ async def resume_conversation(user: User, conversation_id: str) -> Conversation:
     return conversation
 
 
-def clean_title(title: str) -> str:
-    value = " ".join(title.split())
-    if not value or len(value) > MAX_TITLE:
-        raise BadUserInput(f"title must be 1 to {MAX_TITLE} characters.", field="title")
-    return value
-
-
 async def rename_conversation(user: User, conversation_id: str, title: str) -> Conversation:
     conversation = await get_owned_conversation(user, conversation_id)
-    conversation.title = clean_title(title)
+    conversation.title = clean_line(title, field="title", limit=MAX_TITLE)
     await conversation.save(update_fields=["title", "updated_at"])
     return conversation
 

@@ -12,6 +12,7 @@ from db_models import chat as db
 from db_models.runs import Run as RunRow
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
+from graphql_api.nodes.types import Node
 from graphql_api.pagination import Connection, paginate_backward
 from graphql_api.runs.types import Run
 from graphql_api.trading_models.loaders import models_by_id
@@ -29,7 +30,7 @@ class ExportFormat(Enum):
 
 
 @strawberry.type
-class ChatMessage:
+class ChatMessage(Node):
     id: strawberry.ID
     role: MessageRole
     content: str
@@ -71,7 +72,7 @@ async def message_counts(conversation_ids: list[int]) -> list[int]:
 
 
 @strawberry.type
-class Conversation:
+class Conversation(Node):
     row: strawberry.Private[db.Conversation]
     id: strawberry.ID
     title: str

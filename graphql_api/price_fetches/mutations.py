@@ -1,4 +1,4 @@
-"""The admin's fetchPrices."""
+"""The admin's fetchPrices and cancelPriceFetch."""
 
 from __future__ import annotations
 
@@ -19,3 +19,12 @@ class PriceFetchMutations:
         admin = await info.context.require_admin()
         job = await service.start_fetch(info.context.services, info.context.settings, admin, input)
         return PriceFetchJob.from_row(job)
+
+    @strawberry.mutation(
+        description="Admin only: stop a price fetch. A QUEUED job ends CANCELLED at once; a RUNNING one stops at its "
+        "next call to Alpha Vantage (cancelRequested is true meanwhile): the symbols finished stay, the one in "
+        "progress writes nothing. Either way the next fetch may start once it has ended. CONFLICT once it has ended."
+    )
+    async def cancel_price_fetch(self, info: AppInfo, id: strawberry.ID) -> PriceFetchJob:
+        await info.context.require_admin()
+        return PriceFetchJob.from_row(await service.cancel_fetch(info.context.services, id))

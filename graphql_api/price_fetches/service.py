@@ -1,8 +1,9 @@
-"""Starting and finding price fetch jobs; the resolvers check that the caller is an admin first."""
+"""Starting, cancelling and finding price fetch jobs; the resolvers check that the caller is an admin first."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
@@ -18,7 +19,7 @@ from graphql_api.ids import find_by_global_id
 from graphql_api.price_fetches.types import FetchPricesInput
 from graphql_api.services import Services
 from tasks.price_fetch_events import PriceFetchEventKind, publish_fetch_event
-from tasks.price_fetch_jobs import finish_fetch_job
+from tasks.price_fetch_jobs import CANCELLED_UNHELD, finish_fetch_job
 
 MAX_SYMBOLS = 1_000
 
@@ -71,6 +72,24 @@ async def start_fetch(services: Services, settings: Settings, admin: User, data:
     except IntegrityError:  # another request started one since the check above
         raise Conflict("A price fetch was started at the same moment; wait for it to finish.") from None
     return await _hand_over(services, job)
+
+
+async def cancel_fetch(services: Services, job_id: str) -> PriceFetchJob:
+    """Asks the job to stop: one no worker holds (queued, or its worker lost) ends CANCELLED here and now,
+    freeing the slot for the next fetch; a running one stops at its next call to the provider."""
+    job = await get_job(job_id)
+    if job.status not in ACTIVE_FETCH_STATUSES:
+        raise Conflict(f"This price fetch is already {job.status.value.lower()}.")
+    await PriceFetchJob.filter(id=job.id, status__in=ACTIVE_FETCH_STATUSES).update(cancel_requested=True)
+    # The same condition a worker claims it under: of the two updates, one wins.
+    ended = await PriceFetchJob.filter(id=job.id, status__in=ACTIVE_FETCH_STATUSES, worker_id__isnull=True).update(
+        status=FetchJobStatus.CANCELLED, ended_at=dt.datetime.now(dt.UTC), active_slot=None
+    )
+    await job.refresh_from_db()
+    if ended:
+        message = "Cancelled before it started." if job.started_at is None else CANCELLED_UNHELD
+        await publish_fetch_event(services.require_bus(), job, PriceFetchEventKind.CANCELLED, message=message)
+    return job
 
 
 async def _hand_over(services: Services, job: PriceFetchJob) -> PriceFetchJob:

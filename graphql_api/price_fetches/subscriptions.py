@@ -26,7 +26,7 @@ logger = logging.getLogger("aibt.price_fetch")
 class PriceFetchSubscriptions:
     @strawberry.subscription(
         description="Admin only: live events of a price fetch job. With afterSeq, first replays every retained "
-        "event with a larger seq, with no gap or duplicate. Ends after COMPLETED or FAILED."
+        "event with a larger seq, with no gap or duplicate. Ends after COMPLETED, FAILED or CANCELLED."
     )
     async def price_fetch_events(
         self, info: AppInfo, job_id: strawberry.ID, after_seq: int | None = None

@@ -14,6 +14,7 @@ from graphql_api.accounts.types import User
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.market.types import PriceInterval
+from graphql_api.nodes.types import Node
 from tasks import price_fetch_events as events
 
 PriceFetchStatus = strawberry.enum(db.FetchJobStatus, name="PriceFetchStatus")
@@ -74,7 +75,7 @@ class PriceFetchSymbolResult:
 
 
 @strawberry.type(description="An admin's request to fetch prices from Alpha Vantage, run by a worker.")
-class PriceFetchJob:
+class PriceFetchJob(Node):
     id: strawberry.ID
     status: PriceFetchStatus
     symbols: list[str]
@@ -89,6 +90,9 @@ class PriceFetchJob:
     started_at: dt.datetime | None
     ended_at: dt.datetime | None
     attempts: int
+    cancel_requested: bool = strawberry.field(
+        description="cancelPriceFetch asked it to stop; a running job ends CANCELLED at its next call."
+    )
     requested_by_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The admin who asked for it (null once that account is deleted).")
@@ -117,6 +121,7 @@ class PriceFetchJob:
             started_at=row.started_at,
             ended_at=row.ended_at,
             attempts=row.attempts,
+            cancel_requested=row.cancel_requested,
             requested_by_id=row.requested_by_id,
         )
 

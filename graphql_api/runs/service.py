@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from typing import Any
 
 import strawberry
 from redis.exceptions import RedisError
@@ -30,8 +31,18 @@ MAX_STEPS_LIMIT = 100
 PRICES_OF = {PriceInterval.DAY: "daily", PriceInterval.HOUR: "hourly", PriceInterval.MINUTE: "minute"}
 
 
+def run_scope(user: User) -> dict[str, Any]:
+    """The runs a user may look up by ID: those of their own models."""
+    return {"model__owner_id": user.id}
+
+
+def run_row_scope(user: User) -> dict[str, Any]:
+    """The positions and reasoning logs a user may look up by ID: those of their own runs."""
+    return {"run__model__owner_id": user.id}
+
+
 async def get_owned_run(user: User, run_id: str) -> Run:
-    return await find_by_global_id(Run, "Run", run_id, kind="run", model__owner_id=user.id)
+    return await find_by_global_id(Run, "Run", run_id, kind="run", **run_scope(user))
 
 
 async def choose_benchmark_symbol(requested: str | None, interval: PriceInterval, steps: list[Step]) -> str | None:

@@ -14,6 +14,7 @@ from db_models.costs import TradingCosts as CostsValue
 from db_models.metrics import PerformanceFigures
 from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
+from graphql_api.nodes.types import Node
 from graphql_api.pagination import Connection, paginate
 from graphql_api.runs.loaders import asks_for_trade_figures, curve_performance_by_run, performance_by_run
 from graphql_api.trading_models.costs import TradingCosts
@@ -66,7 +67,7 @@ class TokenUsage:
         "DIVIDEND applied at its ex-date's open."
     )
 )
-class Position:
+class Position(Node):
     id: strawberry.ID
     date: dt.date = strawberry.field(description="The trading day; for a SPLIT or DIVIDEND, its ex-date.")
     timestamp: dt.datetime
@@ -122,7 +123,7 @@ class Position:
 
 
 @strawberry.type
-class ReasoningLog:
+class ReasoningLog(Node):
     id: strawberry.ID
     date: dt.date
     timestamp: dt.datetime
@@ -196,7 +197,7 @@ def logs_query(run_id: int, day: dt.date | None = None):
 
 
 @strawberry.type(description="One execution of a model: a daily backtest or an intraday session.")
-class Run:
+class Run(Node):
     row: strawberry.Private[db.Run]
     id: strawberry.ID
     run_number: int

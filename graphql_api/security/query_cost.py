@@ -5,7 +5,8 @@ costs 1 (scalars are free), a connection holds `first`/`last` edges (or the argu
 page limit), other lists hold their estimated length (stockPrices by its date range and interval, the
 leaderboard by its `limit`, an equity curve by a fixed estimate), and nested lists multiply. A mutation's
 root field costs 10 more: it writes. The estimate walks the document with fragments expanded; the shape
-limits (document_shape.py) have already bounded that walk.
+limits (document_shape.py) have already bounded that walk. Under an interface (node, nodes) every fragment
+counts on its own type, so a selection costs the same there as where the type is named.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -31,6 +33,7 @@ from graphql import (
     get_nullable_type,
     get_operation_ast,
     is_composite_type,
+    is_interface_type,
     is_list_type,
     is_object_type,
 )
@@ -41,6 +44,7 @@ from db_models.runs import BenchmarkKind
 from graphql_api.errors import QueryTooComplex
 from graphql_api.market.queries import MAX_BARS
 from graphql_api.market.types import PriceInterval
+from graphql_api.nodes.types import MAX_NODES
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MUTATION_COST = 10
@@ -50,6 +54,8 @@ BASELINES = len(BenchmarkKind)
 BARS_PER_DAY = {PriceInterval.DAY: 1, PriceInterval.HOUR: 24, PriceInterval.MINUTE: 24 * 60}
 
 ListSize = Callable[[Mapping[str, Any]], int]
+# A type whose fields a selection names: an object, or an interface (Node) whose fragments name its objects'.
+Selectable = GraphQLObjectType | GraphQLInterfaceType
 
 
 def _clamp(value: object, default: int, low: int, high: int) -> int:
@@ -105,6 +111,7 @@ LIST_SIZES: dict[tuple[str, str], ListSize] = {
     ("Benchmark", "equityCurve"): lambda _: EQUITY_CURVE_POINTS,
     ("Arena", "runs"): lambda _: MAX_ARENA_MODELS,
     ("Arena", "standings"): lambda _: MAX_ARENA_MODELS,
+    ("Query", "nodes"): lambda args: min(len(args.get("ids") or ()), MAX_NODES),
 }
 
 
@@ -113,16 +120,20 @@ def _page_size(args: Mapping[str, Any]) -> int:
     return _clamp(value, DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE)
 
 
+def _selectable(type_: object) -> bool:
+    return is_object_type(type_) or is_interface_type(type_)
+
+
 class _Estimate:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Any) -> None:
         self.schema = schema
         self.variables = variables
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
-    def fields(
-        self, parent: GraphQLObjectType, selection_set: SelectionSetNode
-    ) -> Iterator[tuple[GraphQLObjectType, FieldNode]]:
-        """The fields of a selection set with its fragments expanded, each with the type it is selected on."""
+    def fields(self, parent: Selectable, selection_set: SelectionSetNode) -> Iterator[tuple[Selectable, FieldNode]]:
+        """The fields of a selection set with its fragments expanded, each with the type it is selected on. Under
+        an interface every fragment counts, as if the object were of each fragment's type at once: never less
+        than the object it turns out to be."""
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 yield parent, selection
@@ -134,7 +145,7 @@ class _Estimate:
                 fragment = self.fragments[selection.name.value]
                 fragment_type, inner = fragment.type_condition, fragment.selection_set
             target = self.schema.get_type(fragment_type.name.value) if fragment_type else parent
-            yield from self.fields(target if is_object_type(target) else parent, inner)
+            yield from self.fields(target if _selectable(target) else parent, inner)
 
     def _arguments(self, definition: GraphQLField, node: FieldNode) -> Mapping[str, Any]:
         try:
@@ -142,7 +153,7 @@ class _Estimate:
         except GraphQLError:  # execution reports it; the defaults stand in for the estimate
             return {}
 
-    def cost(self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None, page: int) -> int:
+    def cost(self, parent: Selectable, selection_set: SelectionSetNode | None, page: int) -> int:
         total = 0
         if selection_set is None:
             return total
@@ -157,7 +168,7 @@ class _Estimate:
                 size = LIST_SIZES.get((owner.name, node.name.value))
                 count = page if node.name.value == "edges" else size(args) if size else MAX_PAGE_SIZE
             inner_page = _page_size(args) if named.name.endswith("Connection") else page
-            inner = self.cost(named, node.selection_set, inner_page) if is_object_type(named) else 0
+            inner = self.cost(named, node.selection_set, inner_page) if _selectable(named) else 0
             total += count * (1 + inner)
         return total
 

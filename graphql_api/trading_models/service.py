@@ -20,9 +20,14 @@ from graphql_api.trading_models.types import CreateModelInput, UpdateModelInput
 _SIGNATURE_ATTEMPTS = 5
 
 
+def model_scope(user: User) -> dict[str, Any]:
+    """The models a user may look up by ID: their own (an admin browses others' with allModels, never by ID)."""
+    return {"owner_id": user.id}
+
+
 async def get_owned_model(user: User, model_id: str) -> TradingModel:
     """The caller's model; another user's model is as missing as a model that never existed."""
-    return await find_by_global_id(TradingModel, "TradingModel", model_id, kind="trading model", owner_id=user.id)
+    return await find_by_global_id(TradingModel, "TradingModel", model_id, kind="trading model", **model_scope(user))
 
 
 async def _free_signature(owner_id: int, name: str, exclude_id: int | None = None) -> str:

@@ -20,6 +20,7 @@ from graphql_api.accounts.types import User
 from graphql_api.context import AppInfo
 from graphql_api.errors import not_found
 from graphql_api.ids import optional_global_id, to_global_id
+from graphql_api.nodes.types import Node
 from graphql_api.pagination import Connection, paginate
 from graphql_api.runs.types import (
     Performance,
@@ -64,7 +65,7 @@ class ModelParametersInput:
 
 
 @strawberry.type(description="A user's AI trading configuration: which LLM trades, on what, with which rules.")
-class TradingModel:
+class TradingModel(Node):
     pk: strawberry.Private[int]
     owner_id: strawberry.Private[int]
     id: strawberry.ID

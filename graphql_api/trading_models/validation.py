@@ -16,6 +16,7 @@ from agents.catalog import find_model
 from db_models.costs import TradingCosts
 from db_models.market import TICKER_PATTERN, PriceBar
 from graphql_api.errors import BadUserInput, Unavailable
+from graphql_api.one_line import clean_line
 from tools.extra_servers import ExtraServer, ExtraServersError, NotConfigured, chosen_servers
 
 logger = logging.getLogger("aibt.models")
@@ -50,12 +51,7 @@ def _printable(text: str) -> bool:
 
 
 def clean_name(name: str | None) -> str:
-    value = (name or "").strip()
-    if not value:
-        raise BadUserInput("name must not be empty.", field="name")
-    if len(value) > MAX_NAME or "\n" in value or not _printable(value):
-        raise BadUserInput(f"name must be one line of at most {MAX_NAME} printable characters.", field="name")
-    return value
+    return clean_line(name, field="name", limit=MAX_NAME)
 
 
 def clean_text(value: str | None, *, field: str, limit: int) -> str | None:

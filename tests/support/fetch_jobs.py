@@ -1,5 +1,5 @@
 """Helpers for price fetch job tests: the operations, following a job's events, an `aibt serve` to point
-at the Alpha Vantage stand-in."""
+at the Alpha Vantage stand-in, and its settings."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.graphql_client import ws_connect
-from tests.support.processes import AIBT
+from tests.conftest import PASSWORD, SIGNUP
+from tests.support import databases
+from tests.support.alphavantage import API_KEY, StandIn
+from tests.support.graphql_client import GraphQLClient, ws_connect
+from tests.support.processes import AIBT, clean_env
 from tests.support.server import free_port
 from tests.support.topology import wait_for_http
 
 FETCH_PRICES = """mutation($input: FetchPricesInput!) { fetchPrices(input: $input) {
   id status symbols interval from to actions progress { current total message } } }"""
 JOB = """query($id: ID!) { priceFetchJob(id: $id) {
-  id status error attempts symbols startedAt endedAt requestedBy { email }
+  id status error attempts symbols startedAt endedAt cancelRequested requestedBy { email }
   progress { current total message }
   results { symbol status barsAdded barsUpdated firstDate lastDate actionsAdded requests message } } }"""
 JOBS = "query { priceFetchJobs(first: 5) { totalCount edges { node { id status } } } }"
@@ -54,6 +57,37 @@ async def follow_fetch(
                 return events, None, raw
     finally:
         await socket.close()
+
+
+CANCEL = "mutation($id: ID!) { cancelPriceFetch(id: $id) { id status cancelRequested endedAt } }"
+ADMIN, USER = "boss@example.com", "clerk@example.com"
+
+
+@asynccontextmanager
+async def embedded_env(stand_in: StandIn, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """Settings for an embedded `aibt serve` on a fresh database, ADMIN an admin by the approved list (USER a
+    user), fetching from the stand-in as fast as it answers."""
+    stand_in.reset()
+    approved = tmp_path / "approved.json"
+    approved.write_text(json.dumps({"admins": [ADMIN], "users": [USER]}))
+    database_url, pg_name = await databases.create_database(tmp_path)
+    try:
+        yield clean_env(
+            DATABASE_URL=database_url,
+            AIBT_DATA_DIR=str(tmp_path / "data"),
+            AIBT_APPROVED_USERS=str(approved),
+            ALPHAVANTAGE_API_KEY=API_KEY,
+            AIBT_ALPHAVANTAGE_URL=stand_in.url,
+            AIBT_ALPHAVANTAGE_CALLS_PER_MINUTE="60000",
+            AIBT_ALPHAVANTAGE_THROTTLE_WAIT_SECONDS="0.01",
+            AIBT_RUN_STALE_SECONDS="2",
+        )
+    finally:
+        await databases.drop_database(pg_name)
+
+
+async def signed_up(api: GraphQLClient, email: str) -> str:
+    return (await api.data(SIGNUP, {"email": email, "password": PASSWORD}))["signup"]["token"]
 
 
 @dataclass
