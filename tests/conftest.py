@@ -139,6 +139,13 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
 
 
+async def signed_up(api: GraphQLClient, prefix: str = "user") -> Account:
+    """A new account, signed up over the API (for module-scoped fixtures, which cannot use `signup`)."""
+    email = unique_email(prefix)
+    data = await api.data(SIGNUP, {"email": email, "password": PASSWORD})
+    return Account(token=data["signup"]["token"], id=data["signup"]["user"]["id"], email=email)
+
+
 @pytest_asyncio.fixture
 async def signup(api: GraphQLClient):
     async def make(prefix: str = "user", display_name: str | None = None) -> Account:

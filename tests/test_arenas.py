@@ -14,27 +14,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from agents.chat.tools import AnalystScope, make_analyst_tools
 from db_models.accounts import User
 from db_models.arenas import Arena
-from db_models.market import PriceBar
 from db_models.runs import BenchmarkCurve, Run, RunStatus
 from db_models.trading import TradingModel
 from graphql_api.ids import to_global_id
 from graphql_api.security.config import RateRule
 from tasks.dispatch import InProcessDispatcher
-from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
+from tests.conftest import Account, signed_up
 from tests.support import price_fixtures as px
-from tests.support.arena_helpers import (
-    DAYS,
-    START_ARENA,
-    WAVE,
-    WAVE_CLOSES,
-    WAVE_OPENS,
-    arena_input,
-    create_model,
-    follow_arena,
-    wave_bars,
-)
+from tests.support.arena_helpers import DAYS, START_ARENA, WAVE, arena_input, create_model, follow_arena
 from tests.support.chat_helpers import follow_chat
-from tests.support.run_helpers import follow_run, tool_servers_for_runs
+from tests.support.run_helpers import follow_run
+from tests.support.wave_market import WAVE_CLOSES, WAVE_OPENS, wave_market
 
 approx = pytest.approx
 ARENA = """query($id: ID!) { arena(id: $id) { id name status endedAt benchmarkSymbol
@@ -53,14 +43,8 @@ DELETE = "mutation($id: ID!) { deleteArena(id: $id) }"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def market(server_url):
-    await px.insert_test_bars()
-    await PriceBar.bulk_create(wave_bars())
-    try:
-        async with tool_servers_for_runs() as urls:
-            yield urls
-    finally:
-        await px.delete_test_bars()
-        await PriceBar.filter(symbol=WAVE, source="test").delete()
+    async with wave_market(WAVE) as urls:
+        yield urls
 
 
 @pytest_asyncio.fixture
@@ -109,9 +93,7 @@ def figures(values: pd.Series, v0: float) -> dict:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def owner(api) -> Account:
-    email = unique_email("arena")
-    data = await api.data(SIGNUP, {"email": email, "password": PASSWORD})
-    return Account(token=data["signup"]["token"], id=data["signup"]["user"]["id"], email=email)
+    return await signed_up(api, "arena")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -10,21 +10,10 @@ import pandas as pd
 import pytest
 import pytest_asyncio
 
-from db_models.market import PriceBar
-from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
+from tests.conftest import Account, signed_up
 from tests.support import price_fixtures as px
-from tests.support.arena_helpers import (
-    DAYS,
-    START_ARENA,
-    WAVE,
-    WAVE_CLOSES,
-    WAVE_OPENS,
-    arena_input,
-    create_model,
-    follow_arena,
-    wave_bars,
-)
-from tests.support.run_helpers import tool_servers_for_runs
+from tests.support.arena_helpers import DAYS, START_ARENA, WAVE, arena_input, create_model, follow_arena
+from tests.support.wave_market import WAVE_CLOSES, WAVE_OPENS, wave_market
 from tests.test_client_examples import run_example
 
 approx = pytest.approx
@@ -35,21 +24,13 @@ EVENT_LINE = re.compile(r"^\[\s*(\d+)\] (.+?): (\w+)", re.MULTILINE)
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def market(server_url):
-    await px.insert_test_bars()
-    await PriceBar.bulk_create(wave_bars())
-    try:
-        async with tool_servers_for_runs() as urls:
-            yield urls
-    finally:
-        await px.delete_test_bars()
-        await PriceBar.filter(symbol=WAVE, source="test").delete()
+    async with wave_market(WAVE) as urls:
+        yield urls
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def account(api) -> Account:
-    email = unique_email("arena-examples")
-    data = await api.data(SIGNUP, {"email": email, "password": PASSWORD})
-    return Account(token=data["signup"]["token"], id=data["signup"]["user"]["id"], email=email)
+    return await signed_up(api, "arena-examples")
 
 
 async def three_models(api, account: Account, prefix: str) -> list[str]:

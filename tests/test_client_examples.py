@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import csv
-import math
 import os
 import re
 import sys
@@ -16,20 +15,18 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from db_models.market import PriceBar, PriceInterval
 from db_models.metrics import TradeRecord
 from db_models.metrics import win_rate as metrics_win_rate
-from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
+from tests.conftest import PASSWORD, Account, signed_up
 from tests.support import price_fixtures as px
-from tests.support.run_helpers import START_DAILY, follow_run, tool_servers_for_runs
+from tests.support.run_helpers import START_DAILY, follow_run
 from tests.support.server import free_port
+from tests.support.wave_market import DAYS, WAVE_CLOSES, wave_market
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "client_examples"
-DAYS = px.trading_days()
-# A second symbol that swings, so the buy-and-hold curve has losing days and drawdowns to measure and shade.
+# The swinging symbol of these tests (tests/support/wave_market.py): the buy-and-hold curve has losing days and
+# drawdowns to measure and shade.
 WAVE = "CXWV"
-WAVE_CLOSES = [Decimal("50") + Decimal(str(round(4 * math.sin(0.9 * i), 2))) for i in range(len(DAYS))]
-WAVE_OPENS = [Decimal("50"), *WAVE_CLOSES[:-1]]
 CREATE = "mutation($input: CreateModelInput!) { createModel(input: $input) { id name } }"
 RUN = """query($id: ID!) { run(id: $id) { id runNumber status totalTrades
   positions(first: 1) { totalCount }
@@ -69,41 +66,15 @@ async def run_example(script: str, *args: str, env: dict[str, str] | None = None
     return Finished(process.returncode, stdout.decode(), stderr.decode())
 
 
-def wave_bars() -> list[PriceBar]:
-    return [
-        PriceBar(
-            symbol=WAVE,
-            interval=PriceInterval.DAY,
-            timestamp=px.session_open(day),
-            trade_date=day,
-            open=o,
-            close=c,
-            high=max(o, c) + Decimal("0.5"),
-            low=min(o, c) - Decimal("0.5"),
-            volume=500,
-            source="test",
-        )
-        for day, o, c in zip(DAYS, WAVE_OPENS, WAVE_CLOSES, strict=True)
-    ]
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def market(server_url):
-    await px.insert_test_bars()
-    await PriceBar.bulk_create(wave_bars())
-    try:
-        async with tool_servers_for_runs() as urls:
-            yield urls
-    finally:
-        await px.delete_test_bars()
-        await PriceBar.filter(symbol=WAVE, source="test").delete()
+    async with wave_market(WAVE) as urls:
+        yield urls
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def account(api) -> Account:
-    email = unique_email("examples")
-    data = await api.data(SIGNUP, {"email": email, "password": PASSWORD})
-    return Account(token=data["signup"]["token"], id=data["signup"]["user"]["id"], email=email)
+    return await signed_up(api, "examples")
 
 
 async def make_model(

@@ -11,11 +11,12 @@ import pytest_asyncio
 from db_models.market import PriceBar
 from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
 from tests.support import price_fixtures as px
-from tests.support.arena_helpers import DAYS, START_ARENA, WAVE, arena_input, create_model, follow_arena, wave_bars
+from tests.support.arena_helpers import DAYS, START_ARENA, WAVE, arena_input, create_model, follow_arena
 from tests.support.databases import backend
 from tests.support.graphql_client import GraphQLClient
 from tests.support.run_helpers import follow_run
 from tests.support.topology import production_topology
+from tests.support.wave_market import wave_bars
 
 pytestmark = pytest.mark.skipif(
     backend() != "postgres",
@@ -31,7 +32,7 @@ CURVE = "query($id: ID!) { run(id: $id) { equityCurve { value } } }"  # a run at
 @pytest_asyncio.fixture
 async def market(server_url):
     await px.insert_test_bars()
-    await PriceBar.bulk_create(wave_bars())
+    await PriceBar.bulk_create(wave_bars(WAVE))
     try:
         yield
     finally:

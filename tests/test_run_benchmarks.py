@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from db_models.price_import import import_files
-from tests.conftest import PASSWORD, SIGNUP, Account, unique_email
+from tests.conftest import Account, signed_up, unique_email
 from tests.support.price_state import restored_market_data
 from tests.support.run_helpers import START_DAILY, follow_run, tool_servers_for_runs
 
@@ -60,9 +60,7 @@ async def market(server_url):
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def account(api) -> Account:
-    email = unique_email("benchmarks")
-    data = await api.data(SIGNUP, {"email": email, "password": PASSWORD})
-    return Account(token=data["signup"]["token"], id=data["signup"]["user"]["id"], email=email)
+    return await signed_up(api, "benchmarks")
 
 
 async def start_run(api, account: Account, tickers: list[str], **extra) -> dict:

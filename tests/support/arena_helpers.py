@@ -1,21 +1,15 @@
-"""Helpers for arena tests: a market with a swinging symbol, starting arenas, following arenaEvents."""
+"""Helpers for arena tests: models, starting arenas, following arenaEvents."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
-from decimal import Decimal
 
-from db_models.market import PriceBar, PriceInterval
-from tests.support import price_fixtures as px
 from tests.support.graphql_client import ws_connect
+from tests.support.wave_market import DAYS
 
-DAYS = px.trading_days()
-# A symbol that swings, so curves have losing days, drawdowns and returns unlike the steady test series.
+# The swinging symbol of the arena tests (tests/support/wave_market.py).
 WAVE = "ARWV"
-WAVE_CLOSES = [Decimal("50") + Decimal(str(round(4 * math.sin(0.9 * i), 2))) for i in range(len(DAYS))]
-WAVE_OPENS = [Decimal("50"), *WAVE_CLOSES[:-1]]
 
 ARENA_EVENTS = """subscription($id: ID!, $after: Int) { arenaEvents(arenaId: $id, afterSeq: $after) {
   seq arenaId kind runId status at
@@ -23,24 +17,6 @@ ARENA_EVENTS = """subscription($id: ID!, $after: Int) { arenaEvents(arenaId: $id
 START_ARENA = """mutation($input: StartArenaInput!) { startArena(input: $input) {
   id name status startDate endDate maxSteps benchmarkSymbol runs { id status runNumber } } }"""
 CREATE_MODEL = "mutation($input: CreateModelInput!) { createModel(input: $input) { id } }"
-
-
-def wave_bars() -> list[PriceBar]:
-    return [
-        PriceBar(
-            symbol=WAVE,
-            interval=PriceInterval.DAY,
-            timestamp=px.session_open(day),
-            trade_date=day,
-            open=o,
-            close=c,
-            high=max(o, c) + Decimal("0.5"),
-            low=min(o, c) - Decimal("0.5"),
-            volume=500,
-            source="test",
-        )
-        for day, o, c in zip(DAYS, WAVE_OPENS, WAVE_CLOSES, strict=True)
-    ]
 
 
 async def create_model(api, account, name: str, ai_model: str, tickers: tuple[str, ...], cash: float = 10000.0) -> str:
