@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-
-from tests.support.graphql_client import ws_connect
+from tests.support.graphql_client import follow_subscription, until_count
 from tests.support.wave_market import DAYS
 
 # The swinging symbol of the arena tests (tests/support/wave_market.py).
@@ -39,26 +36,12 @@ async def follow_arena(
     ws_url: str, token: str, arena_id: str, after_seq: int | None = None, limit: int | None = None, timeout: float = 120
 ) -> tuple[list[dict], dict | None]:
     """Subscribes to arenaEvents; returns (events, error) once the stream completes, errors or reaches limit."""
-    socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
-    events: list[dict] = []
-    try:
-        ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
-        assert ack["type"] == "connection_ack", ack
-        variables = {"id": arena_id, "after": after_seq}
-        await socket.send(
-            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": ARENA_EVENTS, "variables": variables}})
-        )
-        while True:
-            message = json.loads(await asyncio.wait_for(socket.recv(), timeout))
-            if message["type"] == "next":
-                if message["payload"].get("errors"):
-                    return events, message["payload"]["errors"][0]
-                events.append(message["payload"]["data"]["arenaEvents"])
-                if limit is not None and len(events) >= limit:
-                    return events, None
-            elif message["type"] == "error":
-                return events, message["payload"][0]
-            elif message["type"] == "complete":
-                return events, None
-    finally:
-        await socket.close()
+    followed = await follow_subscription(
+        ws_url,
+        token,
+        ARENA_EVENTS,
+        {"id": arena_id, "after": after_seq},
+        until=until_count(limit),
+        timeout=timeout,
+    )
+    return followed.events, followed.error

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Callable
 
-from tests.support.graphql_client import ws_connect
+from tests.support.graphql_client import follow_subscription
 
 CHAT_EVENTS = """subscription($id: ID!, $after: Int) { chatEvents(conversationId: $id, afterSeq: $after) {
   seq conversationId kind token tool toolInput toolOutput title error at
@@ -28,34 +26,13 @@ async def follow_chat(
     on_open: Callable[[], object] | None = None,
 ) -> tuple[list[dict], dict | None]:
     """Collects chatEvents until `until(events)` holds; returns (events, error)."""
-    socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
-    events: list[dict] = []
-    try:
-        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
-        await socket.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": CHAT_EVENTS, "variables": {"id": conversation_id, "after": after_seq}},
-                }
-            )
-        )
-        if on_open is not None:
-            await asyncio.sleep(0.2)  # the subscription is listening
-            result = on_open()
-            if asyncio.iscoroutine(result):
-                await result
-        while not until(events):
-            message = json.loads(await asyncio.wait_for(socket.recv(), timeout))
-            if message["type"] == "next":
-                if message["payload"].get("errors"):
-                    return events, message["payload"]["errors"][0]
-                events.append(message["payload"]["data"]["chatEvents"])
-            elif message["type"] == "error":
-                return events, message["payload"][0]
-            elif message["type"] == "complete":
-                break
-        return events, None
-    finally:
-        await socket.close()
+    followed = await follow_subscription(
+        ws_url,
+        token,
+        CHAT_EVENTS,
+        {"id": conversation_id, "after": after_seq},
+        until=until,
+        on_open=on_open,
+        timeout=timeout,
+    )
+    return followed.events, followed.error

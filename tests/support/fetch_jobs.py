@@ -3,7 +3,6 @@ at the Alpha Vantage stand-in, and its settings."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -14,7 +13,7 @@ from pathlib import Path
 from tests.conftest import PASSWORD, SIGNUP
 from tests.support import databases
 from tests.support.alphavantage import API_KEY, StandIn
-from tests.support.graphql_client import GraphQLClient, ws_connect
+from tests.support.graphql_client import GraphQLClient, follow_subscription
 from tests.support.processes import AIBT, clean_env
 from tests.support.server import free_port
 from tests.support.topology import wait_for_http
@@ -35,28 +34,8 @@ async def follow_fetch(
     ws_url: str, token: str, job_id: str, after_seq: int | None = None, timeout: float = 120
 ) -> tuple[list[dict], dict | None, list[str]]:
     """Subscribes to priceFetchEvents until the stream completes or errors: (events, error, raw messages)."""
-    socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
-    events: list[dict] = []
-    raw: list[str] = []
-    try:
-        ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
-        assert ack["type"] == "connection_ack", ack
-        payload = {"query": EVENTS, "variables": {"id": job_id, "after": after_seq}}
-        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-        while True:
-            text = await asyncio.wait_for(socket.recv(), timeout)
-            raw.append(text)
-            message = json.loads(text)
-            if message["type"] == "next":
-                if message["payload"].get("errors"):
-                    return events, message["payload"]["errors"][0], raw
-                events.append(message["payload"]["data"]["priceFetchEvents"])
-            elif message["type"] == "error":
-                return events, message["payload"][0], raw
-            elif message["type"] == "complete":
-                return events, None, raw
-    finally:
-        await socket.close()
+    followed = await follow_subscription(ws_url, token, EVENTS, {"id": job_id, "after": after_seq}, timeout=timeout)
+    return followed.events, followed.error, followed.raw
 
 
 CANCEL = "mutation($id: ID!) { cancelPriceFetch(id: $id) { id status cancelRequested endedAt } }"

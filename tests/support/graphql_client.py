@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -63,3 +65,61 @@ async def ws_connect(ws_url: str, payload: dict[str, Any] | None):
     socket = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"])
     await socket.send(json.dumps({"type": "connection_init", "payload": payload or {}}))
     return socket
+
+
+@dataclass
+class Followed:
+    """What a subscription delivered: its events (the field's value of each `next`), the error that ended it if
+    any, and every raw message received."""
+
+    events: list[dict] = field(default_factory=list)
+    error: dict | None = None
+    raw: list[str] = field(default_factory=list)
+
+
+def until_count(limit: int | None) -> Callable[[list[dict]], bool]:
+    """Stop after `limit` events (None: follow the stream to its end)."""
+    return lambda events: limit is not None and len(events) >= limit
+
+
+async def follow_subscription(
+    ws_url: str,
+    token: str,
+    query: str,
+    variables: dict[str, Any],
+    *,
+    until: Callable[[list[dict]], bool] = lambda events: False,
+    on_open: Callable[[], object] | None = None,
+    timeout: float = 120,
+) -> Followed:
+    """Subscribes over a real websocket and collects the events until the stream completes or errors, or
+    `until(events)` holds. `on_open` runs once the subscription is listening (it may be a coroutine)."""
+    socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
+    followed = Followed()
+    try:
+        ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert ack["type"] == "connection_ack", ack
+        payload = {"query": query, "variables": variables}
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        if on_open is not None:
+            await asyncio.sleep(0.2)  # the subscription is listening
+            result = on_open()
+            if asyncio.iscoroutine(result):
+                await result
+        while not until(followed.events):
+            text = await asyncio.wait_for(socket.recv(), timeout)
+            followed.raw.append(text)
+            message = json.loads(text)
+            if message["type"] == "next":
+                if message["payload"].get("errors"):
+                    followed.error = message["payload"]["errors"][0]
+                    break
+                followed.events.append(next(iter(message["payload"]["data"].values())))
+            elif message["type"] == "error":
+                followed.error = message["payload"][0]
+                break
+            elif message["type"] == "complete":
+                break
+        return followed
+    finally:
+        await socket.close()

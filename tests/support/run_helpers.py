@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +9,7 @@ from contextlib import asynccontextmanager
 import pytest_asyncio
 
 from tests.support import price_fixtures as px
-from tests.support.graphql_client import ws_connect
+from tests.support.graphql_client import follow_subscription, until_count
 from tests.support.tool_servers import running_tool_servers
 
 RUN_EVENTS = """subscription($id: ID!, $after: Int) { runEvents(runId: $id, afterSeq: $after) {
@@ -49,31 +47,7 @@ async def follow_run(
     ws_url: str, token: str, run_id: str, after_seq: int | None = None, limit: int | None = None, timeout: float = 120
 ) -> tuple[list[dict], dict | None]:
     """Subscribes to runEvents; returns (events, error) once the stream completes, errors or reaches limit."""
-    socket = await ws_connect(ws_url, {"authorization": f"Bearer {token}"})
-    events: list[dict] = []
-    try:
-        ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
-        assert ack["type"] == "connection_ack", ack
-        await socket.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": RUN_EVENTS, "variables": {"id": run_id, "after": after_seq}},
-                }
-            )
-        )
-        while True:
-            message = json.loads(await asyncio.wait_for(socket.recv(), timeout))
-            if message["type"] == "next":
-                if message["payload"].get("errors"):
-                    return events, message["payload"]["errors"][0]
-                events.append(message["payload"]["data"]["runEvents"])
-                if limit is not None and len(events) >= limit:
-                    return events, None
-            elif message["type"] == "error":
-                return events, message["payload"][0]
-            elif message["type"] == "complete":
-                return events, None
-    finally:
-        await socket.close()
+    followed = await follow_subscription(
+        ws_url, token, RUN_EVENTS, {"id": run_id, "after": after_seq}, until=until_count(limit), timeout=timeout
+    )
+    return followed.events, followed.error
