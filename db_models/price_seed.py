@@ -31,7 +31,8 @@ from zoneinfo import ZoneInfo
 
 from db_models.corporate_actions import Action, AdjustedClose, derive_actions, store_actions
 from db_models.market import EXCHANGE_TZ, CorporateAction, PriceBar, PriceInterval
-from db_models.price_import import Bar, make_bar, write_bars
+from db_models.price_bars import Bar, make_bar
+from db_models.price_import import write_bars
 
 logger = logging.getLogger("aibt.prices")
 

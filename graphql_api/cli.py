@@ -165,7 +165,7 @@ def import_prices(paths: tuple[Path, ...], interval: str | None, timezone: str, 
     Every file is validated before anything is written; all bars are written in one transaction, and
     importing the same file again updates the same bars.
     """
-    from db_models.price_import import PriceImportError
+    from db_models.price_files import PriceImportError
     from graphql_api.market.commands import import_price_files
 
     try:
@@ -184,8 +184,8 @@ def import_prices(paths: tuple[Path, ...], interval: str | None, timezone: str, 
 
 
 def _symbols(symbols: tuple[str, ...], universe: str | None) -> tuple[str, ...]:
+    from db_models.price_bars import clean_symbol
     from db_models.price_fetch.universes import get_universe
-    from db_models.price_import import clean_symbol
 
     chosen: list[str] = []
     if universe:

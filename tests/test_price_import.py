@@ -14,7 +14,8 @@ import pytest
 import pytest_asyncio
 
 from db_models.market import CorporateAction, PriceBar, PriceInterval
-from db_models.price_import import PriceImportError, import_files, parse_file
+from db_models.price_files import PriceImportError, parse_file
+from db_models.price_import import import_files
 from db_models.price_seed import BOKEH_SOURCE, EURUSD_SOURCE, bokeh_stocks_path, eurusd_hourly_path, seed_shipped_prices
 from tests.support.price_state import restored_market_data
 from tests.support.processes import clean_env, run_aibt

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from db_models.corporate_actions import Action
 from db_models.market import EXCHANGE_TIMEZONE, PriceInterval
+from db_models.price_bars import Bar, make_bar
 from db_models.price_fetch.client import Answer
 from db_models.price_fetch.errors import SymbolFailed
-from db_models.price_import import Bar, make_bar
 
 _ZONE_ALIASES = {"US/Eastern": EXCHANGE_TIMEZONE, "EST5EDT": EXCHANGE_TIMEZONE}
 SERIES_NAMES = {PriceInterval.DAY: "Daily", PriceInterval.HOUR: "60min", PriceInterval.MINUTE: "1min"}

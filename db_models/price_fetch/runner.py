@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from tortoise.transactions import in_transaction
 
 from db_models.corporate_actions import Action, store_actions
+from db_models.price_bars import Bar
 from db_models.price_fetch.client import AlphaVantageClient, ClientConfig
 from db_models.price_fetch.coverage import record_coverage
 from db_models.price_fetch.errors import FetchCancelled, FetchStopped, PremiumRequired, SymbolFailed
 from db_models.price_fetch.planner import Call, FetchRequest, ProviderLimits, SymbolPlan, plan_symbol
 from db_models.price_fetch.responses import adjusted_series_actions, parse_bars, parse_dividends, parse_splits
 from db_models.price_fetch.results import FetchReport, SymbolResult, SymbolStatus
-from db_models.price_import import Bar, write_bars
+from db_models.price_import import write_bars
 from db_models.settings import Settings
 
 log = logging.getLogger(__name__)

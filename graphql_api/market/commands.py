@@ -15,7 +15,8 @@ from db_models.price_fetch.client import ClientConfig
 from db_models.price_fetch.planner import FetchRequest
 from db_models.price_fetch.results import FetchReport, SymbolResult
 from db_models.price_fetch.runner import FetchObserver, fetch_prices
-from db_models.price_import import ParsedFile, WriteResult, import_files
+from db_models.price_files import ParsedFile
+from db_models.price_import import WriteResult, import_files
 from db_models.price_seed import SeedOutcome, seed_shipped_prices
 from db_models.settings import Settings
 

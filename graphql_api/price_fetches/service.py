@@ -10,9 +10,9 @@ from tortoise.exceptions import IntegrityError
 
 from db_models.accounts import User
 from db_models.market import PriceInterval
+from db_models.price_bars import clean_symbol
 from db_models.price_fetch.universes import get_universe
 from db_models.price_fetches import ACTIVE_FETCH_STATUSES, FetchJobStatus, PriceFetchJob
-from db_models.price_import import clean_symbol
 from db_models.settings import Settings
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
