@@ -52,7 +52,7 @@ def aibt_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
 
 
 def wait_until_healthy(
-    process: subprocess.Popen, url: str, log_path: Path, timeout: float = 60, what: str = "aibt serve"
+    process: subprocess.Popen, url: str, log_path: Path, timeout: float = 120, what: str = "aibt serve"
 ) -> None:
     """Returns once url/healthz answers 200; fails with the process's log if it exits or times out."""
     deadline = time.monotonic() + timeout
