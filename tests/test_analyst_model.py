@@ -11,7 +11,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 
 from agents.chat import prompts
 from agents.chat.analyst_model import AnalystModel
-from agents.chat.answers import HELP, tool_request
+from agents.chat.answers import HELP
+from agents.chat.questions import tool_request
 from agents.chat.titles import fallback_title
 from agents.chat.tools import TOOL_NAMES
 from agents.llm import load_chat_model
