@@ -11,7 +11,8 @@ import pytest
 import pytest_asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from agents.chat.tools import AnalystScope, make_analyst_tools
+from agents.chat.scope import AnalystScope
+from agents.chat.tools import make_analyst_tools
 from db_models.accounts import User
 from db_models.arenas import Arena
 from db_models.runs import BenchmarkCurve, Run, RunStatus

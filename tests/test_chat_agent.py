@@ -16,8 +16,9 @@ from langchain_openai import ChatOpenAI
 
 from agents.chat import ChatRequest, ReplyFailed, ReplyResult, chat_model, make_title, stream_reply, summarise
 from agents.chat.analyst_model import AnalystModel
+from agents.chat.scope import AnalystScope
 from agents.chat.titles import fallback_title
-from agents.chat.tools import AnalystScope, make_analyst_tools
+from agents.chat.tools import make_analyst_tools
 from agents.llm import ModelUnavailable, load_chat_model
 from db_models.accounts import User
 from db_models.ledger import apply_trade, record_close

@@ -21,8 +21,9 @@ from agents.agent_loop import (
     recursion_limit,
 )
 from agents.chat import nodes, prompts
+from agents.chat.scope import AnalystScope, conversation_facts
 from agents.chat.state import ChatRequest, OnToken, OnToolEnd, OnToolStart, ReplyFailed, ReplyResult
-from agents.chat.tools import AnalystScope, conversation_facts, make_analyst_tools, tool_specs
+from agents.chat.tools import make_analyst_tools, tool_specs
 
 NO_ANSWER = "I could not finish an answer within the steps allowed for one reply. Try a narrower question."
 

@@ -1,38 +1,38 @@
 """The analyst's tools, bound to the asking user.
 
-Every tool is a closure over the user's id: the LLM can name models (by name, signature or number) and
-runs (by run number within a model), and each is looked up among that user's own models and runs
-only, so another user's model or run answers exactly like a missing one. Arguments left out mean the
-conversation's model and run (else the user's only model, else the model's latest run). Results are
-compact JSON text; a lookup that fails answers a sentence starting with "Not found:".
+Every tool is a closure over an AnalystScope (agents/chat/scope.py), which finds the models and runs the
+LLM names among the asking user's own only. Results are compact JSON text; a lookup that fails answers a
+sentence starting with "Not found:".
 """
 
 from __future__ import annotations
 
-import datetime
-import json
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agents.chat.arena_tools import ArenaLookup, arena_report, find_arena
-from db_models.metrics import PerformanceFigures
+from agents.chat.scope import (
+    MAX_KEY,
+    MAX_MODELS,
+    AnalystScope,
+    Lookup,
+    compact,
+    model_label,
+    parse_date,
+    performance_dict,
+    run_number_of,
+    run_summary,
+)
 from db_models.metrics import run_performance as compute_run_performance
 from db_models.runs import Position, ReasoningLog, Run
-from db_models.trading import TradingModel
 
-MAX_MODELS = 50
 MAX_RUNS_PER_MODEL = 50
 MAX_COMPARED_RUNS = 10
 MAX_POSITIONS = 100
 MAX_LOG_CHARS = 6000
 MAX_LOG_MESSAGE_CHARS = 800
-# Model ids and run numbers are 32-bit integer columns: a larger number names nothing, and is not asked for
-# (the database would refuse to compare the column with it).
-MAX_KEY = 2**31 - 1
 TOOL_NAMES = (
     "list_models_and_runs",
     "run_performance",
@@ -41,150 +41,6 @@ TOOL_NAMES = (
     "reasoning_logs",
     "arena_standings",
 )
-
-
-class Lookup(Exception):
-    """A model, run or argument the tool cannot use; str(exc) is the sentence the LLM reads."""
-
-
-def compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=_jsonable, ensure_ascii=False)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def performance_dict(figures: PerformanceFigures | None) -> dict[str, Any] | None:
-    """The contract's Performance fields, camelCase."""
-    if figures is None:
-        return None
-
-    def r(value: float | None) -> float | None:
-        return None if value is None else round(value, 6)
-
-    return {
-        "initialValue": round(figures.initial_value, 2),
-        "finalValue": round(figures.final_value, 2),
-        "totalReturn": r(figures.total_return),
-        "annualizedReturn": r(figures.annualized_return),
-        "volatility": r(figures.volatility),
-        "sharpeRatio": r(figures.sharpe_ratio),
-        "sortinoRatio": r(figures.sortino_ratio),
-        "maxDrawdown": r(figures.max_drawdown),
-        "winRate": r(figures.win_rate),
-        "totalTrades": figures.total_trades,
-        "tradingDays": figures.trading_days,
-        "totalFees": round(figures.total_fees, 2),
-        "totalDividends": round(figures.total_dividends, 2),
-    }
-
-
-def _parse_date(value: str | None, label: str) -> datetime.date | None:
-    if value is None or str(value).strip() == "":
-        return None
-    try:
-        return datetime.date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise Lookup(f"Not understood: {label} {value!r} is not a date; use YYYY-MM-DD.") from None
-
-
-def _run_number(value: Any) -> int | None:
-    if value is None or str(value).strip() == "":
-        return None
-    text = str(value).strip().lstrip("#")
-    if text.lower().startswith("run"):
-        text = text[3:].strip().lstrip("#")
-    try:
-        return int(text)
-    except ValueError:
-        raise Lookup(f"Not understood: {value!r} is not a run number.") from None
-
-
-def _model_label(model: TradingModel) -> dict[str, str]:
-    return {"name": model.name, "signature": model.signature}
-
-
-def _run_summary(run: Run) -> dict[str, Any]:
-    return {
-        "runNumber": run.run_number,
-        "status": str(run.status),
-        "mode": str(run.mode),
-        "startDate": run.start_date or run.date,
-        "endDate": run.end_date or run.date,
-        "symbol": run.symbol,
-        "startedAt": run.started_at,
-        "endedAt": run.ended_at,
-        "tradeCount": run.total_trades,
-    }
-
-
-@dataclass(frozen=True)
-class AnalystScope:
-    """The asking user and the conversation's model and run (db ids), which arguments default to."""
-
-    user_id: int
-    model_id: int | None = None
-    run_id: int | None = None
-
-    def models(self):
-        return TradingModel.filter(owner_id=self.user_id)
-
-    async def model(self, reference: str | None) -> TradingModel:
-        """The user's model named by signature, name or number; the conversation's (or the only) one by default."""
-        if reference is None or str(reference).strip() == "":
-            if self.model_id is not None:
-                model = await self.models().filter(id=self.model_id).first()
-                if model is not None:
-                    return model
-            models = await self.models().order_by("id").limit(MAX_MODELS + 1)
-            if len(models) == 1:
-                return models[0]
-            if not models:
-                raise Lookup("Not found: you have no trading models yet.")
-            names = ", ".join(f"{m.name} ({m.signature})" for m in models[:MAX_MODELS])
-            raise Lookup(f"Not found: which model? This conversation is not about one model; yours are: {names}.")
-        text = str(reference).strip()
-        for lookup in ({"signature__iexact": text}, {"name__iexact": text}):
-            found = await self.models().filter(**lookup).order_by("id").limit(MAX_MODELS)
-            if len(found) == 1:
-                return found[0]
-            if len(found) > 1:
-                names = ", ".join(m.signature for m in found)
-                raise Lookup(
-                    f"Not found: {len(found)} of your models are called {text!r}; name one by signature: {names}."
-                )
-        if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_KEY:
-            model = await self.models().filter(id=int(text)).first()
-            if model is not None:
-                return model
-        raise Lookup(f"Not found: you have no model called {text!r}.")
-
-    async def run(self, model: TradingModel, run_number: Any) -> Run:
-        """The model's run with that number; the conversation's run (when of this model), else the latest."""
-        number = _run_number(run_number)
-        runs = Run.filter(model_id=model.id, model__owner_id=self.user_id)
-        if number is not None:
-            run = await runs.filter(run_number=number).first() if abs(number) <= MAX_KEY else None
-            if run is None:
-                raise Lookup(f"Not found: {model.name} ({model.signature}) has no run {number}.")
-            return run
-        if self.run_id is not None:
-            run = await runs.filter(id=self.run_id).first()
-            if run is not None:
-                return run
-        run = await runs.order_by("-run_number").first()
-        if run is None:
-            raise Lookup(f"Not found: {model.name} ({model.signature}) has no runs yet.")
-        return run
-
-    async def performance_of(self, model: TradingModel, run: Run) -> dict[str, Any]:
-        figures = await compute_run_performance(run)
-        return {"model": _model_label(model), **_run_summary(run), "performance": performance_dict(figures)}
 
 
 def _answer(error: Lookup) -> str:
@@ -203,7 +59,7 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
             runs = await Run.filter(model_id=model.id).order_by("-run_number").limit(MAX_RUNS_PER_MODEL + 1)
             listed.append(
                 {
-                    **_model_label(model),
+                    **model_label(model),
                     "aiModel": model.ai_model,
                     "allowedTickers": model.allowed_tickers,
                     "initialCash": model.initial_cash,
@@ -248,7 +104,7 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
         """
         try:
             found = await scope.model(model)
-            numbers = [_run_number(n) for n in (run_numbers or [])]
+            numbers = [run_number_of(n) for n in (run_numbers or [])]
         except Lookup as error:
             return _answer(error)
         runs = Run.filter(model_id=found.id, model__owner_id=scope.user_id)
@@ -267,10 +123,10 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
             if number in chosen:
                 run = chosen[number]
                 compared.append(
-                    {**_run_summary(run), "performance": performance_dict(await compute_run_performance(run))}
+                    {**run_summary(run), "performance": performance_dict(await compute_run_performance(run))}
                 )
         return compact(
-            {"model": _model_label(found), "runs": compared, "notFound": [n for n in numbers if n not in chosen]}
+            {"model": model_label(found), "runs": compared, "notFound": [n for n in numbers if n not in chosen]}
         )
 
     async def positions(
@@ -292,7 +148,7 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
         try:
             found = await scope.model(model)
             run = await scope.run(found, run_number)
-            start, end = _parse_date(from_date, "from_date"), _parse_date(to_date, "to_date")
+            start, end = parse_date(from_date, "from_date"), parse_date(to_date, "to_date")
         except Lookup as error:
             return _answer(error)
         rows = Position.filter(run_id=run.id)
@@ -304,7 +160,7 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
         found_rows = await rows.order_by("action_id").limit(MAX_POSITIONS)
         return compact(
             {
-                "model": _model_label(found),
+                "model": model_label(found),
                 "runNumber": run.run_number,
                 "fromDate": start,
                 "toDate": end,
@@ -338,7 +194,7 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
         try:
             found = await scope.model(model)
             run = await scope.run(found, run_number)
-            day = _parse_date(date, "date")
+            day = parse_date(date, "date")
         except Lookup as error:
             return _answer(error)
         if day is None:
@@ -371,7 +227,7 @@ def make_analyst_tools(scope: AnalystScope) -> list[BaseTool]:
                 break
         return compact(
             {
-                "model": _model_label(found),
+                "model": model_label(found),
                 "runNumber": run.run_number,
                 "date": day,
                 "steps": steps,
@@ -421,36 +277,3 @@ def tool_specs(tools: list[BaseTool]) -> list[dict[str, Any]] | list[BaseTool]:
     if not _SPECS:
         _SPECS.extend(convert_to_openai_tool(t) for t in tools)
     return _SPECS
-
-
-async def conversation_facts(scope: AnalystScope) -> list[tuple[str, str]]:
-    """The conversation's model and run as `Label: value` facts for the system prompt (owner-checked)."""
-    facts: list[tuple[str, str]] = [("Today", datetime.date.today().isoformat())]
-    model = await scope.models().filter(id=scope.model_id).first() if scope.model_id is not None else None
-    if model is None:
-        count = await scope.models().count()
-        facts.append(
-            (
-                "Conversation model",
-                f"none (a general conversation; the user has {count} model{'' if count == 1 else 's'})",
-            )
-        )
-        return facts
-    facts += [
-        ("Conversation model", f"{model.name} (signature {model.signature})"),
-        ("Model's AI", model.ai_model),
-        ("Allowed tickers", ", ".join(model.allowed_tickers or []) or "none"),
-        ("Initial cash", f"{Decimal(model.initial_cash):.2f}"),
-        ("Runs of the model", str(await Run.filter(model_id=model.id).count())),
-    ]
-    run = None
-    if scope.run_id is not None:
-        run = await Run.filter(id=scope.run_id, model_id=model.id).first()
-    if run is not None:
-        period = (
-            f"{run.start_date} to {run.end_date}" if run.start_date else f"{run.symbol} on {run.date} ({run.session})"
-        )
-        facts.append(("Conversation run", f"run {run.run_number}, {run.mode}, {run.status}, {period}"))
-    else:
-        facts.append(("Conversation run", "none (runs default to the model's latest)"))
-    return facts
