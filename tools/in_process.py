@@ -78,10 +78,6 @@ class InProcessToolServers:
 
     servers: dict[str, FastMCP]
 
-    @property
-    def urls(self) -> dict[str, str]:
-        return {name: in_process_url(name) for name in self.servers}
-
     async def stop(self) -> None:
         global _running
         if _running is self:
