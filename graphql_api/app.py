@@ -75,7 +75,7 @@ def _lifespan(settings: Settings, services: Services):
         await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
         if settings.is_embedded and settings.seed_prices:
             await seed_shipped_prices()  # once; later starts only check that it is there
-        tool_servers = await start_embedded_tool_servers() if settings.is_embedded and settings.start_tools else None
+        tool_servers = start_embedded_tool_servers() if settings.is_embedded and settings.start_tools else None
         # With AIBT_METRICS_PORT, metrics leave the public port for one only the operator's network reaches.
         metrics_server = (
             start_http_server(settings.metrics_port, settings.metrics_host)[0] if settings.metrics_port else None

@@ -78,7 +78,7 @@ def remote_llm(fake_llm: FakeOpenAI) -> FakeOpenAI:
 async def settings(fake_llm: FakeOpenAI) -> AsyncIterator[Settings]:
     data_dir = Path(tempfile.mkdtemp(prefix="aibt-test-"))
     database_url, pg_name = await databases.create_database(data_dir)
-    # AIBT_START_TOOLS=0: the test API does not bind the tool ports; tests that need tool servers start
+    # AIBT_START_TOOLS=0: the test API runs no tool servers of its own (in memory); tests that need them start
     # them on free ports (tests/support/tool_servers.py). AIBT_SEED_PRICES=0: the session database starts
     # with no price bars (tests add and remove the bars they need).
     os.environ.update(

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
 import pytest
 
+from tests.conftest import PASSWORD, SIGNUP
+from tests.support.graphql_client import GraphQLClient
 from tests.support.processes import AIBT, aibt_server, clean_env
+from tests.support.run_helpers import START_DAILY
 from tests.support.server import free_port
 from tests.support.tool_servers import call_text, mcp_client, running_tool_servers, session_tools
 from tools import launcher
@@ -146,16 +153,70 @@ def test_aibt_tools_refuses_an_unknown_server_name(tmp_path):
     assert result.returncode != 0 and "unknown tool server(s) weather" in result.stderr
 
 
+@contextmanager
+def occupied(ports: list[int]) -> Iterator[list[socket.socket]]:
+    """Holds the ports (as another program would) for the duration; a port another process holds stays taken too."""
+    held = []
+    for port in ports:
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+            held.append(sock)
+        except OSError:
+            sock.close()
+    try:
+        yield held
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def _port_is_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 @pytest.mark.database_independent  # an embedded server on its own SQLite file
-def test_embedded_serve_starts_the_tool_servers_itself(tmp_path):
-    ports = {name: free_port() for name in launcher.DEFAULT_PORTS}
-    env = clean_env(
-        AIBT_DATA_DIR=str(tmp_path / "d"),
-        AIBT_START_TOOLS="1",
-        **{f"AIBT_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    )
-    with aibt_server(env, tmp_path):
-        urls = {name: f"http://127.0.0.1:{ports[name]}/mcp" for name in ("math", "search")}
-        statuses = asyncio.run(tool_server_status(urls, timeout=5))
-    assert all(status.healthy for status in statuses), statuses
-    assert set(statuses[0].tools) == MATH_TOOLS
+async def test_embedded_serve_runs_a_backtest_with_the_default_tool_ports_taken(tmp_path):
+    approved = tmp_path / "approved.json"
+    approved.write_text(json.dumps({"admins": ["admin@example.com"], "users": []}))
+    env = clean_env(AIBT_DATA_DIR=str(tmp_path / "d"), AIBT_START_TOOLS="1", AIBT_APPROVED_USERS=str(approved))
+    ports = list(launcher.DEFAULT_PORTS.values())
+    with occupied(ports), aibt_server(env, tmp_path) as url:
+        assert all(_port_is_taken(port) for port in ports)
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            api = GraphQLClient(http)
+            token = (await api.data(SIGNUP, {"email": "admin@example.com", "password": PASSWORD}))["signup"]["token"]
+            status = (await api.data(STATUS, token=token))["systemStatus"]["toolServers"]
+            assert {s["name"]: (s["url"], s["healthy"]) for s in status} == {
+                name: (f"in-process://{name}", True) for name in launcher.DEFAULT_PORTS
+            }
+            assert set(next(s for s in status if s["name"] == "math")["tools"]) == MATH_TOOLS
+            model = (await api.data(CREATE_MODEL, {"i": MOMENTUM}, token=token))["createModel"]["id"]
+            dates = {"startDate": "2010-03-01", "endDate": "2010-03-31"}
+            run = (await api.data(START_DAILY, {"model": model, "input": dates}, token=token))["startDailyRun"]
+            result = await _finished(api, token, run["id"])
+    assert result["status"] == "COMPLETED", result["error"]
+    # Only the trade tool writes trades, and only for the run its credential names.
+    assert result["totalTrades"] > 0
+    assert result["performance"]["tradingDays"] == 23
+
+
+STATUS = "{ systemStatus { toolServers { name url healthy tools } } }"
+CREATE_MODEL = "mutation($i: CreateModelInput!) { createModel(input: $i) { id } }"
+MOMENTUM = {"name": "Momentum", "allowedTickers": ["AAPL", "MSFT"], "aiModel": "local/momentum"}
+RUN = "query($id: ID!) { run(id: $id) { status error totalTrades performance { tradingDays } } }"
+
+
+async def _finished(api: GraphQLClient, token: str, run_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = (await api.data(RUN, {"id": run_id}, token=token))["run"]
+        if run["status"] in ("COMPLETED", "FAILED", "CANCELLED") or time.monotonic() > deadline:
+            return run
+        await asyncio.sleep(0.2)

@@ -6,6 +6,8 @@ it the simulated clock, from this token alone.
 
 from __future__ import annotations
 
+import functools
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -40,17 +42,27 @@ def verify_run_credential(settings: Settings, token: str | None) -> int:
     if not token:
         raise CredentialError("This tool needs a run credential; none was sent.")
     try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
-            audience=AUDIENCE,
-            issuer=settings.jwt_issuer,
-            options={"require": ["run", "exp", "iat", "aud", "iss"]},
-        )
-        run_id = claims["run"]
+        run_id, expires = _verified_claims(settings.jwt_secret, settings.jwt_issuer, token)
     except jwt.InvalidTokenError as exc:
         raise CredentialError(f"The run credential is not valid ({exc}).") from None
-    if not isinstance(run_id, int) or isinstance(run_id, bool):
-        raise CredentialError("The run credential is not valid.")
+    if time.time() >= expires:  # a cached credential still expires on time
+        raise CredentialError("The run credential is not valid (Signature has expired).")
     return run_id
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified_claims(secret: str, issuer: str, token: str) -> tuple[int, float]:
+    """(run id, expiry) of a credential whose signature and claims check out. A run sends the same credential
+    with every tool call, so each is verified once per process; a bad one raises and is not cached."""
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=["HS256"],
+        audience=AUDIENCE,
+        issuer=issuer,
+        options={"require": ["run", "exp", "iat", "aud", "iss"]},
+    )
+    run_id = claims["run"]
+    if not isinstance(run_id, int) or isinstance(run_id, bool):
+        raise jwt.InvalidTokenError("its run is not a run id")
+    return run_id, float(claims["exp"])

@@ -1,10 +1,11 @@
 """Starts the MCP tool servers (math, search, price, trade) on loopback ports, and checks them.
 
 Each server lives in `tools/<name>_server.py` and exposes `create_server() -> FastMCP`; the module is
-imported by name only when the server starts. Every server speaks streamable HTTP at
+imported by name only when the server starts. `aibt tools` serves each over streamable HTTP at
 `http://<host>:<port>/mcp`. Ports default to the registry below; `AIBT_TOOLS_HOST` and
 `AIBT_<NAME>_PORT` override them, and `AIBT_<NAME>_URL` tells clients (workers, the status check)
-where a server lives when it runs on another machine.
+where a server lives when it runs on another machine. An embedded API runs the servers in its own
+process instead, with no port (tools/in_process.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Iterable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -28,6 +29,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.fastmcp import FastMCP
 
 from db_models.settings import Settings
+from tools.in_process import (
+    InProcessToolServers,
+    connect,
+    in_process_servers,
+    in_process_url,
+    start_in_process_tool_servers,
+)
 
 logger = logging.getLogger("aibt.tools")
 
@@ -50,6 +58,9 @@ class _QuietSessionClose(logging.Filter):
 
 
 logging.getLogger("mcp.server.streamable_http").addFilter(_QuietSessionClose())
+# The low-level server logs "Processing request of type ..." at INFO for every call: a line per tool call in
+# the tools' log at the default level, and the formatting on every call's path. Warnings and errors still show.
+logging.getLogger("mcp.server.lowlevel.server").setLevel(logging.WARNING)
 
 
 class ToolServerError(Exception):
@@ -99,16 +110,10 @@ def installed_servers() -> list[str]:
     return [name for name in DEFAULT_PORTS if importlib.util.find_spec(f"tools.{name}_server") is not None]
 
 
-async def start_embedded_tool_servers() -> RunningToolServers | None:
-    """Starts every installed server on its configured port for an embedded API process.
-
-    A server that cannot start leaves the API serving: the log says which port to change.
-    """
-    try:
-        return await start_tool_servers(installed_servers())
-    except ToolServerError as exc:
-        logger.warning("tool servers not started: %s", exc)
-        return None
+def start_embedded_tool_servers() -> InProcessToolServers:
+    """Every installed server inside an embedded API process, reached in memory: it binds no port, so a
+    port taken by another program cannot keep the tools from starting."""
+    return start_in_process_tool_servers({name: create_server(name) for name in installed_servers()})
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -213,23 +218,50 @@ class ToolServerStatus:
 async def tool_server_status(
     urls: Mapping[str, str] | None = None, *, timeout: float = STATUS_TIMEOUT
 ) -> list[ToolServerStatus]:
-    """For each server (all configured ones by default): does it answer initialize and list_tools?"""
-    urls = dict(urls or server_urls())
-    return list(await asyncio.gather(*(check_server(name, url, timeout=timeout) for name, url in urls.items())))
+    """For each server (all configured ones by default, in memory for those running in this process):
+    does it answer initialize and list_tools?"""
+    if urls is not None:
+        checks = [check_server(name, url, timeout=timeout) for name, url in urls.items()]
+    else:
+        local = in_process_servers()
+        checks = [
+            check_in_process(name, local[name], timeout=timeout)
+            if name in local
+            else check_server(name, server_url(name), timeout=timeout)
+            for name in DEFAULT_PORTS
+        ]
+    return list(await asyncio.gather(*checks))
 
 
 async def check_server(
     name: str, url: str, *, timeout: float = STATUS_TIMEOUT, headers: Mapping[str, str] | None = None
 ) -> ToolServerStatus:
     """Does the MCP server at url answer initialize and list_tools within the timeout?"""
+
+    @asynccontextmanager
+    async def over_http() -> AsyncIterator[ClientSession]:
+        async with (
+            httpx.AsyncClient(timeout=timeout, headers=dict(headers or {})) as http,
+            streamable_http_client(url, http_client=http) as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
+
+    return await _answers(name, url, over_http, timeout)
+
+
+async def check_in_process(name: str, server: FastMCP, *, timeout: float = STATUS_TIMEOUT) -> ToolServerStatus:
+    """Does the server running in this process answer initialize and list_tools within the timeout?"""
+    return await _answers(name, in_process_url(name), lambda: connect(server), timeout)
+
+
+async def _answers(
+    name: str, url: str, open_session: Callable[[], AbstractAsyncContextManager[ClientSession]], timeout: float
+) -> ToolServerStatus:
     try:
         with anyio.fail_after(timeout):
-            async with (
-                httpx.AsyncClient(timeout=timeout, headers=dict(headers or {})) as http,
-                streamable_http_client(url, http_client=http) as (read, write, _),
-                ClientSession(read, write) as session,
-            ):
-                await session.initialize()
+            async with open_session() as session:
                 listed = await session.list_tools()
     except TimeoutError:
         return ToolServerStatus(name, url, healthy=False, error=f"no answer within {timeout:g} s")
@@ -249,12 +281,18 @@ def _http_app(server: FastMCP, host: str):
         # Reached by other machines under names we cannot list: the Host-header check against DNS
         # rebinding only fits loopback. Tool calls are still bound to a run by its credential.
         server.settings.transport_security = None
+    # A call's answer as one JSON body instead of an SSE stream: the client parses one document, and the server
+    # needs no event stream per request (a third less CPU per call). The tools send no progress mid-call.
+    server.settings.json_response = True
     return server.streamable_http_app()
 
 
 def _bind(name: str, host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on connections of a socket that says it
+    # is TCP. Without it Nagle holds a response's second small write until the client's delayed ACK, about
+    # 40 ms on every tool call whose answer is written in more than one piece.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from mcp.server.fastmcp import FastMCP
 
 from tools.expressions import ExpressionError, Number, evaluate
-from tools.run_context import ToolRefusal, refusals_as_text
+from tools.run_context import ToolRefusal, add_tools
 
 
 def format_number(value: Number) -> str:
@@ -95,6 +95,4 @@ TOOLS = (add, subtract, multiply, divide, percent_change, calculate)
 
 def create_server() -> FastMCP:
     server = FastMCP("aibt-math", instructions="Arithmetic for trading decisions: exact sums, ratios and expressions.")
-    for tool in TOOLS:
-        server.tool()(refusals_as_text(tool))
-    return server
+    return add_tools(server, TOOLS)

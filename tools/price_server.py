@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
-import pandas as pd
 from mcp.server.fastmcp import Context, FastMCP
 
 from db_models.market import PriceInterval
 from tools.market_view import MAX_BARS, MarketView, action_as_dict, parse_symbol
-from tools.run_context import ToolRefusal, current_run, refusals_as_text
+from tools.run_context import ToolRefusal, add_tools, current_run
 
 
 def _interval(raw: str | None, view: MarketView) -> PriceInterval:
@@ -125,22 +125,19 @@ async def indicators(ctx: Context, symbol: str, short_window: int = 5, long_wind
     view = await _view(ctx)
     ticker = parse_symbol(symbol)
     rows = [b for b in await view.bars(ticker, view.interval, long_window + 21) if not b.partial]
-    closes = pd.Series([float(b.close) for b in rows], dtype="float64")
+    closes = [float(b.close) for b in rows]
     if len(closes) < long_window + 1:
         raise ToolRefusal(f"Only {len(closes)} completed bars of {ticker} so far; need {long_window + 1}.")
-    short_ma = closes.rolling(short_window).mean()
-    long_ma = closes.rolling(long_window).mean()
-    above = bool(short_ma.iloc[-1] > long_ma.iloc[-1])
-    was_above = bool(short_ma.iloc[-2] > long_ma.iloc[-2])
-    returns = {
-        f"return_{n}": float(closes.iloc[-1] / closes.iloc[-1 - n] - 1) if len(closes) > n else None for n in (1, 5, 20)
-    }
+    short_ma, long_ma = _mean_of_last(closes, short_window), _mean_of_last(closes, long_window)
+    above = short_ma > long_ma
+    was_above = _mean_of_last(closes[:-1], short_window) > _mean_of_last(closes[:-1], long_window)
+    returns = {f"return_{n}": closes[-1] / closes[-1 - n] - 1 if len(closes) > n else None for n in (1, 5, 20)}
     return {
         "symbol": ticker,
         "as_of": rows[-1].as_dict()["time"],
-        "last_close": float(closes.iloc[-1]),
-        f"sma_{short_window}": float(short_ma.iloc[-1]),
-        f"sma_{long_window}": float(long_ma.iloc[-1]),
+        "last_close": closes[-1],
+        f"sma_{short_window}": short_ma,
+        f"sma_{long_window}": long_ma,
         "short_above_long": above,
         "crossed_up": above and not was_above,
         "crossed_down": was_above and not above,
@@ -148,8 +145,11 @@ async def indicators(ctx: Context, symbol: str, short_window: int = 5, long_wind
     }
 
 
+def _mean_of_last(values: list[float], window: int) -> float:
+    """The simple moving average at the last value; plain floats, as a pandas Series cost ~2 ms a call."""
+    return math.fsum(values[-window:]) / window
+
+
 def create_server() -> FastMCP:
     server = FastMCP("aibt-price")
-    for tool in (quote, price_history, indicators, corporate_actions):
-        server.add_tool(refusals_as_text(tool))
-    return server
+    return add_tools(server, (quote, price_history, indicators, corporate_actions))

@@ -22,7 +22,7 @@ from mcp.server.fastmcp import Context, FastMCP
 
 from db_models.runs import Run
 from db_models.settings import get_settings
-from tools.run_context import ToolRefusal, current_run, refusals_as_text
+from tools.run_context import ToolRefusal, add_tools, current_run
 
 DEFAULT_SEARCH_URL = "https://s.jina.ai/"
 DEFAULT_TIMEOUT_SECONDS = 20.0
@@ -220,6 +220,4 @@ def create_server() -> FastMCP:
         "aibt-search",
         instructions="Market news and web search, limited to what was published before the run's current time.",
     )
-    for tool in (search_news, search_web):
-        server.tool()(refusals_as_text(tool))
-    return server
+    return add_tools(server, (search_news, search_web))

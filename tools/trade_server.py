@@ -13,7 +13,7 @@ from db_models.ledger import Portfolio, TradeRefused, apply_trade, current_portf
 from db_models.market import EXCHANGE_TZ
 from db_models.runs import CORPORATE_ACTIONS, ActionType, Position, Run
 from tools.market_view import MarketView, parse_symbol
-from tools.run_context import ToolRefusal, current_run, refusals_as_text
+from tools.run_context import ToolRefusal, add_tools, current_run
 
 
 def _whole_shares(amount: float | int) -> int:
@@ -157,6 +157,4 @@ async def portfolio(ctx: Context) -> dict[str, Any]:
 
 def create_server() -> FastMCP:
     server = FastMCP("aibt-trade")
-    for tool in (buy, sell, portfolio):
-        server.add_tool(refusals_as_text(tool))
-    return server
+    return add_tools(server, (buy, sell, portfolio))

@@ -1,34 +1,25 @@
-"""Latency of one MCP tool call over HTTP: one persistent session vs a new session per call."""
+"""Latency of one MCP tool call over a kept session, as a run makes it, beside the bare MCP SDK session.
+
+Both transports: streamable HTTP (production) and in-memory (embedded). See tests/support/tool_call_latency.py.
+
+    .venv/bin/pytest tests/benchmarks/test_tool_call_latency.py -s -q    (AIBT_TOOL_CALLS=N for another count)
+"""
 
 from __future__ import annotations
 
-import statistics
-import time
+import os
 
-from tests.support.tool_servers import mcp_client, running_tool_servers, session_tools
+from tests.support import tool_call_latency as latency
 
-CALLS = 50
-
-
-async def _median_ms(tool, calls: int = CALLS) -> float:
-    await tool.ainvoke({"a": 1, "b": 2})  # warm up
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        await tool.ainvoke({"a": 1, "b": 2})
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+CALLS = int(os.environ.get("AIBT_TOOL_CALLS", "300"))
 
 
-async def test_a_persistent_session_makes_tool_calls_much_cheaper():
-    async with running_tool_servers("math") as urls:
-        client = mcp_client(urls, credential="any")
-        per_call_tools = {tool.name: tool for tool in await client.get_tools()}
-        per_call = await _median_ms(per_call_tools["add"])
-        async with session_tools(client, "math") as tools:
-            persistent = await _median_ms(tools["add"])
-    print(
-        f"\nmath.add median over {CALLS} calls: persistent session {persistent:.1f} ms, "
-        f"new session per call {per_call:.1f} ms"
-    )
-    assert persistent < per_call
+async def test_tool_call_latency_over_http_and_in_memory(settings, server_url):
+    async with latency.quoting_run(settings) as credential:
+        http = await latency.over_http(credential, CALLS)
+        memory = await latency.in_memory(credential, CALLS)
+    print()
+    print(latency.report(http))
+    print(latency.report(memory))
+    for figures in (http, memory):
+        assert set(figures.run_tools) == set(figures.bare_sdk) == {"math.add", "price.quote"}

@@ -37,7 +37,7 @@ def run_aibt(*args: str, env: dict[str, str], cwd: Path, input_text: str | None 
 @contextmanager
 def aibt_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
     port = free_port()
-    # Tool servers stay off unless a test asks for them (AIBT_START_TOOLS=1 and free tool ports).
+    # Tool servers stay off unless a test asks for them (AIBT_START_TOOLS=1: in memory, no ports).
     env = {"AIBT_START_TOOLS": "0", **env, "PORT": str(port)}
     log = (cwd / f"serve-{port}.log").open("w")
     process = subprocess.Popen([AIBT, "serve"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
