@@ -72,8 +72,9 @@ async def fanout_api(
 ) -> AsyncIterator[FanoutApi]:
     """`aibt serve *serve_args` with Redis under a private prefix, caps lifted: every subscriber here is one
     account on one address."""
-    prefix = f"aibt-bench-{uuid.uuid4().hex[:8]}:"
+    prefix = extra_env.pop("AIBT_REDIS_PREFIX", f"aibt-bench-{uuid.uuid4().hex[:8]}:")
     port = free_port()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     env = clean_env(
         DATABASE_URL=settings.database_url,
         REDIS_URL=REDIS_URL,
@@ -212,3 +213,56 @@ def _start_profiler(pid: int, path: str, seconds: float) -> subprocess.Popen:
     if os.environ.get("AIBT_BENCH_PROFILE_SUBPROCESSES"):
         command.append("--subprocesses")
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def measure_requests(api: FanoutApi, *, client_processes: int, concurrency: int, seconds: float) -> float:
+    """Answers per second to an authenticated query from `client_processes` processes, each keeping
+    `concurrency` requests in flight; fails on any error answer."""
+    token, _ = await signed_up_run(api)
+    job = {"api_url": api.topology.api_url, "token": token, "concurrency": concurrency, "seconds": seconds}
+    clients = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.support.request_load", json.dumps(job), stdout=asyncio.subprocess.PIPE
+        )
+        for _ in range(client_processes)
+    ]
+    outputs = [await asyncio.wait_for(client.communicate(), seconds + 120) for client in clients]
+    assert all(client.returncode == 0 for client in clients)
+    reports = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+    assert sum(report["errors"] for report in reports) == 0, reports
+    return sum(report["answered"] / report["seconds"] for report in reports)
+
+
+@dataclass
+class Serving:
+    """What one `aibt serve --workers N` gave: requests per second, and a fan-out."""
+
+    requests_per_second: float
+    fanout: Fanout
+
+
+async def measure_serving(
+    settings: Settings,
+    tmp_path: Path,
+    workers: int,
+    *,
+    request_clients: int,
+    concurrency: int,
+    request_seconds: float,
+    subscribers: int,
+    client_processes: int,
+    events: int,
+    publish_every: float,
+) -> Serving:
+    async with fanout_api(settings, tmp_path, "--workers", str(workers)) as api:
+        rps = await measure_requests(
+            api, client_processes=request_clients, concurrency=concurrency, seconds=request_seconds
+        )
+        fanout = await measure_fanout(
+            api,
+            subscribers=subscribers,
+            client_processes=client_processes,
+            events=events,
+            publish_every=publish_every,
+        )
+    return Serving(rps, fanout)
