@@ -116,6 +116,7 @@ class LiveFeed:
         self._task.cancel()
 
     async def _run(self, bus: EventBus, follow: Follow) -> None:
+        error: Exception | None = None
         try:
             self.last_seq = await bus.last_seq(self.stream)
             self.started.set_result(None)
@@ -123,13 +124,13 @@ class LiveFeed:
                 async for event in events:
                     await self._send(event)
                     if getattr(event, "is_terminal", False):
-                        self._end(None)
-                        return
+                        break
         except asyncio.CancelledError:
             self._end(None)
             raise
         except Exception as exc:  # Redis gone past its grace, an unreadable event: every member ends with it
-            self._end(exc)
+            error = exc
+        self._end(error)
 
     async def _send(self, event: Any) -> None:
         seq = event.seq
@@ -151,7 +152,7 @@ class LiveFeed:
         self._feeds.forget(self)
         if not self.started.done():
             self.started.set_exception(error or RuntimeError("the feed stopped before it started"))
-        for group in self.groups.values():
+        for group in list(self.groups.values()):  # finishing the last member of a group removes the group
             for member in list(group.members):
                 member.finish(error)
         self.groups.clear()
