@@ -97,3 +97,26 @@ async def test_the_feed_stops_when_its_last_subscriber_leaves(app, ws_url, user)
             break
         await asyncio.sleep(0.05)
     assert run_stream(run.id) not in _feeds(app)._feeds
+
+
+async def test_every_group_of_a_feed_completes_cleanly_after_the_final_event(app, ws_url, user):
+    run, run_id = await active_run(user)
+    queries = [NARROW, WIDE, "subscription($id: ID!) { runEvents(runId: $id) { kind seq } }"]
+    sockets = [await acked(ws_url, user.token) for _ in queries]
+    try:
+        for query, socket in zip(queries, sockets, strict=True):  # three operations: three groups of one feed
+            await subscribe(socket, "s", query, {"id": run_id})
+        await asyncio.sleep(0.3)
+        await publish_run_event(event_bus(app), run, RunEventKind.COMPLETED)
+        payloads = []
+        for socket in sockets:
+            payloads.append((await next_message(socket))["payload"])
+            assert await next_message(socket) == {"id": "s", "type": "complete"}
+    finally:
+        for socket in sockets:
+            await socket.close()
+    assert payloads == [
+        {"data": {"runEvents": {"seq": 1}}},
+        {"data": {"runEvents": {"seq": 1, "kind": "COMPLETED", "message": None}}},
+        {"data": {"runEvents": {"kind": "COMPLETED", "seq": 1}}},
+    ]
