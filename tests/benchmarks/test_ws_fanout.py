@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.support.fanout import fanout_api, measure_fanout
+
+pytestmark = pytest.mark.timeout(1200)
 
 SUBSCRIBERS, CLIENT_PROCESSES, EVENTS = 1_000, 4, 40
 PUBLISH_EVERY = 0.5  # seconds between pairs (a run event and a raw message): a busy run's pace
