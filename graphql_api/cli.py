@@ -34,7 +34,16 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # Idle connections stay open longer than a load balancer's idle timeout (60 s is common), so the
         # server never closes a connection just as a client or proxy sends on it.
         "timeout_keep_alive": int(os.environ.get("AIBT_KEEP_ALIVE_SECONDS", "75")),
+        # Off by default: compressing costs each websocket its own zlib state (most of an idle subscription's
+        # memory) and every frame a compression per subscriber, while run events are a few hundred bytes
+        # (README.md, Performance).
+        "ws_per_message_deflate": _flag("AIBT_WS_PER_MESSAGE_DEFLATE", default=False),
     }
+
+
+def _flag(name: str, *, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value not in ("0", "false", "no", "off")
 
 
 @click.group()
@@ -45,24 +54,56 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default: $HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default: $PORT or 8080).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="API processes sharing the port (more than one needs REDIS_URL).",
+)
 @click.option("--log-level", default="info", show_default=True)
-def serve(host: str | None, port: int | None, log_level: str) -> None:
+def serve(host: str | None, port: int | None, workers: int, log_level: str) -> None:
     """Run the API server (embedded mode applies migrations on start)."""
     import uvicorn
 
     from db_models.log_context import configure_logging
-    from graphql_api.app import create_app
 
     settings = get_settings()
+    if workers > 1 and settings.is_embedded:
+        raise click.ClickException(
+            "--workers above 1 needs REDIS_URL: without it, runs, their events and subscriptions live inside "
+            "one process, so another process would neither see nor deliver them. Set REDIS_URL and run "
+            "`aibt worker`, or serve with one process."
+        )
     configure_logging(log_level.upper())
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=log_level,
-        log_config=None,
+    options = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": log_level,
+        "log_config": None,
         **uvicorn_options(settings),
-    )
+    }
+    if workers == 1:
+        from graphql_api.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Each process builds its own app from the same environment; the socket is shared, the kernel spreads
+    # connections over the processes, and Redis carries every event to every process's subscribers.
+    os.environ[SERVE_LOG_LEVEL] = log_level.upper()
+    uvicorn.run("graphql_api.cli:served_app", factory=True, workers=workers, **options)
+
+
+SERVE_LOG_LEVEL = "AIBT_SERVE_LOG_LEVEL"  # handed to the processes of `aibt serve --workers N`
+
+
+def served_app() -> Any:
+    """The app of one process of `aibt serve --workers N`, logging as the parent was told to."""
+    from db_models.log_context import configure_logging
+    from graphql_api.app import create_app
+
+    configure_logging(os.environ.get(SERVE_LOG_LEVEL, "INFO"))
+    return create_app()
 
 
 @main.command()

@@ -34,6 +34,8 @@ class RequestContext:
     request_id: str
     connection_params: dict[str, Any] | None = None
     security: Any = None  # graphql_api.security.runtime.Security of the running app
+    # The operation's executor (graphql_api/executor.py): a live feed runs a subscription's events with it.
+    event_executor: Any = field(default=None, repr=False)
     # Per operation: every field of one document shares them, nothing outlives the operation.
     _loaders: dict[BatchLoad, DataLoader] = field(default_factory=dict, init=False)
     _auth: Auth = field(default=None, init=False)

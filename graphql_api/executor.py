@@ -18,4 +18,7 @@ class AibtExecutor(SharedEventExecutor):
     @classmethod
     def build(cls, schema: Any, document: Any, root_value: Any = None, context_value: Any = None, *args, **kwargs):
         kwargs["hide_suggestions"] = _hide_suggestions(context_value)
-        return super().build(schema, document, root_value, context_value, *args, **kwargs)
+        executor = super().build(schema, document, root_value, context_value, *args, **kwargs)
+        if isinstance(executor, AibtExecutor) and hasattr(context_value, "event_executor"):
+            context_value.event_executor = executor  # a live feed executes the subscription's events with it
+        return executor

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from graphql_api.live_feeds import LiveFeeds
 from tasks.dispatch import Dispatcher
 from tasks.events import EventBus
 
@@ -14,6 +15,7 @@ class Services:
     bus: EventBus | None = None
     dispatcher: Dispatcher | None = None
     reaper: asyncio.Task | None = None
+    feeds: LiveFeeds = field(default_factory=LiveFeeds)
 
     def require_bus(self) -> EventBus:
         if self.bus is None:

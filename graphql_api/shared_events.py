@@ -55,11 +55,12 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     def build_per_event_executor(self, payload: Any) -> SharedEventExecutor:
         executor = super().build_per_event_executor(payload)
         event_key = getattr(payload, "event_key", None)
-        operation_key = self._operation_key_once()
+        operation_key = self.operation_key()
         executor.shared_key = None if event_key is None or operation_key is None else (event_key, *operation_key)
         return executor
 
-    def _operation_key_once(self) -> tuple | None:
+    def operation_key(self) -> tuple | None:
+        """The subscription's document, operation name and variables: what its subscribers share."""
         if self._operation_key is None:
             location = self.operation.loc
             if location is None:

@@ -11,8 +11,8 @@ from graphql_api.arenas.service import get_owned_arena
 from graphql_api.arenas.types import ArenaEvent
 from graphql_api.context import AppInfo
 from graphql_api.errors import BadUserInput, UnreadableEvent
+from graphql_api.live_feeds import live_events
 from graphql_api.metrics import active_subscription
-from graphql_api.security.ws import while_authorised
 from tasks.arena_events import follow_arena_events
 from tasks.event_contract import EventContractError, arena_stream
 
@@ -38,11 +38,15 @@ class ArenaSubscriptions:
             return  # ended, and nothing retained after afterSeq: the stream is already complete
         with active_subscription():
             try:
-                events = follow_arena_events(bus, arena.id, after_seq or 0)
-                async for event in while_authorised(info.context, events):
-                    yield ArenaEvent.from_event(event)
-                    if event.is_terminal:
-                        return
+                async for event in live_events(
+                    info.context,
+                    bus,
+                    arena_stream(arena.id),
+                    lambda after: follow_arena_events(bus, arena.id, after),
+                    ArenaEvent.from_event,
+                    after_seq or 0,
+                ):
+                    yield event
             except EventContractError as exc:
                 logger.error("arena %s: an event on its stream breaks the event contract: %s", arena.id, exc)
                 raise UnreadableEvent(f"An event of this arena cannot be read: {exc}") from exc

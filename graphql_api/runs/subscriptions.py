@@ -1,4 +1,4 @@
-"""runEvents: replay after afterSeq, then live events, ending after the run's final event."""
+"""runEvents: replay after afterSeq, then live events (graphql_api/live_feeds.py), ending after the final one."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import strawberry
 from db_models.runs import ACTIVE_STATUSES
 from graphql_api.context import AppInfo
 from graphql_api.errors import BadUserInput, UnreadableEvent
+from graphql_api.live_feeds import live_events
 from graphql_api.metrics import active_subscription
 from graphql_api.runs.service import get_owned_run
 from graphql_api.runs.types import RunEvent
-from graphql_api.security.ws import while_authorised
 from tasks.event_contract import EventContractError, run_stream
 from tasks.run_events import follow_run_events
 
@@ -38,10 +38,15 @@ class RunSubscriptions:
             return  # finished, and nothing retained after afterSeq: the stream is already complete
         with active_subscription():
             try:
-                async for event in while_authorised(info.context, follow_run_events(bus, run.id, after_seq or 0)):
-                    yield RunEvent.from_event(event)
-                    if event.is_terminal:
-                        return
+                async for event in live_events(
+                    info.context,
+                    bus,
+                    run_stream(run.id),
+                    lambda after: follow_run_events(bus, run.id, after),
+                    RunEvent.from_event,
+                    after_seq or 0,
+                ):
+                    yield event
             except EventContractError as exc:
                 logger.error("run %s: an event on its stream breaks the event contract: %s", run.id, exc)
                 raise UnreadableEvent(f"An event of this run cannot be read: {exc}") from exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import cache
 from typing import Any
 
 import h11
@@ -62,6 +63,26 @@ class _RequestDeadline(H11Protocol):
             self.transport.close()  # an app still reading the body sees the client disconnect
 
 
+_PROTOCOL_PREFIX, _PROTOCOL_SUFFIX = "RequestDeadline", "msH11Protocol"
+
+
 def request_deadline_protocol(seconds: float) -> type[H11Protocol]:
     """uvicorn's h11 protocol with a deadline of `seconds` for each request to arrive."""
-    return type("RequestDeadlineH11Protocol", (_RequestDeadline,), {"request_timeout_seconds": seconds})
+    return _protocol(round(seconds * 1000))
+
+
+@cache  # one class per deadline, so that a pickled class is found again as the same object
+def _protocol(milliseconds: int) -> type[H11Protocol]:
+    name = f"{_PROTOCOL_PREFIX}{milliseconds}{_PROTOCOL_SUFFIX}"
+    attributes = {"request_timeout_seconds": milliseconds / 1000, "__module__": __name__}
+    return type(name, (_RequestDeadline,), attributes)
+
+
+def __getattr__(name: str) -> type[H11Protocol]:
+    """`aibt serve --workers N` hands uvicorn's options to spawned processes by pickling, which names a class
+    by its module and name: a worker finds the protocol class here again."""
+    if name.startswith(_PROTOCOL_PREFIX) and name.endswith(_PROTOCOL_SUFFIX):
+        digits = name[len(_PROTOCOL_PREFIX) : -len(_PROTOCOL_SUFFIX)]
+        if digits.isdigit():
+            return request_deadline_protocol(int(digits) / 1000)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

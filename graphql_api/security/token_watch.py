@@ -35,10 +35,22 @@ class WatchedToken:
     streams: int = 0
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     reason: Unauthenticated | None = None
+    # Fed subscriptions (graphql_api/live_feeds.py) wait on one future each, ended from here.
+    callbacks: list[Callable[[Unauthenticated], None]] = field(default_factory=list)
 
     def end(self, reason: Unauthenticated) -> None:
         self.reason = reason
         self.ended.set()
+        for callback in list(self.callbacks):
+            callback(reason)
+
+    def on_end(self, callback: Callable[[Unauthenticated], None]) -> Callable[[], None]:
+        """Calls back when the token ends (at once if it has); returns what stops the callback."""
+        if self.reason is not None:
+            callback(self.reason)
+            return lambda: None
+        self.callbacks.append(callback)
+        return lambda: self.callbacks.remove(callback)
 
     def raise_if_ended(self) -> None:
         if self.reason is not None:

@@ -14,6 +14,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import suppress
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -90,6 +91,25 @@ class AibtWebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+class LiveTarget:
+    """Where a websocket operation's frames go: set by the websocket handler for each operation it starts,
+    so that the handler can detach the operation from its feed the moment the client completes it."""
+
+    __slots__ = ("member", "operation_id", "socket")
+
+    def __init__(self, socket: Any, operation_id: str) -> None:
+        self.socket = socket  # starlette.websockets.WebSocket
+        self.operation_id = operation_id
+        self.member: Any = None  # its graphql_api.live_feeds.Member once it has joined a feed
+
+    def detach(self) -> None:
+        if self.member is not None:
+            self.member.leave()
+
+
+live_target: ContextVar[LiveTarget | None] = ContextVar("live_target", default=None)
+
+
 def _protocol_problem(message: object) -> str | None:
     """Why a message is not a graphql-transport-ws message this server can act on, or None."""
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -124,6 +144,7 @@ class AibtTransportWSHandler(BaseGraphQLTransportWSHandler):
         config = _config(self.context)
         self.connection_init_wait_timeout = timedelta(seconds=config.ws_init_timeout_seconds)
         self.max_subscriptions_per_connection = config.ws_max_subscriptions
+        self._targets: dict[str, LiveTarget] = {}
 
     async def _refuse(self, operation_id: str, message: str, code: str, **extensions: Any) -> None:
         payload = [
@@ -152,7 +173,26 @@ class AibtTransportWSHandler(BaseGraphQLTransportWSHandler):
         starts = self.connection_acknowledged and message["id"] not in self.operations
         if starts and not await self._may_start(message):
             return
-        await super().handle_subscribe(message)
+        # The operation's task (created by Strawberry, copying this context) finds where its frames go.
+        target = LiveTarget(self.websocket.ws, message["id"])
+        reset = live_target.set(target)
+        try:
+            await super().handle_subscribe(message)
+        finally:
+            live_target.reset(reset)
+        if starts and message["id"] in self.operations:
+            self._targets[message["id"]] = target
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        """A completed (or abandoned) operation leaves its live feed at once: no frame of it follows."""
+        target = self._targets.pop(operation_id, None)
+        if target is not None:
+            target.detach()
+        await super().cleanup_operation(operation_id)
+
+    def forget_id(self, id: str) -> None:
+        self._targets.pop(id, None)
+        super().forget_id(id)
 
     async def _may_start(self, message: dict[str, Any]) -> bool:
         """Checks the caps and the document's size, then the connection's token as of now: a logout, an
