@@ -187,27 +187,36 @@ def _process(command: list[str], port: int, log: Path) -> Iterator[tuple[str, in
 async def _load(send, pid: int, seconds: float = SECONDS, clients: int = CLIENTS) -> tuple[int, float, float]:
     """Requests answered, seconds elapsed and CPU seconds the server process `pid` spent, with `clients`
     loops each sending one request after another on its own connection."""
-    latencies: list[float] = []
+    answered = 0
+    warmed_up = 0
+    all_warmed_up, start = asyncio.Event(), asyncio.Event()
 
     async def client() -> None:
+        nonlocal answered, warmed_up
         async with httpx.AsyncClient(timeout=30) as http:
             await send(http)  # connect and warm up outside the measurement
+            warmed_up += 1
+            if warmed_up == clients:
+                all_warmed_up.set()
             await start.wait()
             while time.perf_counter() < stop:
-                began = time.perf_counter()
                 await send(http)
-                latencies.append(time.perf_counter() - began)
+                answered += 1
 
-    start = asyncio.Event()
-    stop = float("inf")
     tasks = [asyncio.create_task(client()) for _ in range(clients)]
-    await asyncio.sleep(0.5)
+    # The clock starts once every client is connected and answered: on a busy machine the warm-up
+    # requests alone may take longer than a slice, and their CPU time must not count.
+    warming = asyncio.create_task(all_warmed_up.wait())
+    await asyncio.wait([warming, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    if not warming.done():  # a client failed: its error is raised here
+        warming.cancel()
+        await asyncio.gather(*tasks)
     cpu_began = cpu_seconds(pid)
     began = time.perf_counter()
     stop = began + seconds
     start.set()
     await asyncio.gather(*tasks)
-    return len(latencies), time.perf_counter() - began, cpu_seconds(pid) - cpu_began
+    return answered, time.perf_counter() - began, cpu_seconds(pid) - cpu_began
 
 
 # --- the benchmarks ----------------------------------------------------------------------------------------
