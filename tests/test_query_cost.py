@@ -55,8 +55,8 @@ async def test_a_page_of_50_models_with_owners_costs_the_same_sql_as_a_page_of_1
     await _add_models(await User.get(email=user.email), 50)
     one = await _statements(api, PAGE, 1, user.token)
     fifty = await _statements(api, PAGE, 50, user.token)
-    # auth (revocation check, user) + count + page; the owner is the caller, read by the authentication
-    assert fifty == one <= 4
+    # the caller and its token's revocation + count + page; the owner is the caller, read by the authentication
+    assert fifty == one <= 3
 
 
 async def test_admin_pages_over_many_owners_batch_their_owner_lookups(api, admin, signup):
@@ -83,11 +83,11 @@ async def test_a_page_of_50_models_with_latest_runs_and_performance_costs_the_sa
     one, _ = await _page_statements(api, 1, user.token)
     fifty, nodes = await _page_statements(api, 50, user.token)
     print(f"\nmodels page with owner, latestRun and performance: {one} SQL statements for 1 model, {fifty} for 50")
-    # auth (revocation, user) + page + latest and latest completed runs + equity points (no figure asked for
-    # needs the runs' actions; the models' cash comes with the page; no totalCount, no count)
-    assert fifty == one == 5
+    # the caller and its token's revocation + page + latest and latest completed runs + equity points (no
+    # figure asked for needs the runs' actions; the models' cash comes with the page; no totalCount, no count)
+    assert fifty == one == 4
     again, _ = await _page_statements(api, 50, user.token)
-    assert again == 4  # the finished runs' figures are made once
+    assert again == 3  # the finished runs' figures are made once
 
     for model, node in zip(reversed(models), nodes, strict=True):  # the page is newest first
         latest = await Run.filter(model_id=model.id).order_by("-run_number").first()
@@ -124,8 +124,8 @@ async def test_asking_for_figures_made_from_trades_adds_one_statement_whatever_t
             }
             assert expected.total_trades > 0 and expected.win_rate is not None
     print(f"\nmodels page asking for winRate and totalTrades: {counts}")
-    # auth (2) + page + latest runs + equity points + positions; then the finished runs' figures are kept
-    assert counts == {name: [6, 6, 4] for name in TRADE_PAGES}
+    # the caller + page + latest runs + equity points + positions; then the finished runs' figures are kept
+    assert counts == {name: [5, 5, 3] for name in TRADE_PAGES}
 
 
 async def test_batched_performance_equals_run_performance_for_every_run(api, user):

@@ -41,8 +41,8 @@ from tests.support.processes import wait_until_healthy
 from tests.support.queries import count_sql, new_request_id
 
 PAGE = 50
-# The models page's SQL bound, whatever the page's size. It costs 5: the token's revocation and its user, the
-# page, the models' latest runs, and those runs' equity points (none once their figures are kept).
+# The models page's SQL bound, whatever the page's size. It costs 4: the caller with its token's revocation,
+# the page, the models' latest runs, and those runs' equity points (none once their figures are kept).
 MAX_STATEMENTS = 6
 CLIENTS = 10
 SECONDS = 10.0
