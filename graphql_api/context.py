@@ -17,6 +17,7 @@ from strawberry.types import Info
 from db_models.accounts import Role, User
 from db_models.log_context import current_user_id
 from db_models.settings import Settings
+from graphql_api.accounts.loaders import users_by_id
 from graphql_api.auth import TokenClaims, authenticate, bearer_token
 from graphql_api.errors import AibtError, Forbidden, Unauthenticated
 from graphql_api.services import Services
@@ -75,6 +76,9 @@ class RequestContext:
                 # A failure to reach the database propagates and is not remembered: the next field retries.
                 self._auth = await self._authenticate()
                 self._auth_checked = True
+                if isinstance(self._auth, tuple):
+                    # The caller owns most of what it reads: a field asking for that owner needs no query.
+                    self.loader(users_by_id).prime(self._auth[0].id, self._auth[0])
         if isinstance(self._auth, tuple):
             current_user_id.set(self._auth[0].id)  # every later log line of this field names the user
         return self._auth

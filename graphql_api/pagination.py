@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -34,7 +34,12 @@ class Edge(Generic[NodeType]):
 class Connection(Generic[NodeType]):
     edges: list[Edge[NodeType]]
     page_info: PageInfo
-    total_count: int
+    # A COUNT(*) costs a statement: it runs only when the document asks for totalCount.
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self.count()
 
 
 DEFAULT_PAGE_SIZE = 20
@@ -70,13 +75,12 @@ async def paginate(
     """Forward paging: `first` rows after the `after` cursor, ordered by `key`."""
     first = check_page_size(first)
     after_key = _cursor_key(after, "after")
-    total = await queryset.count()
     page = queryset
     if after_key is not None:
         page = page.filter(**{f"{key}__lt" if descending else f"{key}__gt": after_key})
     rows = await page.order_by(f"-{key}" if descending else key).limit(first + 1)
     return _connection(
-        rows[:first], to_node, key, total, has_next=len(rows) > first, has_previous=after_key is not None
+        rows[:first], to_node, key, queryset.count, has_next=len(rows) > first, has_previous=after_key is not None
     )
 
 
@@ -91,15 +95,22 @@ async def paginate_backward(
     """Backward paging: the newest `last` rows before `before`, returned oldest first."""
     last = check_page_size(last, "last")
     before_key = _cursor_key(before, "before")
-    total = await queryset.count()
     page = queryset if before_key is None else queryset.filter(**{f"{key}__lt": before_key})
     rows = await page.order_by(f"-{key}").limit(last + 1)
     kept = list(reversed(rows[:last]))
-    return _connection(kept, to_node, key, total, has_next=before_key is not None, has_previous=len(rows) > last)
+    return _connection(
+        kept, to_node, key, queryset.count, has_next=before_key is not None, has_previous=len(rows) > last
+    )
 
 
 def _connection(
-    rows: Sequence[Any], to_node: Callable[[Any], Any], key: str, total: int, *, has_next: bool, has_previous: bool
+    rows: Sequence[Any],
+    to_node: Callable[[Any], Any],
+    key: str,
+    count: Callable[[], Awaitable[int]],
+    *,
+    has_next: bool,
+    has_previous: bool,
 ) -> Connection:
     edges = [Edge(cursor=to_cursor(getattr(row, key)), node=to_node(row)) for row in rows]
     return Connection(
@@ -110,5 +121,5 @@ def _connection(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=total,
+        count=count,
     )

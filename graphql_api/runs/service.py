@@ -20,6 +20,7 @@ from db_models.runs import ACTIVE_STATUSES, DEFAULT_MAX_STEPS, IntradaySession, 
 from db_models.trading import TradingModel
 from graphql_api.errors import BadUserInput, Conflict, Unavailable
 from graphql_api.ids import find_by_global_id
+from graphql_api.runs.performance_cache import finished_run_figures
 from graphql_api.runs.types import DailyRunInput, IntradayRunInput
 from graphql_api.services import Services
 from graphql_api.trading_models.validation import check_extra_servers
@@ -229,4 +230,5 @@ async def delete_run(services: Services, user: User, run_id: str) -> None:
     deleted = await Run.filter(id=run.id).exclude(status__in=ACTIVE_STATUSES).delete()
     if not deleted:
         raise Conflict("This run is still queued or running; cancel it first.")
+    finished_run_figures.forget_run(run.id)
     await services.require_bus().delete(run_stream(run.id))

@@ -16,7 +16,7 @@ from graphql_api.context import AppInfo
 from graphql_api.ids import to_global_id
 from graphql_api.nodes.types import Node
 from graphql_api.pagination import Connection, paginate
-from graphql_api.runs.loaders import asks_for_trade_figures, curve_performance_by_run, performance_by_run
+from graphql_api.runs.loaders import RunFigures, asks_for_trade_figures, curve_figures_by_key, figures_by_key
 from graphql_api.trading_models.costs import TradingCosts
 from graphql_api.trading_models.loaders import models_by_id
 from tasks import event_contract as contract
@@ -175,10 +175,11 @@ class Performance:
         return cls(**{name: getattr(figures, name) for name in cls.__annotations__})
 
 
-async def performance_of(info: AppInfo, row: db.Run) -> Performance | None:
-    """A run's figures, batched across the request; actions are read only when a figure needs them."""
-    loader = performance_by_run if asks_for_trade_figures(info) else curve_performance_by_run
-    figures = await info.context.loader(loader).load(row)
+async def performance_of(info: AppInfo, row: db.Run, model_cash: Decimal | None = None) -> Performance | None:
+    """A run's figures, batched across the request; actions are read only when a figure needs them.
+    `model_cash`: the initial cash of the run's model, when the caller has read the model."""
+    loader = figures_by_key if asks_for_trade_figures(info) else curve_figures_by_key
+    figures = await info.context.loader(loader).load(RunFigures(row, model_cash))
     return None if figures is None else Performance.from_figures(figures)
 
 

@@ -1,8 +1,9 @@
 """DataLoaders of trading models and of what hangs off a model."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from tortoise.expressions import RawSQL
+from tortoise.expressions import Q, RawSQL
 
 from db_models.runs import Position, Run, RunStatus
 from db_models.trading import TradingModel
@@ -26,20 +27,32 @@ def _top_run_number(status: RunStatus | None = None) -> RawSQL:
     return _top("runs", "run_number", "model_id", "" if status is None else f' AND "top"."status"=\'{status.value}\'')
 
 
-async def latest_run_by_model(model_ids: Sequence[int]) -> list[Run | None]:
-    """Each model's run with the highest run number, in one query for the whole page (one row per model)."""
-    rows = await Run.filter(model_id__in=list(set(model_ids)), run_number=_top_run_number())
-    latest = {run.model_id: run for run in rows}
-    return [latest.get(i) for i in model_ids]
+@dataclass(frozen=True)
+class RunHeads:
+    """A model's run with the highest run number, and its completed run with the highest run number."""
+
+    latest: Run | None = None
+    latest_completed: Run | None = None
 
 
-async def latest_completed_run_by_model(model_ids: Sequence[int]) -> list[Run | None]:
-    """Each model's completed run with the highest run number, in one query (one row per model)."""
+async def run_heads_by_model(model_ids: Sequence[int]) -> list[RunHeads]:
+    """Both heads of every model of a page in one query: at most two rows per model (one when its latest
+    run is completed), for the latestRun and the performance of the same model card."""
     rows = await Run.filter(
-        model_id__in=list(set(model_ids)), status=RunStatus.COMPLETED, run_number=_top_run_number(RunStatus.COMPLETED)
+        Q(run_number=_top_run_number())
+        | Q(status=RunStatus.COMPLETED, run_number=_top_run_number(RunStatus.COMPLETED)),
+        model_id__in=list(set(model_ids)),
     )
-    latest = {run.model_id: run for run in rows}
-    return [latest.get(i) for i in model_ids]
+    latest: dict[int, Run] = {}
+    completed: dict[int, Run] = {}
+    for run in rows:
+        if run.model_id not in latest or run.run_number > latest[run.model_id].run_number:
+            latest[run.model_id] = run
+        if run.status == RunStatus.COMPLETED and (
+            run.model_id not in completed or run.run_number > completed[run.model_id].run_number
+        ):
+            completed[run.model_id] = run
+    return [RunHeads(latest.get(i), completed.get(i)) for i in model_ids]
 
 
 async def latest_position_by_run(run_ids: Sequence[int]) -> list[Position | None]:

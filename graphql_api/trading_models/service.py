@@ -14,6 +14,7 @@ from db_models.runs import ACTIVE_STATUSES, Run
 from db_models.trading import TradingModel
 from graphql_api.errors import BadUserInput, Conflict
 from graphql_api.ids import find_by_global_id
+from graphql_api.runs.performance_cache import finished_run_figures
 from graphql_api.trading_models import validation as check
 from graphql_api.trading_models.types import CreateModelInput, UpdateModelInput
 
@@ -140,3 +141,4 @@ async def delete_model(owner: User, model_id: str) -> None:
         if await Run.filter(model_id=model.id, status__in=ACTIVE_STATUSES).exists():
             raise Conflict("This model has a queued or running run; cancel it before deleting the model.")
         await model.delete()
+    finished_run_figures.forget_model(model.id)

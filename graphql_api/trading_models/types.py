@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -33,11 +34,7 @@ from graphql_api.runs.types import (
     positions_query,
 )
 from graphql_api.trading_models.costs import TradingCosts, TradingCostsInput
-from graphql_api.trading_models.loaders import (
-    latest_completed_run_by_model,
-    latest_position_by_run,
-    latest_run_by_model,
-)
+from graphql_api.trading_models.loaders import RunHeads, latest_position_by_run, run_heads_by_model
 
 
 @strawberry.type
@@ -68,6 +65,7 @@ class ModelParametersInput:
 class TradingModel(Node):
     pk: strawberry.Private[int]
     owner_id: strawberry.Private[int]
+    cash: strawberry.Private[Decimal]  # initial_cash exactly, for the figures of runs whose snapshot lacks it
     id: strawberry.ID
     name: str
     signature: str = strawberry.field(description="Unique per owner, derived from the name, e.g. momentum-strategy-1.")
@@ -101,15 +99,18 @@ class TradingModel(Node):
             query = query.filter(status=status)
         return await paginate(query, to_node=Run.from_row, first=first, after=after, descending=True)
 
+    async def _heads(self, info: AppInfo) -> RunHeads:
+        return await info.context.loader(run_heads_by_model).load(self.pk)
+
     @strawberry.field
     async def latest_run(self, info: AppInfo) -> Run | None:
-        row = await info.context.loader(latest_run_by_model).load(self.pk)
+        row = (await self._heads(info)).latest
         return None if row is None else Run.from_row(row)
 
     async def _run_id(self, info: AppInfo, run_id: strawberry.ID | None) -> int | None:
         """The named run of this model, or its latest run; NOT_FOUND for another model's run."""
         if run_id is None:
-            latest = await info.context.loader(latest_run_by_model).load(self.pk)
+            latest = (await self._heads(info)).latest
             return None if latest is None else latest.id
         pk = optional_global_id("Run", run_id, kind="run")
         if not await db_runs.Run.exists(id=pk, model_id=self.pk):
@@ -133,7 +134,7 @@ class TradingModel(Node):
 
     @strawberry.field
     async def latest_position(self, info: AppInfo) -> Position | None:
-        latest = await info.context.loader(latest_run_by_model).load(self.pk)
+        latest = (await self._heads(info)).latest
         if latest is None:
             return None
         row = await info.context.loader(latest_position_by_run).load(latest.id)
@@ -166,16 +167,17 @@ class TradingModel(Node):
     @strawberry.field(description="Metrics of one run, or of the latest completed run; null when there is none.")
     async def performance(self, info: AppInfo, run_id: strawberry.ID | None = None) -> Performance | None:
         if run_id is None:
-            row = await info.context.loader(latest_completed_run_by_model).load(self.pk)
+            row = (await self._heads(info)).latest_completed
         else:
             row = await db_runs.Run.get_or_none(id=await self._run_id(info, run_id))
-        return None if row is None else await performance_of(info, row)
+        return None if row is None else await performance_of(info, row, model_cash=self.cash)
 
     @classmethod
     def from_row(cls, row: db.TradingModel) -> TradingModel:
         return cls(
             pk=row.id,
             owner_id=row.owner_id,
+            cash=Decimal(str(row.initial_cash)),
             id=strawberry.ID(to_global_id("TradingModel", row.id)),
             name=row.name,
             signature=row.signature,
