@@ -40,7 +40,7 @@ from db_models.settings import Settings
 from tasks.event_contract import RunEventKind
 from tasks.events import EventBus
 from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
-from tasks.run_events import publish_run_event
+from tasks.run_events import Announcement, publish_run_event, publish_run_events
 from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
 from tasks.step_actions import RunActions, apply_step_actions
 from tasks.tool_sessions import run_tools
@@ -274,10 +274,9 @@ async def _portfolio_at_open(
         applied = await apply_step_actions(run, steps, index, held=portfolio.holdings, known=known)
     except ValueError as exc:  # a split's fractional share with no open price to pay it at
         raise RunFailure(f"{steps[index].day.isoformat()}: {exc}") from exc
-    for action in applied:
-        await publish_run_event(
-            bus, run, RunEventKind.CORPORATE_ACTION, position=action.position, message=action.message
-        )
+    await publish_run_events(
+        bus, run, [Announcement(RunEventKind.CORPORATE_ACTION, a.message, a.position) for a in applied]
+    )
     return await latest_portfolio(run) if applied else (portfolio, last_id)
 
 
@@ -355,16 +354,19 @@ async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult, s
     run.llm_calls += result.llm_calls
     run.input_tokens += result.input_tokens
     run.output_tokens += result.output_tokens
-    await publish_run_event(bus, run, RunEventKind.LOG, message=f"Reasoning for {step.day.isoformat()} saved.")
-    for trade in end.trades:
-        await publish_run_event(
-            bus,
-            run,
-            RunEventKind.TRADE,
-            position=trade,
-            message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}"
-            + (f"; fee {trade.fee:.2f}" if trade.fee else ""),
-        )
+    await publish_run_events(
+        bus,
+        run,
+        [
+            Announcement(RunEventKind.LOG, f"Reasoning for {step.day.isoformat()} saved."),
+            *(Announcement(RunEventKind.TRADE, _trade_words(trade), trade) for trade in end.trades),
+        ],
+    )
+
+
+def _trade_words(trade: Position) -> str:
+    fee = f"; fee {trade.fee:.2f}" if trade.fee else ""
+    return f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}{fee}"
 
 
 async def _store_baselines(run: Run) -> None:
