@@ -193,6 +193,7 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
         # Built once per run: the model, tools and stop check stay the same from day to day.
         graph = build_trading_graph(llm, tools, should_stop=cancelled)
         first_of_attempt = True
+        closed: tuple[Portfolio, int] | None = None  # the last step's end, which the next one opens with
         for index, step in enumerate(steps):
             if step.valued_at in finished:
                 continue
@@ -203,9 +204,9 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
                     await _discard_partial_step(run, step)
                     first_of_attempt = False
                 await _start_step(run, bus, step, index, len(steps))
-                start = await _portfolio_at_open(run, bus, steps, index, known_actions)
+                start = await _portfolio_at_open(run, bus, steps, index, known_actions, closed)
                 result = await _trade_step(run, llm, tools, graph, step, index, len(steps), start[0])
-                await _record_step(run, bus, step, result, start)
+                closed = await _record_step(run, bus, step, result, start)
 
 
 class CancelWatch:
@@ -265,11 +266,17 @@ async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: in
 
 
 async def _portfolio_at_open(
-    run: Run, bus: EventBus, steps: list[Step], index: int, known: RunActions
+    run: Run,
+    bus: EventBus,
+    steps: list[Step],
+    index: int,
+    known: RunActions,
+    closed: tuple[Portfolio, int] | None,
 ) -> tuple[Portfolio, int]:
     """The portfolio the agent's turn starts from and its last action id, after the step's splits and
-    dividends (applied at its open, one event each)."""
-    portfolio, last_id = await latest_portfolio(run)
+    dividends (applied at its open, one event each). `closed` is the previous step's end as this worker
+    wrote it (nothing else writes the run's positions between its steps), else it is read."""
+    portfolio, last_id = closed or await latest_portfolio(run)
     try:
         applied = await apply_step_actions(run, steps, index, held=portfolio.holdings, known=known)
     except ValueError as exc:  # a split's fractional share with no open price to pay it at
@@ -319,9 +326,11 @@ async def _trade_step(run: Run, llm, tools, graph, step: Step, index: int, total
     raise AssertionError("unreachable")
 
 
-async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult, start: tuple[Portfolio, int]) -> None:
+async def _record_step(
+    run: Run, bus: EventBus, step: Step, result: DayResult, start: tuple[Portfolio, int]
+) -> tuple[Portfolio, int]:
     """Finishes the step in one transaction (reasoning log, no-trade row, equity point, usage), then
-    announces the log and each of the step's trades."""
+    announces the log and each of the step's trades; returns the portfolio and last action id it ended with."""
     portfolio, last_id = start
     symbols = sorted({*run.strategy_snapshot["allowed_tickers"], *portfolio.holdings})
     prices = await closes_at(symbols, PriceInterval(run.bar_interval), step.valued_at, step.day)
@@ -362,6 +371,7 @@ async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult, s
             *(Announcement(RunEventKind.TRADE, _trade_words(trade), trade) for trade in end.trades),
         ],
     )
+    return end.portfolio, end.last_action_id
 
 
 def _trade_words(trade: Position) -> str:
