@@ -298,3 +298,66 @@ async def record_close(
         point.date, point.value, point.cash = date, value, portfolio.cash
         await point.save(using_db=connection, update_fields=["date", "value", "cash"])
         return point
+
+
+@dataclass(frozen=True)
+class StepEnd:
+    """What closing a step wrote or found: its trades in order, the portfolio after it and its equity point."""
+
+    trades: list[Position]
+    portfolio: Portfolio
+    last_action_id: int
+    point: EquityPoint
+
+
+async def close_step(
+    run: Run,
+    connection: BaseDBAsyncClient,
+    *,
+    start: Portfolio,
+    start_action_id: int,
+    date: datetime.date,
+    fills_at: datetime.datetime,
+    valued_at: datetime.datetime,
+    prices: Mapping[str, Decimal],
+) -> StepEnd:
+    """Ends a step inside the caller's transaction: a NO_TRADE row when the step made no trade, then the
+    portfolio valued at `prices` on the equity curve at `valued_at`.
+
+    `start` and `start_action_id` are the portfolio and last action id when the agent's turn began; the
+    rows written since are the step's own (its trades), read in one query with the run locked."""
+    await _lock_run(run, connection)
+    since = (
+        await Position.filter(run_id=run.id, action_id__gt=start_action_id).using_db(connection).order_by("action_id")
+    )
+    trades = [row for row in since if row.action in TRADE_ACTIONS]
+    portfolio, last_id = (_portfolio_after(since[-1]), since[-1].action_id) if since else (start, start_action_id)
+    missing = [symbol for symbol in portfolio.holdings if prices.get(symbol) is None]
+    if missing:
+        raise ValueError(f"No closing price on {date.isoformat()} for {', '.join(missing)}.")
+    if not trades:
+        last_id += 1
+        await Position.create(
+            run_id=run.id,
+            action_id=last_id,
+            date=date,
+            timestamp=fills_at,
+            action=ActionType.NO_TRADE,
+            holdings=dict(portfolio.holdings),
+            cash=portfolio.cash,
+            using_db=connection,
+        )
+    point = await EquityPoint.create(
+        run_id=run.id,
+        date=date,
+        timestamp=valued_at,
+        value=portfolio.value(prices).quantize(QUANTUM),
+        cash=portfolio.cash,
+        using_db=connection,
+    )
+    return StepEnd(trades=trades, portfolio=portfolio, last_action_id=last_id, point=point)
+
+
+async def latest_portfolio(run: Run) -> tuple[Portfolio, int]:
+    """The run's portfolio and its last action id, read without a lock (the run's worker between its steps)."""
+    return await _latest(run, None)

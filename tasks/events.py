@@ -40,6 +40,7 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 class EventBus(Protocol):
     async def publish(self, stream: str, event: dict[str, Any]) -> int: ...
+    async def publish_many(self, stream: str, events: list[dict[str, Any]]) -> list[int]: ...
     def subscribe(self, stream: str, after_seq: int = 0) -> AsyncIterator[dict[str, Any]]: ...
     async def replay(self, stream: str, after_seq: int = 0) -> list[dict[str, Any]]: ...
     async def last_seq(self, stream: str) -> int: ...
@@ -120,12 +121,18 @@ class InProcessEventBus:
         self._listeners: dict[str, set[_Listener]] = defaultdict(set)
 
     async def publish(self, stream: str, event: dict[str, Any]) -> int:
-        self._seqs[stream] += 1
-        stamped = {**event, "seq": self._seqs[stream]}
-        self._logs[stream].append(stamped)
-        for listener in list(self._listeners[stream]):
-            listener.offer(stamped)
-        return stamped["seq"]
+        return (await self.publish_many(stream, [event]))[0]
+
+    async def publish_many(self, stream: str, events: list[dict[str, Any]]) -> list[int]:
+        seqs = []
+        for event in events:
+            self._seqs[stream] += 1
+            stamped = {**event, "seq": self._seqs[stream]}
+            self._logs[stream].append(stamped)
+            for listener in list(self._listeners[stream]):
+                listener.offer(stamped)
+            seqs.append(stamped["seq"])
+        return seqs
 
     async def replay(self, stream: str, after_seq: int = 0) -> list[dict[str, Any]]:
         return [e for e in self._logs.get(stream, ()) if e["seq"] > after_seq]
@@ -151,22 +158,26 @@ class InProcessEventBus:
         self._listeners.clear()
 
 
-# Seq, log append and announcement in one atomic step. ARGV[3] is the publish's id: a retry of a publish
-# that Redis ran but whose answer was lost gets the seq it already has instead of a second event.
-# ARGV[4] is the last seq this publisher saw on the stream: if Redis restarted empty, seqs go on from
-# there instead of starting again at 1 (subscribers skip seqs they have seen).
+# Seqs, log appends and announcements of one or more events in one atomic step (one round trip); returns
+# the last seq. ARGV[4...] are the events. ARGV[2] is the publish's id: a retry of a publish that Redis ran
+# but whose answer was lost gets the seqs it already has instead of second events. ARGV[3] is the last seq
+# this publisher saw on the stream: if Redis restarted empty, seqs go on from there instead of starting
+# again at 1 (subscribers skip seqs they have seen).
 _PUBLISH = """
 local last = redis.call('GET', KEYS[4])
 if last then
   local sep = string.find(last, '|', 1, true)
-  if string.sub(last, 1, sep - 1) == ARGV[3] then return tonumber(string.sub(last, sep + 1)) end
+  if string.sub(last, 1, sep - 1) == ARGV[2] then return tonumber(string.sub(last, sep + 1)) end
 end
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current < tonumber(ARGV[4]) then redis.call('SET', KEYS[1], ARGV[4]) end
-local seq = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'seq', seq, 'data', ARGV[1])
-redis.call('SET', KEYS[4], ARGV[3] .. '|' .. seq)
-redis.call('PUBLISH', KEYS[3], seq .. '|' .. ARGV[1])
+if current < tonumber(ARGV[3]) then redis.call('SET', KEYS[1], ARGV[3]) end
+local seq = 0
+for i = 4, #ARGV do
+  seq = redis.call('INCR', KEYS[1])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'data', ARGV[i])
+  redis.call('PUBLISH', KEYS[3], seq .. '|' .. ARGV[i])
+end
+redis.call('SET', KEYS[4], ARGV[2] .. '|' .. seq)
 return seq
 """
 
@@ -218,7 +229,13 @@ class RedisEventBus:
             self._known_seqs.popitem(last=False)
 
     async def publish(self, stream: str, event: dict[str, Any]) -> int:
-        payload = json.dumps(event, default=str, separators=(",", ":"))
+        return (await self.publish_many(stream, [event]))[0]
+
+    async def publish_many(self, stream: str, events: list[dict[str, Any]]) -> list[int]:
+        """Publishes the events in order with consecutive seqs, in one round trip; returns their seqs."""
+        if not events:
+            return []
+        payloads = [json.dumps(event, default=str, separators=(",", ":")) for event in events]
         keys = [*self._keys(stream), f"{self._prefix}events:{stream}:last"]
         publish_id = uuid.uuid4().hex
         loop = asyncio.get_running_loop()
@@ -226,11 +243,8 @@ class RedisEventBus:
         delay = 0.1
         while True:
             try:
-                seq = int(
-                    await self._publish_script(
-                        keys=keys, args=[payload, self._replay_limit, publish_id, self._known_seqs.get(stream, 0)]
-                    )
-                )
+                args = [self._replay_limit, publish_id, self._known_seqs.get(stream, 0), *payloads]
+                seq = int(await self._publish_script(keys=keys, args=args))
             except REDIS_DOWN as exc:
                 if loop.time() + delay > deadline:
                     raise
@@ -239,7 +253,7 @@ class RedisEventBus:
                 delay = min(delay * 2, 2.0)
                 continue
             self._remember(stream, seq)
-            return seq
+            return list(range(seq - len(events) + 1, seq + 1))
 
     async def replay(self, stream: str, after_seq: int = 0) -> list[dict[str, Any]]:
         entries = await self._redis.xrange(self._keys(stream)[1])

@@ -31,6 +31,10 @@ TOOL_SECONDS = Histogram(
     ["tool"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
 )
+TOOL_WAIT_SECONDS = Counter(
+    "aibt_tool_wait_seconds",
+    "Time runs spent with at least one tool call in flight (calls made together counted once).",
+)
 
 
 class LatencyCallback(AsyncCallbackHandler):
@@ -39,6 +43,8 @@ class LatencyCallback(AsyncCallbackHandler):
     def __init__(self, model: str) -> None:
         self.model = model
         self._started: dict[UUID, tuple[str, float]] = {}
+        self._tools_in_flight = 0
+        self._tools_since = 0.0
 
     async def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._started[run_id] = ("llm", time.perf_counter())
@@ -50,7 +56,11 @@ class LatencyCallback(AsyncCallbackHandler):
         self._finish(run_id)
 
     async def on_tool_start(self, serialized: dict, input_str: str, *, run_id: UUID, **kwargs: Any) -> None:
-        self._started[run_id] = ((serialized or {}).get("name") or "tool", time.perf_counter())
+        now = time.perf_counter()
+        self._started[run_id] = ((serialized or {}).get("name") or "tool", now)
+        if self._tools_in_flight == 0:
+            self._tools_since = now
+        self._tools_in_flight += 1
 
     async def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._finish(run_id)
@@ -63,11 +73,14 @@ class LatencyCallback(AsyncCallbackHandler):
         if started is None:
             return
         kind, at = started
-        seconds = time.perf_counter() - at
+        now = time.perf_counter()
         if kind == "llm":
-            LLM_SECONDS.labels(self.model).observe(seconds)
-        else:
-            TOOL_SECONDS.labels(kind).observe(seconds)
+            LLM_SECONDS.labels(self.model).observe(now - at)
+            return
+        TOOL_SECONDS.labels(kind).observe(now - at)
+        self._tools_in_flight -= 1
+        if self._tools_in_flight == 0:
+            TOOL_WAIT_SECONDS.inc(now - self._tools_since)
 
 
 def serve_worker_metrics(port: int) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from db_models import runs as db
 from tasks import event_contract as contract
@@ -37,6 +37,37 @@ def position_of(row: db.Position) -> contract.Position:
     )
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """One run event to publish: its kind, sentence and position; the run's status and progress come with it."""
+
+    kind: contract.RunEventKind
+    message: str | None = None
+    position: db.Position | None = None
+
+
+async def publish_run_events(bus: EventBus, run: db.Run, announcements: Sequence[Announcement]) -> list[int]:
+    """Publishes after the caller has written the state the events announce, in order and in one round trip
+    (consecutive seqs); returns their seqs. An arena member's events go on its arena's stream as well."""
+    events = [
+        contract.RunEvent(
+            run_id=run.id,
+            kind=item.kind,
+            status=db.RunStatus(run.status),
+            progress=progress_of(run),
+            message=item.message,
+            position=None if item.position is None else position_of(item.position),
+        )
+        for item in announcements
+    ]
+    if not events:
+        return []
+    seqs = await bus.publish_many(events[0].stream, [event.to_wire() for event in events])
+    for event, seq in zip(events, seqs, strict=True):
+        await relay_member_event(bus, run, replace(event, seq=seq))
+    return seqs
+
+
 async def publish_run_event(
     bus: EventBus,
     run: db.Run,
@@ -45,19 +76,8 @@ async def publish_run_event(
     message: str | None = None,
     position: db.Position | None = None,
 ) -> int:
-    """Publishes after the caller has written the state the event announces; returns the event's seq. An
-    arena member's event goes on its arena's stream as well."""
-    event = contract.RunEvent(
-        run_id=run.id,
-        kind=kind,
-        status=db.RunStatus(run.status),
-        progress=progress_of(run),
-        message=message,
-        position=None if position is None else position_of(position),
-    )
-    seq = await bus.publish(event.stream, event.to_wire())
-    await relay_member_event(bus, run, replace(event, seq=seq))
-    return seq
+    """Publishes one event (see publish_run_events); returns its seq."""
+    return (await publish_run_events(bus, run, [Announcement(kind, message, position)]))[0]
 
 
 async def follow_run_events(bus: EventBus, run_id: int, after_seq: int = 0) -> AsyncIterator[contract.RunEvent]:

@@ -1,7 +1,9 @@
 """Runs one backtest or intraday session to its end: the day loop a worker executes.
 
 A run is resumable: a step is finished once its close is on the equity curve, so a run picked up
-again (after a worker died) discards the unfinished step's partial rows and continues there.
+again (after a worker died) discards the unfinished step's partial rows and continues there. A step's
+own writes after the agent's turn (its reasoning log, its no-trade row, its equity point and the usage
+counters) are one transaction, so a step is either finished or has left only rows that the discard removes.
 """
 
 from __future__ import annotations
@@ -9,22 +11,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from decimal import Decimal
 
 from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
 
 from agents.llm import load_chat_model
 from agents.trading.graph import build_trading_graph, run_trading_day
 from agents.trading.state import DayContext, DayResult
 from db_models.availability import is_unavailable
 from db_models.baselines import store_run_baselines
-from db_models.ledger import current_portfolio, record_close, record_no_trade
+from db_models.ledger import Portfolio, close_step, latest_portfolio
 from db_models.log_context import current_run_id
 from db_models.market import EXCHANGE_TIMEZONE, EXCHANGE_TZ, PriceInterval
 from db_models.metrics import run_performance
 from db_models.runs import (
     CORPORATE_ACTIONS,
-    TRADE_ACTIONS,
     ActionType,
     EquityPoint,
     Position,
@@ -37,9 +40,9 @@ from db_models.settings import Settings
 from tasks.event_contract import RunEventKind
 from tasks.events import EventBus
 from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
-from tasks.run_events import publish_run_event
+from tasks.run_events import Announcement, publish_run_event, publish_run_events
 from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
-from tasks.step_actions import apply_step_actions
+from tasks.step_actions import RunActions, apply_step_actions
 from tasks.tool_sessions import run_tools
 from tools.credentials import issue_run_credential
 from tools.extra_servers import ExtraServer, ExtraServersError, NotConfigured, chosen_servers
@@ -48,6 +51,7 @@ logger = logging.getLogger("aibt.runs")
 
 DAY_ATTEMPTS = 3  # an LLM or tool failure on one step is retried this often, then fails the run
 RETRY_DELAY_SECONDS = 1.0
+CANCEL_CHECK_SECONDS = 0.25  # how stale the run's cancel flag may be when a step boundary reads it
 
 
 class RunCancelled(Exception):
@@ -181,21 +185,46 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
     llm = load_chat_model(snapshot["ai_model"], snapshot.get("parameters", {}), settings)
     latency = LatencyCallback(snapshot["ai_model"])
     llm.callbacks = [latency]
+    cancelled = CancelWatch(run.id)
+    known_actions = await RunActions.load(snapshot["allowed_tickers"], steps)
     async with run_tools(issue_run_credential(settings, run.id), extra=_external_servers(snapshot)) as tools:
         for tool in tools:
             tool.callbacks = [latency]
         # Built once per run: the model, tools and stop check stay the same from day to day.
-        graph = build_trading_graph(llm, tools, should_stop=lambda: _cancel_requested(run.id))
+        graph = build_trading_graph(llm, tools, should_stop=cancelled)
+        first_of_attempt = True
+        closed: tuple[Portfolio, int] | None = None  # the last step's end, which the next one opens with
         for index, step in enumerate(steps):
             if step.valued_at in finished:
                 continue
-            await _raise_if_cancelled(run)
+            if await cancelled():
+                raise RunCancelled
             with STEP_SECONDS.time():
-                await _discard_partial_step(run, step)
+                if first_of_attempt:  # only the step an earlier attempt was in can hold partial rows
+                    await _discard_partial_step(run, step)
+                    first_of_attempt = False
                 await _start_step(run, bus, step, index, len(steps))
-                await _apply_corporate_actions(run, bus, steps, index)
-                result = await _trade_step(run, llm, tools, graph, step, index, len(steps))
-                await _record_step(run, bus, step, result)
+                start = await _portfolio_at_open(run, bus, steps, index, known_actions, closed)
+                result = await _trade_step(run, llm, tools, graph, step, index, len(steps), start[0])
+                closed = await _record_step(run, bus, step, result, start)
+
+
+class CancelWatch:
+    """Whether the user asked to cancel the run, read from the database at most every CANCEL_CHECK_SECONDS:
+    a fast model's step boundaries come milliseconds apart, and a cancel seen that much later loses nothing."""
+
+    def __init__(self, run_id: int, every: float = CANCEL_CHECK_SECONDS) -> None:
+        self._run_id = run_id
+        self._every = every
+        self._read_at: float | None = None
+        self._requested = False
+
+    async def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self._requested and (self._read_at is None or now - self._read_at >= self._every):
+            self._requested = await _cancel_requested(self._run_id)
+            self._read_at = now
+        return self._requested
 
 
 def _external_servers(snapshot: dict) -> list[ExtraServer]:
@@ -212,11 +241,6 @@ def _external_servers(snapshot: dict) -> list[ExtraServer]:
 
 async def _cancel_requested(run_id: int) -> bool:
     return await Run.filter(id=run_id, cancel_requested=True).exists()
-
-
-async def _raise_if_cancelled(run: Run) -> None:
-    if await _cancel_requested(run.id):
-        raise RunCancelled
 
 
 async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: int) -> None:
@@ -241,21 +265,30 @@ async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: in
     await publish_run_event(bus, run, RunEventKind.PROGRESS, message=run.progress_message)
 
 
-async def _apply_corporate_actions(run: Run, bus: EventBus, steps: list[Step], index: int) -> None:
-    """The step's splits and dividends, at its open and before the agent's turn; one event each."""
+async def _portfolio_at_open(
+    run: Run,
+    bus: EventBus,
+    steps: list[Step],
+    index: int,
+    known: RunActions,
+    closed: tuple[Portfolio, int] | None,
+) -> tuple[Portfolio, int]:
+    """The portfolio the agent's turn starts from and its last action id, after the step's splits and
+    dividends (applied at its open, one event each). `closed` is the previous step's end as this worker
+    wrote it (nothing else writes the run's positions between its steps), else it is read."""
+    portfolio, last_id = closed or await latest_portfolio(run)
     try:
-        applied = await apply_step_actions(run, steps, index)
+        applied = await apply_step_actions(run, steps, index, held=portfolio.holdings, known=known)
     except ValueError as exc:  # a split's fractional share with no open price to pay it at
         raise RunFailure(f"{steps[index].day.isoformat()}: {exc}") from exc
-    for action in applied:
-        await publish_run_event(
-            bus, run, RunEventKind.CORPORATE_ACTION, position=action.position, message=action.message
-        )
+    await publish_run_events(
+        bus, run, [Announcement(RunEventKind.CORPORATE_ACTION, a.message, a.position) for a in applied]
+    )
+    return await latest_portfolio(run) if applied else (portfolio, last_id)
 
 
-async def _day_context(run: Run, step: Step, index: int, total: int) -> DayContext:
+def _day_context(run: Run, step: Step, index: int, total: int, portfolio: Portfolio) -> DayContext:
     snapshot = run.strategy_snapshot
-    portfolio = await current_portfolio(run)
     local = step.clock_at.astimezone(EXCHANGE_TZ)
     label = f"{local:%Y-%m-%d %H:%M} {EXCHANGE_TIMEZONE}" + (" (open)" if run.mode == TradingMode.DAILY else "")
     return DayContext(
@@ -275,10 +308,11 @@ async def _day_context(run: Run, step: Step, index: int, total: int) -> DayConte
     )
 
 
-async def _trade_step(run: Run, llm, tools, graph, step: Step, index: int, total: int) -> DayResult:
-    """Runs the agent for one step, retrying a failed attempt from a clean slate a bounded number of times."""
+async def _trade_step(run: Run, llm, tools, graph, step: Step, index: int, total: int, start: Portfolio) -> DayResult:
+    """Runs the agent for one step from the `start` portfolio, retrying a failed attempt from a clean slate
+    (its trades discarded, so the portfolio is `start` again) a bounded number of times."""
+    context = _day_context(run, step, index, total, start)
     for attempt in range(1, DAY_ATTEMPTS + 1):
-        context = await _day_context(run, step, index, total)
         try:
             return await run_trading_day(llm=llm, tools=tools, context=context, max_steps=run.max_steps, graph=graph)
         except Exception as exc:
@@ -292,42 +326,57 @@ async def _trade_step(run: Run, llm, tools, graph, step: Step, index: int, total
     raise AssertionError("unreachable")
 
 
-async def _record_step(run: Run, bus: EventBus, step: Step, result: DayResult) -> None:
-    log = await ReasoningLog.create(run_id=run.id, date=step.day, timestamp=step.clock_at, messages=result.messages)
-    await Run.filter(id=run.id).update(
-        llm_calls=F("llm_calls") + result.llm_calls,
-        input_tokens=F("input_tokens") + result.input_tokens,
-        output_tokens=F("output_tokens") + result.output_tokens,
-    )
-    await run.refresh_from_db()
-    await publish_run_event(bus, run, RunEventKind.LOG, message=f"Reasoning for {log.date.isoformat()} saved.")
-    trades = await Position.filter(
-        run_id=run.id, timestamp__gte=_fills_at(run, step), action__in=TRADE_ACTIONS
-    ).order_by("action_id")
-    for trade in trades:
-        await publish_run_event(
-            bus,
-            run,
-            RunEventKind.TRADE,
-            position=trade,
-            message=f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}"
-            + (f"; fee {trade.fee:.2f}" if trade.fee else ""),
+async def _record_step(
+    run: Run, bus: EventBus, step: Step, result: DayResult, start: tuple[Portfolio, int]
+) -> tuple[Portfolio, int]:
+    """Finishes the step in one transaction (reasoning log, no-trade row, equity point, usage), then
+    announces the log and each of the step's trades; returns the portfolio and last action id it ended with."""
+    portfolio, last_id = start
+    symbols = sorted({*run.strategy_snapshot["allowed_tickers"], *portfolio.holdings})
+    prices = await closes_at(symbols, PriceInterval(run.bar_interval), step.valued_at, step.day)
+    async with in_transaction() as connection:
+        await ReasoningLog.create(
+            run_id=run.id, date=step.day, timestamp=step.clock_at, messages=result.messages, using_db=connection
         )
-    if not trades:
-        await record_no_trade(run, date=step.day, timestamp=_fills_at(run, step))
-    await _value_portfolio(run, step)
+        try:
+            end = await close_step(
+                run,
+                connection,
+                start=portfolio,
+                start_action_id=last_id,
+                date=step.day,
+                fills_at=_fills_at(run, step),
+                valued_at=step.valued_at,
+                prices=prices,
+            )
+        except ValueError as exc:  # a held symbol without a close
+            raise RunFailure(str(exc)) from exc
+        await (
+            Run.filter(id=run.id)
+            .using_db(connection)
+            .update(
+                llm_calls=F("llm_calls") + result.llm_calls,
+                input_tokens=F("input_tokens") + result.input_tokens,
+                output_tokens=F("output_tokens") + result.output_tokens,
+            )
+        )
+    run.llm_calls += result.llm_calls
+    run.input_tokens += result.input_tokens
+    run.output_tokens += result.output_tokens
+    await publish_run_events(
+        bus,
+        run,
+        [
+            Announcement(RunEventKind.LOG, f"Reasoning for {step.day.isoformat()} saved."),
+            *(Announcement(RunEventKind.TRADE, _trade_words(trade), trade) for trade in end.trades),
+        ],
+    )
+    return end.portfolio, end.last_action_id
 
 
-async def _value_portfolio(run: Run, step: Step) -> None:
-    portfolio = await current_portfolio(run)
-    symbols = list(portfolio.holdings)
-    prices: dict[str, Decimal] = {}
-    if symbols:
-        prices = await closes_at(symbols, PriceInterval(run.bar_interval), step.valued_at, step.day)
-        missing = [s for s in symbols if s not in prices]
-        if missing:
-            raise RunFailure(f"No closing price on {step.day.isoformat()} for {', '.join(missing)}.")
-    await record_close(run, date=step.day, timestamp=step.valued_at, prices=prices)
+def _trade_words(trade: Position) -> str:
+    fee = f"; fee {trade.fee:.2f}" if trade.fee else ""
+    return f"{trade.action} {trade.amount} {trade.symbol} at {trade.price:.2f}{fee}"
 
 
 async def _store_baselines(run: Run) -> None:

@@ -51,6 +51,20 @@ async def test_seqs_start_at_one_and_rise_by_one(buses):
     assert await publisher.last_seq("run:1") == 5
 
 
+async def test_events_published_together_get_consecutive_seqs_and_arrive_live_in_order(buses):
+    publisher, subscriber = buses
+    await publisher.publish("run:3", {"n": 0})
+    live = subscriber.subscribe("run:3", after_seq=1)
+    waiting = asyncio.ensure_future(take(live, 3))
+    await asyncio.sleep(0.2)  # subscribed before the batch is published
+    assert await publisher.publish_many("run:3", [{"n": 1}, {"n": 2}, {"n": 3}]) == [2, 3, 4]
+    assert [(e["seq"], e["n"]) for e in await waiting] == [(2, 1), (3, 2), (4, 3)]
+    await live.aclose()
+    assert [e["n"] for e in await subscriber.replay("run:3")] == [0, 1, 2, 3]
+    assert await publisher.publish_many("run:3", []) == []
+    assert await publisher.publish("run:3", {"n": 4}) == 5
+
+
 async def test_streams_are_independent(buses):
     publisher, _ = buses
     await publisher.publish("run:1", {"n": 1})
