@@ -8,7 +8,7 @@ the worker does for a run per LLM call (model call, tool calls, database writes,
 how many runs one worker process overlaps (tests/benchmarks/test_concurrent_runs.py).
 
 The reference replays the very requests the worker sent, in a process of its own: the bare openai client
-(streamed, as the worker streams) and a bare ChatOpenAI with its tools bound once.
+and a bare ChatOpenAI with its tools bound once, streaming when the worker's requests did.
 
     AIBT_TEST_DATABASE=postgres .venv/bin/pytest tests/benchmarks/test_llm_round_trip.py -s -q
 """
@@ -56,7 +56,7 @@ async def test_worker_cpu_per_llm_round_trip(settings, tmp_path, market, remote_
         f"({len(requests)} LLM calls, each with its share of the run's tool calls, database writes and events)"
     )
     print(f"  worker:                      {worker_ms:6.1f} ms CPU per LLM call")
-    print(f"  bare openai client (stream): {bare.openai_ms:6.1f} ms CPU per call ({bare.calls} replayed calls)")
+    print(f"  bare openai client:           {bare.openai_ms:6.1f} ms CPU per call ({bare.calls} replayed calls)")
     print(f"  bare ChatOpenAI, tools bound: {bare.chat_openai_ms:5.1f} ms CPU per call")
     print(
         f"  ratio worker / openai client: {worker_ms / bare.openai_ms:.1f}, "

@@ -2,8 +2,8 @@
 their own (tests/support/worker_bench.py starts it).
 
 Reads {"base_url", "requests", "passes"} as JSON on stdin: chat-completion request bodies a worker sent.
-Replays them, streamed as the worker streams them, with the openai client and with a ChatOpenAI whose tools
-are bound once, and prints {"calls", "openai_ms", "chat_openai_ms"}: this process's CPU per call.
+Replays them, streamed or not as the worker sent them, with the openai client and with a ChatOpenAI whose
+tools are bound once, and prints {"calls", "openai_ms", "chat_openai_ms"}: this process's CPU per call.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ CREATE_ARGUMENTS = ("model", "messages", "tools", "stream", "stream_options")
 async def _openai_call(client: AsyncOpenAI, body: dict[str, Any]) -> None:
     known = {key: body[key] for key in CREATE_ARGUMENTS if key in body}
     extra = {key: value for key, value in body.items() if key not in CREATE_ARGUMENTS}
-    stream = await client.chat.completions.create(**known, extra_body=extra or None)
-    async for _ in stream:
-        pass
+    answer = await client.chat.completions.create(**known, extra_body=extra or None)
+    if known.get("stream"):
+        async for _ in answer:
+            pass
 
 
 async def _chat_openai_call(model: Any, body: dict[str, Any]) -> None:
@@ -50,7 +51,7 @@ async def main(base_url: str, requests: list[dict[str, Any]], passes: int) -> di
         model=requests[0]["model"],
         base_url=base_url,
         api_key=API_KEY,
-        streaming=True,
+        streaming=bool(requests[0].get("stream")),
         use_responses_api=False,
         stream_usage=True,
     )
