@@ -85,7 +85,10 @@ class WorkerRuntime(dramatiq.Middleware):
             raise RuntimeError("The worker runtime has not booted.")
         return self._bus
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Boots before the worker threads start taking messages (after_worker_boot runs once they have: a
+        run taken in between failed with "not booted"). The AsyncIO middleware, added to the broker first,
+        has started the event-loop thread by now."""
         configure_logging(os.environ.get("AIBT_LOG_LEVEL", "INFO"))
         if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # AIBT_LOG_LEVEL=DEBUG keeps them
             for name in CHATTY_LOGGERS:
