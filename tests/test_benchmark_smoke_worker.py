@@ -4,6 +4,8 @@ complete with one trade a day, and the bare-client reference replaying the worke
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import pytest_asyncio
 
@@ -11,6 +13,8 @@ from tests.support import benchmark_market as bm
 from tests.support.databases import backend
 from tests.support.worker_bench import (
     LLM_CALLS_A_DAY,
+    measured_batch,
+    remote_run_topology,
     replay_with_bare_clients,
     solo_and_batch,
     worker_cpu_per_llm_call,
@@ -49,3 +53,14 @@ async def test_llm_round_trip_smoke(settings, tmp_path, market, remote_llm):
     bare = await replay_with_bare_clients(remote_llm.base_url, requests, passes=1)
     assert bare.calls == len(requests)
     assert bare.openai_ms > 0 and bare.chat_openai_ms > 0
+
+
+@pytest.mark.timeout(300)
+async def test_aibt_worker_processes_each_boot_and_take_runs(settings, tmp_path, market, remote_llm):
+    """`aibt worker --processes 2`: two Dramatiq processes, each booted with its own worker id, runs complete."""
+    topology = remote_run_topology(settings, tmp_path, TICKERS, 4, RUN_DAYS, threads=4, processes=2)
+    async with topology as (api, running, models):
+        batch = await measured_batch(api, running, models, remote_llm, RUN_DAYS)
+        ready = re.findall(r"worker (\S+) ready", running.log("worker"))
+    assert len(batch.runs) == 4
+    assert len(set(ready)) == 2, ready

@@ -61,15 +61,28 @@ def slow_llm(fake_llm):
 
 
 @pytest.mark.timeout(1800)
-@pytest.mark.parametrize("threads", [CLI_DEFAULT_THREADS, 8], ids=lambda n: f"{n}-threads")
-async def test_fifty_concurrent_runs_on_one_worker_versus_one_run(settings, tmp_path, market, slow_llm, threads):
+@pytest.mark.parametrize(
+    ("threads", "processes"),
+    [(CLI_DEFAULT_THREADS, 1), (8, 1), (CLI_DEFAULT_THREADS, 2)],
+    ids=lambda n: str(n),
+)
+async def test_fifty_concurrent_runs_on_one_worker_versus_one_run(
+    settings, tmp_path, market, slow_llm, threads, processes
+):
     solo, batch = await solo_and_batch(
-        settings, tmp_path, slow_llm, TICKERS, DAYS[-RUN_DAYS:], concurrent=CONCURRENT, threads=threads
+        settings,
+        tmp_path,
+        slow_llm,
+        TICKERS,
+        DAYS[-RUN_DAYS:],
+        concurrent=CONCURRENT,
+        threads=threads,
+        processes=processes,
     )
     solo_calls = solo.llm_calls
     ratio = batch.seconds / solo.seconds
     print(
-        f"\n[{backend()}] one `aibt worker --threads {threads}` process, remote model, LLM answering after "
+        f"\n[{backend()}] `aibt worker --threads {threads} --processes {processes}`, remote model, LLM answering after "
         f"{LLM_DELAY_SECONDS * 1000:.0f} ms, {RUN_DAYS} trading days a run ({solo_calls} LLM calls a run)"
     )
     print(f"  one run alone:        {solo.seconds:6.2f} s wall (worker: {span(solo.runs):.2f} s)")
@@ -82,7 +95,7 @@ async def test_fifty_concurrent_runs_on_one_worker_versus_one_run(settings, tmp_
     per_run = batch.cpu.used["worker"] / CONCURRENT
     print(
         f"  worker CPU per run {per_run:.2f} s ({per_run / solo_calls * 1000:.0f} ms per LLM call): "
-        f"its one event-loop thread needs >= {per_run * CONCURRENT:.1f} s for {CONCURRENT} runs, a floor of "
-        f"{per_run * CONCURRENT / solo.seconds:.1f} for the ratio however many threads or cores"
+        f"its {processes} event-loop thread(s) need >= {per_run * CONCURRENT / processes:.1f} s for {CONCURRENT} "
+        f"runs, a floor of {per_run * CONCURRENT / processes / solo.seconds:.1f} for the ratio however many threads"
     )
     print(f"  ratio {CONCURRENT} runs / 1 run: {ratio:.2f}  (1.0 = perfect overlap, {CONCURRENT} = one run at a time)")

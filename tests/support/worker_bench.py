@@ -192,11 +192,12 @@ async def measured_batch(
 
 @asynccontextmanager
 async def remote_run_topology(
-    settings, tmp_path, tickers: list[str], count: int, days: list[dt.date], *, threads: int
+    settings, tmp_path, tickers: list[str], count: int, days: list[dt.date], *, threads: int, processes: int = 1
 ) -> AsyncIterator[tuple[GraphQLClient, Topology, list[tuple[str, str]]]]:
     """The production topology with `count` remote-model trading models ready and one warm-up run done
     (imports, connections and pools); the worker's log must hold no traceback at the end."""
-    async with production_topology(settings, tmp_path, worker_threads=threads) as topology:
+    topology_of = production_topology(settings, tmp_path, worker_threads=threads, worker_processes=processes)
+    async with topology_of as topology:
         async with httpx.AsyncClient(
             base_url=topology.api_url, timeout=120, limits=httpx.Limits(max_connections=200)
         ) as http:
@@ -209,10 +210,22 @@ async def remote_run_topology(
 
 
 async def solo_and_batch(
-    settings, tmp_path, fake_llm, tickers: list[str], days: list[dt.date], *, concurrent: int, threads: int
+    settings,
+    tmp_path,
+    fake_llm,
+    tickers: list[str],
+    days: list[dt.date],
+    *,
+    concurrent: int,
+    threads: int,
+    processes: int = 1,
 ) -> tuple[Batch, Batch]:
-    """One run alone, then `concurrent` runs at once, each trading `days`, on one `aibt worker` process."""
-    async with remote_run_topology(settings, tmp_path, tickers, concurrent + 1, days, threads=threads) as ready:
+    """One run alone, then `concurrent` runs at once, each trading `days`, on one `aibt worker` (of
+    `processes` Dramatiq processes)."""
+    topology = remote_run_topology(
+        settings, tmp_path, tickers, concurrent + 1, days, threads=threads, processes=processes
+    )
+    async with topology as ready:
         api, topology, models = ready
         solo = await measured_batch(api, topology, models[:1], fake_llm, days)
         batch = await measured_batch(api, topology, models[1:], fake_llm, days)
