@@ -52,8 +52,9 @@ def load_chat_model(
     """The chat model for an aiModels id, with the trading model's stored parameters.
 
     Local ids give deterministic models (parameters do not change them): strategies for trading, the
-    analyst for chat. Remote ids give ChatOpenAI against settings.openai_api_base, streaming, with
-    usage reports in the stream, whatever the purpose.
+    analyst for chat. Remote ids give ChatOpenAI against settings.openai_api_base, with usage reports
+    in its streams. A chat reply streams its tokens to the user; a trading turn is read whole, so it is
+    one JSON answer: parsing a stream chunk by chunk costs the worker several times the CPU of the call.
     """
     info = find_model(model_id)
     if info is None:
@@ -83,7 +84,7 @@ def load_chat_model(
         model=model_id,
         base_url=settings.openai_api_base,
         api_key=settings.openai_api_key,
-        streaming=True,
+        streaming=purpose == "chat",
         use_responses_api=False,
         stream_usage=True,
         timeout=timeout,

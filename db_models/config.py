@@ -30,9 +30,28 @@ def with_pool_size(database_url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+async def _keep_session(connection: Any) -> None:
+    """What a pooled connection needs when it goes back to the pool, besides asyncpg's rollback of an open
+    transaction: nothing. asyncpg's default reset sends `RESET ALL; UNLISTEN *; CLOSE ALL; ...` on every
+    release, a round trip per Tortoise query (each query takes and releases a connection), for session state
+    this application never sets: no SET, LISTEN, cursors or advisory locks."""
+
+
+def database_connection(database_url: str) -> str | dict[str, Any]:
+    """The Tortoise connection for a URL: PostgreSQL on asyncpg with the pool size and the release above."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    url = with_pool_size(database_url)
+    if urlsplit(url).scheme not in ("postgres", "postgresql", "asyncpg"):
+        return url
+    connection = expand_db_url(url)
+    connection["credentials"]["reset"] = _keep_session
+    return connection
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": with_pool_size(database_url)},
+        "connections": {"default": database_connection(database_url)},
         "apps": {
             "aibt": {
                 "models": MODEL_MODULES,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import socket
@@ -33,6 +34,9 @@ logger = logging.getLogger("aibt.worker")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 HEARTBEAT_SECONDS = 10
+# HTTP clients that log a line per request at INFO: the LLM calls and the MCP tool calls of every run, a
+# few dozen lines a run written from the event-loop thread. Their warnings and errors still show.
+CHATTY_LOGGERS = ("httpx", "httpx2", "mcp.client.streamable_http")
 
 
 def _worker_key(prefix: str, worker_id: str = "*") -> str:
@@ -81,9 +85,18 @@ class WorkerRuntime(dramatiq.Middleware):
             raise RuntimeError("The worker runtime has not booted.")
         return self._bus
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Boots before the worker threads start taking messages (after_worker_boot runs once they have: a
+        run taken in between failed with "not booted"). The AsyncIO middleware, added to the broker first,
+        has started the event-loop thread by now."""
         configure_logging(os.environ.get("AIBT_LOG_LEVEL", "INFO"))
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # AIBT_LOG_LEVEL=DEBUG keeps them
+            for name in CHATTY_LOGGERS:
+                logging.getLogger(name).setLevel(logging.WARNING)
         serve_worker_metrics(int(os.environ.get("AIBT_WORKER_METRICS_PORT", "9191")))
+        # The remote models' client, imported lazily by agents/llm.py, is imported here once: on the first
+        # remote run it would take half a second of the event-loop thread every run of the process shares.
+        importlib.import_module("langchain_openai")
         get_event_loop_thread().run_coroutine(self._boot())
         logger.info("worker %s ready", self.worker_id)
 

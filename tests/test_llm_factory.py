@@ -97,7 +97,10 @@ def test_a_remote_model_is_chat_openai_with_the_stored_parameters(settings):
     assert (model.model_name, model.openai_api_base) == ("anthropic/claude-sonnet-4.5", "http://127.0.0.1:9/v1")
     assert (model.temperature, model.top_p, model.max_tokens) == (0.3, 0.9, 512)
     assert (model.frequency_penalty, model.presence_penalty, model.extra_body) == (0.1, 0.2, {"top_k": 40})
-    assert model.streaming and model.stream_usage and model.use_responses_api is False
+    assert model.stream_usage and model.use_responses_api is False
+    assert not model.streaming  # a trading turn is read whole: one JSON answer, not a stream to parse
+    chat = load_chat_model("anthropic/claude-sonnet-4.5", PARAMETERS, remote_settings(settings), purpose="chat")
+    assert chat.streaming and chat.stream_usage  # a chat reply shows its tokens as they come
 
 
 def test_unset_parameters_are_left_to_the_endpoint(settings):
@@ -106,9 +109,9 @@ def test_unset_parameters_are_left_to_the_endpoint(settings):
     assert model.extra_body is None
 
 
-async def test_a_remote_model_streams_tokens_and_sends_the_parameters(settings, fake_openai):
+async def test_a_remote_chat_model_streams_tokens_and_sends_the_parameters(settings, fake_openai):
     fake_openai.policy = lambda messages, tools: Turn("Prices look calm today, so I hold.")
-    model = load_chat_model("openai/gpt-5", PARAMETERS, remote_settings(settings, fake_openai.base_url))
+    model = load_chat_model("openai/gpt-5", PARAMETERS, remote_settings(settings, fake_openai.base_url), purpose="chat")
     chunks = [chunk async for chunk in model.astream([HumanMessage("What now?")])]
     assert len([c for c in chunks if c.content]) == 7
     assert "".join(c.content for c in chunks) == "Prices look calm today, so I hold."
@@ -162,6 +165,7 @@ async def test_a_remote_model_trades_through_the_real_trade_server(settings, fak
     assert result.output_tokens == sum(u["completion_tokens"] for u in fake_openai.usage_reports)
 
     first, second, _ = fake_openai.requests
+    assert first.get("stream") in (None, False)
     assert {t["function"]["name"] for t in first["tools"]} == {
         "quote",
         "price_history",

@@ -36,7 +36,9 @@ CREATE_MODEL = "mutation($i: CreateModelInput!) { createModel(input: $i) { id } 
 CREATE_CONVERSATION = "mutation($model: ID) { createConversation(modelId: $model) { id } }"
 SEND = "mutation($id: ID!, $c: String!) { sendMessage(conversationId: $id, content: $c) { id } }"
 RUN_STATUS = "query($id: ID!) { run(id: $id) { status error } }"
-START, END = dt.date(2010, 3, 1), dt.date(2010, 3, 12)
+# Long enough that the run is still RUNNING when Redis goes away: its turns are read whole, quicker than the
+# chat's title and the reply's first tokens are streamed.
+START, END = dt.date(2010, 3, 1), dt.date(2010, 4, 30)
 REPLY_WORDS = 400
 CHAT_END = frozenset({"COMPLETE", "ERROR"})
 

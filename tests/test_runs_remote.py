@@ -33,7 +33,7 @@ async def test_a_remote_model_trades_through_the_tools_and_its_usage_is_counted(
     assert result["usage"]["outputTokens"] == sum(u["completion_tokens"] for u in remote_llm.usage_reports)
     first = remote_llm.requests[0]
     assert first["model"] == "openai/gpt-5" and first["temperature"] == 0.3 and first["top_k"] == 7
-    assert first["stream"] is True
+    assert first.get("stream") in (None, False)  # a trading turn is read whole
     assert {t["function"]["name"] for t in first["tools"]} >= {"buy", "sell", "portfolio", "quote"}
 
 

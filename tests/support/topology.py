@@ -64,9 +64,16 @@ async def wait_for_http(url: str, process: subprocess.Popen, what: str, logs: st
 
 @asynccontextmanager
 async def production_topology(
-    settings: Settings, tmp_path: Path, *, worker_threads: int = 8, redis_url: str = REDIS_URL, **extra_env: str
+    settings: Settings,
+    tmp_path: Path,
+    *,
+    worker_threads: int = 8,
+    worker_processes: int = 1,
+    redis_url: str = REDIS_URL,
+    **extra_env: str,
 ) -> AsyncIterator[Topology]:
-    """Tool servers, one worker and one API process sharing the test database and a private Redis prefix."""
+    """Tool servers, one `aibt worker` (of `worker_processes` processes) and one API process sharing the test
+    database and a private Redis prefix."""
     prefix = f"aibt-test-{uuid.uuid4().hex[:8]}:"
     ports = {name: free_port() for name in TOOLS}
     env = clean_env(
@@ -87,7 +94,7 @@ async def production_topology(
         tools = topology.start("tools", "tools")
         for name, port in ports.items():
             await wait_for_http(f"http://127.0.0.1:{port}/mcp", tools, f"{name} tool server", tmp_path / "tools.log")
-        topology.start("worker", "worker", "--threads", str(worker_threads))
+        topology.start("worker", "worker", "--threads", str(worker_threads), "--processes", str(worker_processes))
         api = topology.start("api", "serve")
         await wait_for_http(f"{topology.api_url}/healthz", api, "the API", tmp_path / "api.log")
         yield topology
