@@ -18,6 +18,7 @@ from mcp import ClientSession
 
 from tools.credentials import HEADER
 from tools.extra_servers import ExtraServer
+from tools.http_clients import mcp_http_client
 from tools.in_process import connect, in_process_servers, in_process_url
 from tools.launcher import server_url
 
@@ -53,7 +54,10 @@ async def run_tools(
     headers = {HEADER: credential}
     local = in_process_servers(servers)
     urls = {name: server_url(name) for name in servers if name not in local}
-    connections = {name: {"transport": "streamable_http", "url": url, "headers": headers} for name, url in urls.items()}
+    connections = {
+        name: {"transport": "streamable_http", "url": url, "headers": headers, "httpx_client_factory": mcp_http_client}
+        for name, url in urls.items()
+    }
     connections.update({server.name: server.connection() for server in extra})
     client = MultiServerMCPClient(connections)
     async with AsyncExitStack() as stack:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from tools.http_clients import mcp_http_client
 from tools.launcher import DEFAULT_PORTS, STATUS_TIMEOUT, ToolServerStatus, check_server
 
 logger = logging.getLogger("aibt.tools")
@@ -62,7 +63,12 @@ class ExtraServer:
 
     def connection(self) -> dict[str, Any]:
         """A langchain-mcp-adapters connection over streamable HTTP."""
-        return {"transport": "streamable_http", "url": self.url, "headers": dict(self.headers)}
+        return {
+            "transport": "streamable_http",
+            "url": self.url,
+            "headers": dict(self.headers),
+            "httpx_client_factory": mcp_http_client,
+        }
 
 
 def _entry(name: Any, raw: Any, where: str) -> ExtraServer:

@@ -22,13 +22,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
-import httpx
 import uvicorn
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.fastmcp import FastMCP
 
 from db_models.settings import Settings
+from tools.http_clients import http_client
 from tools.in_process import (
     InProcessToolServers,
     connect,
@@ -241,7 +241,7 @@ async def check_server(
     @asynccontextmanager
     async def over_http() -> AsyncIterator[ClientSession]:
         async with (
-            httpx.AsyncClient(timeout=timeout, headers=dict(headers or {})) as http,
+            http_client(timeout=timeout, headers=dict(headers or {})) as http,
             streamable_http_client(url, http_client=http) as (read, write, _),
             ClientSession(read, write) as session,
         ):

@@ -22,6 +22,7 @@ from mcp.server.fastmcp import Context, FastMCP
 
 from db_models.runs import Run
 from db_models.settings import get_settings
+from tools.http_clients import http_client
 from tools.run_context import ToolRefusal, add_tools, current_run
 
 DEFAULT_SEARCH_URL = "https://s.jina.ai/"
@@ -111,7 +112,7 @@ async def fetch_results(query: str, api_key: str) -> list[SearchResult]:
     headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "X-Respond-With": "no-content"}
     timeout = search_timeout()
     try:
-        async with httpx.AsyncClient(timeout=timeout) as http:
+        async with http_client(timeout=timeout) as http:
             response = await http.get(search_url(), params={"q": query}, headers=headers)
             response.raise_for_status()
             body = response.json()
