@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.fanout import fanout_api, measure_fanout, measure_serving
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.database_independent]  # the API processes meet through Redis
 EVENTS = 5
 
 
