@@ -29,11 +29,8 @@ RUN_DAYS = DAYS[-2:]
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def market(server_url):
-    await bm.insert_benchmark_bars(TICKERS, DAYS)
-    try:
+    async with bm.stored_bars(TICKERS, DAYS):
         yield
-    finally:
-        await bm.delete_benchmark_bars(TICKERS)
 
 
 @pytest.mark.timeout(300)

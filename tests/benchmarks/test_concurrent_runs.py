@@ -43,11 +43,8 @@ CLI_DEFAULT_THREADS = 64  # `aibt worker` without --threads
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def market(server_url):
-    await bm.insert_benchmark_bars(TICKERS, DAYS)
-    try:
+    async with bm.stored_bars(TICKERS, DAYS):
         yield
-    finally:
-        await bm.delete_benchmark_bars(TICKERS)
 
 
 @pytest.fixture

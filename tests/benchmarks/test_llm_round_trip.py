@@ -37,11 +37,8 @@ DAYS = bm.weekdays(10)
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def market(server_url):
-    await bm.insert_benchmark_bars(TICKERS, DAYS)
-    try:
+    async with bm.stored_bars(TICKERS, DAYS):
         yield
-    finally:
-        await bm.delete_benchmark_bars(TICKERS)
 
 
 @pytest.mark.timeout(900)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -64,3 +66,13 @@ async def insert_benchmark_bars(symbols: list[str], days: list[dt.date], seed: i
 
 async def delete_benchmark_bars(symbols: list[str]) -> None:
     await PriceBar.filter(symbol__in=symbols, source=SOURCE).delete()
+
+
+@asynccontextmanager
+async def stored_bars(symbols: list[str], days: list[dt.date]) -> AsyncIterator[None]:
+    """The symbols' synthetic bars over the days, stored for the block and deleted after it."""
+    await insert_benchmark_bars(symbols, days)
+    try:
+        yield
+    finally:
+        await delete_benchmark_bars(symbols)

@@ -81,12 +81,8 @@ class Market:
 async def benchmark_market(ticker_count: int, trading_days: int) -> AsyncIterator[Market]:
     """Synthetic daily bars of `ticker_count` tickers and all four tool servers, for one module."""
     market = Market(bm.tickers(ticker_count), bm.weekdays(HISTORY_DAYS + trading_days))
-    await bm.insert_benchmark_bars(market.tickers, market.days)
-    try:
-        async with tool_servers_for_runs():
-            yield market
-    finally:
-        await bm.delete_benchmark_bars(market.tickers)
+    async with bm.stored_bars(market.tickers, market.days), tool_servers_for_runs():
+        yield market
 
 
 def _seconds(sample_name: str) -> float:
