@@ -49,6 +49,8 @@ async def test_a_worker_runs_the_job_and_a_killed_workers_job_is_resumed_by_anot
         "AIBT_ALPHAVANTAGE_CALLS_PER_MINUTE": "60000",
         "AIBT_ALPHAVANTAGE_THROTTLE_WAIT_SECONDS": "0.01",
         "AIBT_RUN_STALE_SECONDS": "3",
+        # Workers log no line per HTTP request at INFO; at DEBUG they do, and the key must be redacted there.
+        "AIBT_LOG_LEVEL": "DEBUG",
     }
     async with production_topology(settings, tmp_path, **extra) as topology:
         async with httpx.AsyncClient(base_url=topology.api_url, timeout=30) as http:
