@@ -38,7 +38,7 @@ SEND = "mutation($id: ID!, $c: String!) { sendMessage(conversationId: $id, conte
 RUN_STATUS = "query($id: ID!) { run(id: $id) { status error } }"
 # Long enough that the run is still RUNNING when Redis goes away: its turns are read whole, quicker than the
 # chat's title and the reply's first tokens are streamed.
-START, END = dt.date(2010, 3, 1), dt.date(2010, 4, 30)
+START, END = dt.date(2010, 3, 1), dt.date(2010, 8, 31)
 REPLY_WORDS = 400
 CHAT_END = frozenset({"COMPLETE", "ERROR"})
 
