@@ -23,6 +23,8 @@ from agents.trading.prompts import read_run_facts
 
 SHORT_WINDOW = 5
 LONG_WINDOW = 20
+# Tools that answer several tickers in one call (`symbols`), and the key listing each ticker's answer.
+PER_SYMBOL_LISTS = {"quote": "quotes", "indicators": "indicators"}
 
 
 def tool_result(text: str) -> dict[str, Any] | str:
@@ -49,6 +51,26 @@ class Call:
         symbol = self.args.get("symbol")
         return str(symbol).upper() if symbol else None
 
+    def per_symbol(self) -> list[Call]:
+        """A call that named several tickers (`symbols`) as one call per ticker, each with its own answer (a
+        ticker's refusal as text, as a one-ticker call answers it); any other call as itself."""
+        if not self.args.get("symbols"):
+            return [self]
+        answers: dict[str, dict[str, Any] | str] = {}
+        if isinstance(self.result, dict):
+            for entry in self.result.get(PER_SYMBOL_LISTS.get(self.name, ""), []):
+                ticker = str(entry.get("symbol", "")).upper()
+                answers[ticker] = f"Refused: {entry['refused']}" if "refused" in entry else entry
+        return [
+            Call(self.name, {"symbol": ticker}, self._answer_for(ticker, answers))
+            for ticker in (str(s).upper() for s in self.args["symbols"])
+        ]
+
+    def _answer_for(self, ticker: str, answers: dict[str, dict[str, Any] | str]) -> dict[str, Any] | str | None:
+        if self.result is None or isinstance(self.result, str):
+            return self.result  # not answered yet, or the whole call refused
+        return answers.get(ticker, f"No answer for {ticker} in {self.result}")
+
 
 @dataclass
 class Reply:
@@ -67,10 +89,13 @@ class Conversation:
         day = list(messages[start:])
         answers = {m.tool_call_id: text_content(m) for m in day if isinstance(m, ToolMessage)}
         self.calls = [
-            Call(c["name"], dict(c["args"]), tool_result(answers[c["id"]]) if c["id"] in answers else None)
+            one
             for m in day
             if isinstance(m, AIMessage)
             for c in m.tool_calls
+            for one in Call(
+                c["name"], dict(c["args"]), tool_result(answers[c["id"]]) if c["id"] in answers else None
+            ).per_symbol()
         ]
         self.turn = sum(1 for m in messages if isinstance(m, AIMessage))
 
@@ -116,6 +141,13 @@ def even_split(cash: Decimal, tickers: int, price: Decimal) -> int:
     if tickers <= 0 or price <= 0:
         return 0
     return int((Decimal(cash) / tickers / price).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def ask(name: str, tickers: Sequence[str], **args: Any) -> tuple[str, dict[str, Any]]:
+    """One call of a tool for these tickers: `symbol` for one, `symbols` for several (one call, not one each)."""
+    if len(tickers) == 1:
+        return name, {"symbol": tickers[0], **args}
+    return name, {"symbols": list(tickers), **args}
 
 
 def trade_outcome(call: Call | None) -> str:
@@ -175,7 +207,7 @@ class BuyAndHoldModel(LocalStrategyModel):
             return Reply(
                 f"First trading day: splitting {money(cash)} evenly over {', '.join(tickers)}. "
                 "Getting the opening prices.",
-                [("quote", {"symbol": t}) for t in missing],
+                [ask("quote", missing)],
             )
         plan: list[str] = []
         orders: list[tuple[str, dict[str, Any]]] = []
@@ -209,20 +241,21 @@ class MomentumModel(LocalStrategyModel):
     long_window: int = LONG_WINDOW
 
     def decide(self, conversation: Conversation) -> Reply:
-        portfolio = _portfolio_or_reply(conversation, "indicators", "quote", "buy", "sell")
+        tools = ("indicators", "quote", "buy", "sell")
+        first = conversation.last("portfolio") is None and not conversation.missing_tools("portfolio", *tools)
+        # When the prompt names the tickers, the portfolio, the signals and the prices are read in one turn.
+        if first and (tickers := conversation.tickers()):
+            return Reply(f"Checking the portfolio and {self._reading}", [("portfolio", {}), *self._reads(tickers)])
+        portfolio = _portfolio_or_reply(conversation, *tools)
         if isinstance(portfolio, Reply):
             return portfolio
         cash, held = Decimal(portfolio["cash"]), held_shares(portfolio)
         tickers = conversation.tickers(portfolio)
         if not tickers:
             return Reply("No allowed tickers, so I hold.")
-        windows = {"short_window": self.short_window, "long_window": self.long_window}
-        missing = [t for t in tickers if conversation.last("indicators", t) is None]
-        if missing:
-            return Reply(
-                f"Reading the {self.short_window}- and {self.long_window}-bar moving averages.",
-                [("indicators", {"symbol": t, **windows}) for t in missing],
-            )
+        unread = [t for t in tickers if conversation.last("indicators", t) is None]
+        if unread:
+            return Reply(f"Reading {self._reading}", self._reads(unread))
 
         calls: list[tuple[str, dict[str, Any]]] = []
         notes: list[str] = []
@@ -232,8 +265,27 @@ class MomentumModel(LocalStrategyModel):
                 calls.append(call)
             notes.append(note)
         if calls:
-            return Reply("Acting on the crossover signals.", calls)
+            return Reply("Acting on the crossover signals.", self._in_order(calls))
         return Reply(" ".join(notes))
+
+    @property
+    def _reading(self) -> str:
+        return f"the {self.short_window}- and {self.long_window}-bar moving averages and the prices."
+
+    def _reads(self, tickers: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        """The signals and the opening prices of these tickers: one call of each tool."""
+        windows = {"short_window": self.short_window, "long_window": self.long_window}
+        return [ask("indicators", tickers, **windows), ask("quote", tickers)]
+
+    @staticmethod
+    def _in_order(calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+        """A turn's calls run at once: quotes asked together in one call, and sells before buys (a turn of
+        their own), so that their proceeds are in the cash when the buys fill."""
+        quotes = [args["symbol"] for name, args in calls if name == "quote"]
+        others = [(name, args) for name, args in calls if name != "quote"]
+        if any(name == "sell" for name, _ in others):
+            others = [(name, args) for name, args in others if name != "buy"]
+        return ([ask("quote", quotes)] if quotes else []) + others
 
     def _step(
         self, conversation: Conversation, ticker: str, cash: Decimal, tickers: int, held: int

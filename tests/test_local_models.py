@@ -26,13 +26,15 @@ def portfolio() -> str:
 
 
 @tool
-def quote(symbol: str) -> str:
+def quote(symbol: str | None = None, symbols: list[str] | None = None) -> str:
     """A quote."""
     return ""
 
 
 @tool
-def indicators(symbol: str, short_window: int = 5, long_window: int = 20) -> str:
+def indicators(
+    symbol: str | None = None, short_window: int = 5, long_window: int = 20, symbols: list[str] | None = None
+) -> str:
     """Moving averages."""
     return ""
 
@@ -112,8 +114,28 @@ def filled(args: dict) -> str:
 OPENS = {"AAA": 109.0, "BBB": 1109.0}
 
 
-def daily_quote(args: dict) -> str:
-    return json.dumps({"symbol": args["symbol"], "open_today": OPENS[args["symbol"]], "previous_close": 1.0})
+def per_symbol(key: str, answer_one: Callable[[str], dict | str]) -> Answer:
+    """A tool that answers one ticker (`symbol`) or several (`symbols`, each listed under `key`), as the price
+    server does: a ticker's refusal refuses a one-ticker call, and shows in its entry of a several-ticker one."""
+
+    def answer(args: dict) -> str:
+        if "symbols" not in args:
+            one = answer_one(args["symbol"])
+            return one if isinstance(one, str) else json.dumps(one)
+        entries = [answer_one(s) for s in args["symbols"]]
+        return json.dumps(
+            {
+                key: [
+                    {"symbol": s, "refused": e.removeprefix("Refused: ")} if isinstance(e, str) else e
+                    for s, e in zip(args["symbols"], entries, strict=True)
+                ]
+            }
+        )
+
+    return answer
+
+
+daily_quote = per_symbol("quotes", lambda s: {"symbol": s, "open_today": OPENS[s], "previous_close": 1.0})
 
 
 async def test_text_streams_token_by_token_and_tool_calls_arrive_in_the_stream():
@@ -160,8 +182,7 @@ async def test_buy_and_hold_splits_the_cash_evenly_at_the_open_on_the_first_day(
     # 5,000 per ticker: floor(5000 / 109) = 45, floor(5000 / 1109) = 4
     assert calls(messages) == [
         ("portfolio", {}),
-        ("quote", {"symbol": "AAA"}),
-        ("quote", {"symbol": "BBB"}),
+        ("quote", {"symbols": ["AAA", "BBB"]}),
         ("buy", {"symbol": "AAA", "amount": 45}),
         ("buy", {"symbol": "BBB", "amount": 4}),
     ]
@@ -195,14 +216,19 @@ async def test_an_intraday_session_trades_only_its_symbol_at_the_last_close():
 
 
 def indicator_answers(averages: dict[str, tuple[float, float]]) -> Answer:
-    def answer(args: dict) -> str:
-        assert (args["short_window"], args["long_window"]) == (5, 20)
-        pair = averages[args["symbol"]]
+    def answer_one(symbol: str) -> dict | str:
+        pair = averages[symbol]
         if pair is None:
-            return "Refused: Only 9 completed bars of AAA so far; need 21."
-        return json.dumps({"symbol": args["symbol"], "sma_5": pair[0], "sma_20": pair[1]})
+            return f"Refused: Only 9 completed bars of {symbol} so far; need 21."
+        return {"symbol": symbol, "sma_5": pair[0], "sma_20": pair[1]}
 
-    return answer
+    answer = per_symbol("indicators", answer_one)
+
+    def checked(args: dict) -> str:
+        assert (args["short_window"], args["long_window"]) == (5, 20)
+        return answer(args)
+
+    return checked
 
 
 async def test_momentum_buys_above_the_long_average_and_sells_below_it():
@@ -214,14 +240,16 @@ async def test_momentum_buys_above_the_long_average_and_sells_below_it():
         "indicators": indicator_answers({"AAA": (110.0, 100.0), "BBB": (900.0, 1000.0)}),
     }
     messages = await converse(MomentumModel(), context(), answers)
+    # One turn reads the portfolio, the signals and the prices (one call each); the sell goes before the buy.
     assert calls(messages) == [
         ("portfolio", {}),
-        ("indicators", {"symbol": "AAA", "short_window": 5, "long_window": 20}),
-        ("indicators", {"symbol": "BBB", "short_window": 5, "long_window": 20}),
-        ("quote", {"symbol": "AAA"}),
+        ("indicators", {"symbols": ["AAA", "BBB"], "short_window": 5, "long_window": 20}),
+        ("quote", {"symbols": ["AAA", "BBB"]}),
         ("sell", {"symbol": "BBB", "amount": 3}),
         ("buy", {"symbol": "AAA", "amount": 45}),
     ]
+    turns = [[c["name"] for c in m.tool_calls] for m in messages if isinstance(m, AIMessage) and m.tool_calls]
+    assert turns == [["portfolio", "indicators", "quote"], ["sell"], ["buy"]]
     summary = messages[-1].content
     assert "AAA: buy 45, the 5-bar average 110.00 is above the 20-bar average 100.00" in summary
     assert "BBB: sell all 3, the 5-bar average 900.00 is below the 20-bar average 1,000.00" in summary
@@ -231,9 +259,10 @@ async def test_momentum_keeps_what_it_holds_and_stays_out_of_what_falls():
     answers = {
         "portfolio": as_json({"cash": 10000.0, "holdings": {"AAA": 5}}),
         "indicators": indicator_answers({"AAA": (110.0, 100.0), "BBB": (90.0, 100.0)}),
+        "quote": daily_quote,
     }
     messages = await converse(MomentumModel(), context(), answers)
-    assert [name for name, _ in calls(messages)] == ["portfolio", "indicators", "indicators"]
+    assert [name for name, _ in calls(messages)] == ["portfolio", "indicators", "quote"]
     assert "AAA: keep 5 shares" in messages[-1].content and "BBB: stay out" in messages[-1].content
 
 
@@ -241,10 +270,27 @@ async def test_momentum_holds_when_the_indicators_are_refused():
     answers = {
         "portfolio": as_json({"cash": 10000.0, "holdings": {}}),
         "indicators": indicator_answers({"AAA": None, "BBB": None}),
+        "quote": daily_quote,
     }
     messages = await converse(MomentumModel(), context(), answers)
-    assert [name for name, _ in calls(messages)] == ["portfolio", "indicators", "indicators"]
+    assert [name for name, _ in calls(messages)] == ["portfolio", "indicators", "quote"]
     assert "AAA: hold, no signal yet (Refused: Only 9 completed bars" in messages[-1].content
+
+
+async def test_momentum_reads_the_portfolio_first_when_the_prompt_names_no_tickers():
+    answers = {
+        "portfolio": as_json({"cash": 10000.0, "holdings": {}, "allowed_tickers": ["AAA"]}),
+        "indicators": indicator_answers({"AAA": (110.0, 100.0)}),
+        "quote": daily_quote,
+        "buy": filled,
+    }
+    messages = await converse(MomentumModel(), context(tickers=()), answers)
+    assert calls(messages) == [
+        ("portfolio", {}),
+        ("indicators", {"symbol": "AAA", "short_window": 5, "long_window": 20}),
+        ("quote", {"symbol": "AAA"}),
+        ("buy", {"symbol": "AAA", "amount": 91}),  # floor(10000 / 109)
+    ]
 
 
 async def test_the_users_text_cannot_pose_as_run_facts():

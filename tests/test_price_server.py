@@ -12,6 +12,7 @@ from db_models.market import PriceInterval
 from db_models.runs import Run, RunStatus, TradingMode
 from tests.support import price_fixtures as px
 from tests.support.tool_servers import call_text, create_running_run, mcp_client, running_tool_servers, session_tools
+from tools.market_view import MarketView
 
 DAYS = px.trading_days()
 TODAY = 9  # 2025-01-15, the day with hourly bars
@@ -176,6 +177,61 @@ async def test_calls_without_a_valid_credential_of_a_running_run_are_refused(set
 async def test_a_user_token_is_not_a_run_credential(api, signup, price_url):
     account = await signup("tooluser")
     assert (await ask(price_url, account.token, "quote", symbol=px.SYMBOL)).startswith("Refused:")
+
+
+# Several tickers in one call: each answer is the one-ticker call's, never more.
+
+
+async def test_quotes_of_several_tickers_are_each_the_one_ticker_quote(price_url, daily_run, intraday_run):
+    for run in (daily_run, intraday_run):
+        text = await ask(price_url, run.credential, "quote", symbols=[px.SYMBOL, px.OTHER, "NOBARS"])
+        quotes = json.loads(text)["quotes"]
+        for ticker, listed in zip((px.SYMBOL, px.OTHER), quotes, strict=False):
+            assert listed == json.loads(await ask(price_url, run.credential, "quote", symbol=ticker))
+        assert quotes[2] == {"symbol": "NOBARS", "refused": "No price data for NOBARS up to now."}
+        assert not reveals_the_future(text)
+
+
+async def test_a_daily_quote_of_several_tickers_shows_only_todays_opens(price_url, daily_run):
+    quotes = json.loads(await ask(price_url, daily_run.credential, "quote", symbols=[px.OTHER, px.SYMBOL]))["quotes"]
+    assert [(q["symbol"], q["open_today"]) for q in quotes] == [
+        (px.OTHER, float(px.daily_open(TODAY) + 1000)),
+        (px.SYMBOL, float(px.daily_open(TODAY))),
+    ]
+    later = future_daily_values() | {v + 1000 for v in future_daily_values()}
+    assert not numbers(json.dumps(quotes)) & later
+
+
+async def test_indicators_of_several_tickers_are_each_the_one_ticker_answer(settings, price_url, daily_run):
+    arguments = {"short_window": 2, "long_window": 5}
+    text = await ask(price_url, daily_run.credential, "indicators", symbols=[px.SYMBOL, px.OTHER], **arguments)
+    listed = json.loads(text)["indicators"]
+    assert [entry["symbol"] for entry in listed] == [px.SYMBOL, px.OTHER]
+    for entry in listed:
+        one = await ask(price_url, daily_run.credential, "indicators", symbol=entry["symbol"], **arguments)
+        assert entry == json.loads(one)
+    assert listed[0]["last_close"] == float(px.daily_close(TODAY - 1))
+
+    early = await create_running_run(settings, clock_at=px.session_open(DAYS[2]), allowed_tickers=[px.SYMBOL])
+    refused = json.loads(await ask(price_url, early.credential, "indicators", symbols=[px.SYMBOL, px.OTHER]))
+    assert [e["refused"] for e in refused["indicators"]] == [
+        f"Only 2 completed bars of {t} so far; need 21." for t in (px.SYMBOL, px.OTHER)
+    ]
+
+
+@pytest.mark.parametrize("arguments", [{}, {"symbols": []}, {"symbols": ["AAPL", "not a ticker"]}])
+async def test_a_call_naming_no_ticker_or_a_malformed_one_is_refused(price_url, daily_run, arguments):
+    for tool in ("quote", "indicators"):
+        assert (await ask(price_url, daily_run.credential, tool, **arguments)).startswith("Refused:")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 8, 15, 100])
+@pytest.mark.parametrize("interval", [PriceInterval.DAY, PriceInterval.HOUR])
+async def test_bars_of_several_tickers_read_together_are_each_tickers_own(daily_run, intraday_run, limit, interval):
+    for run in (daily_run.run, intraday_run.run):
+        view = MarketView(await Run.get(id=run.id))
+        together = await view.bars_of([px.SYMBOL, px.OTHER, "NOBARS"], interval, limit)
+        assert together == {t: await view.bars(t, interval, limit) for t in (px.SYMBOL, px.OTHER, "NOBARS")}
 
 
 # Splits and dividends: shown from their ex-date on, never before.

@@ -9,9 +9,12 @@ ex-date on (they apply at its open, before the run's first step that day). Nothi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+
+from tortoise.queryset import QuerySet
 
 from db_models.corporate_actions import Action, actions_between
 from db_models.market import EXCHANGE_TZ, TICKER_PATTERN, PriceBar, PriceInterval
@@ -73,12 +76,15 @@ def parse_symbol(raw: str) -> str:
     return symbol
 
 
-def _whole(bar: PriceBar) -> BarView:
-    return BarView(bar.timestamp, bar.trade_date, bar.open, bar.high, bar.low, bar.close, bar.volume)
+_BAR_FIELDS = ("symbol", "timestamp", "trade_date", "open", "high", "low", "close", "volume")
+# Bars of one trading session per interval, at least: sizes the calendar span a batched read looks back over.
+_BARS_PER_SESSION = {PriceInterval.DAY: 1, PriceInterval.HOUR: 6, PriceInterval.MINUTE: 360}
 
 
-def _open_only(bar: PriceBar) -> BarView:
-    return BarView(bar.timestamp, bar.trade_date, bar.open, None, None, None, None)
+def _likely_span(interval: PriceInterval, bars: int) -> dt.timedelta:
+    """Calendar days that usually hold `bars` bars: their sessions, plus weekends and holidays."""
+    sessions = -(-bars // _BARS_PER_SESSION[interval])
+    return dt.timedelta(days=sessions * 3 // 2 + 7)
 
 
 class MarketView:
@@ -99,17 +105,44 @@ class MarketView:
     ) -> list[BarView]:
         """The newest `limit` bars the run may see, oldest first; `until` can only narrow the window."""
         limit = max(1, min(limit, MAX_BARS))
-        query = PriceBar.filter(symbol=symbol, interval=interval)
+        query = self._visible(PriceBar.filter(symbol=symbol, interval=interval), interval, until)
+        rows = await query.order_by("-timestamp").limit(limit).values_list(*_BAR_FIELDS)
+        return [self._shown(interval, row) for row in reversed(rows)]
+
+    async def bars_of(
+        self, symbols: list[str], interval: PriceInterval, limit: int, until: dt.date | None = None
+    ) -> dict[str, list[BarView]]:
+        """`bars` of several symbols, in one query when each has `limit` bars in the recent calendar span that
+        usually holds them; a symbol with fewer there (a gap, a short history) is read on its own."""
+        limit = max(1, min(limit, MAX_BARS))
+        if len(symbols) <= 1:
+            return {symbol: await self.bars(symbol, interval, limit, until) for symbol in symbols}
+        newest = self.today if until is None else min(until, self.today)
+        query = PriceBar.filter(
+            symbol__in=symbols, interval=interval, trade_date__gte=newest - _likely_span(interval, limit)
+        )
+        rows = await self._visible(query, interval, until).order_by("timestamp").values_list(*_BAR_FIELDS)
+        found: dict[str, list[BarView]] = {symbol: [] for symbol in symbols}
+        for row in rows:
+            found[row[0]].append(self._shown(interval, row))
+        for symbol, bars in found.items():
+            found[symbol] = bars[-limit:] if len(bars) >= limit else await self.bars(symbol, interval, limit, until)
+        return found
+
+    def _visible(self, query: QuerySet[PriceBar], interval: PriceInterval, until: dt.date | None) -> QuerySet[PriceBar]:
+        """The bars of `query` the run may see at its clock (bars of another interval: earlier days only)."""
         if until is not None:
             query = query.filter(trade_date__lte=until)
         if interval != self.interval:
-            rows = await query.filter(trade_date__lt=self.today).order_by("-timestamp").limit(limit)
-            return [_whole(b) for b in reversed(rows)]
-        if not self.is_daily:
-            rows = await query.filter(timestamp__lte=self.clock_at).order_by("-timestamp").limit(limit)
-            return [_whole(b) for b in reversed(rows)]
-        rows = await query.filter(timestamp__lte=self.clock_at).order_by("-timestamp").limit(limit)
-        return [_open_only(b) if b.timestamp == self.clock_at else _whole(b) for b in reversed(rows)]
+            return query.filter(trade_date__lt=self.today)
+        return query.filter(timestamp__lte=self.clock_at)
+
+    def _shown(self, interval: PriceInterval, row: tuple) -> BarView:
+        """A visible bar as the run sees it: a daily run's bar at its clock shows only its open."""
+        _, timestamp, trade_date, open_, high, low, close, volume = row
+        if self.is_daily and interval == self.interval and timestamp == self.clock_at:
+            return BarView(timestamp, trade_date, open_, None, None, None, None)
+        return BarView(timestamp, trade_date, open_, high, low, close, volume)
 
     async def corporate_actions(self, symbol: str, since: dt.date | None = None) -> list[Action]:
         """The symbol's splits and dividends with since <= ex-date <= today: applied by the run's clock, none later."""
@@ -136,18 +169,16 @@ class MarketView:
         latest known price; a symbol with neither is left out."""
         marks: dict[str, Decimal] = {}
         for symbol in symbols:
-            try:
+            with contextlib.suppress(ToolRefusal):
                 marks[symbol] = (await self.fill(symbol)).price
-            except ToolRefusal:
-                latest = await self.mark_price(symbol)
-                if latest is not None:
-                    marks[symbol] = latest
-        return marks
+        unfilled = [symbol for symbol in symbols if symbol not in marks]
+        return marks | (await self.mark_prices(unfilled) if unfilled else {})
 
     async def mark_price(self, symbol: str) -> Decimal | None:
         """The latest price the run knows for valuing holdings: today's open (daily) or the last close."""
-        latest = await self.bars(symbol, self.interval, 1)
-        if not latest:
-            return None
-        bar = latest[-1]
-        return bar.open if bar.close is None else bar.close
+        return (await self.mark_prices([symbol])).get(symbol)
+
+    async def mark_prices(self, symbols: list[str]) -> dict[str, Decimal]:
+        """`mark_price` of each symbol, read together; a symbol with no price yet is left out."""
+        latest = await self.bars_of(symbols, self.interval, 1)
+        return {s: bars[-1].open if bars[-1].close is None else bars[-1].close for s, bars in latest.items() if bars}

@@ -8,9 +8,12 @@ from typing import Any
 
 from mcp.server.fastmcp import Context, FastMCP
 
+from db_models.corporate_actions import Action, actions_between
 from db_models.market import PriceInterval
-from tools.market_view import MAX_BARS, MarketView, action_as_dict, parse_symbol
+from tools.market_view import MAX_BARS, BarView, MarketView, action_as_dict, parse_symbol
 from tools.run_context import ToolRefusal, add_tools, current_run
+
+MAX_SYMBOLS = 50  # tickers in one quote or indicators call
 
 
 def _interval(raw: str | None, view: MarketView) -> PriceInterval:
@@ -43,19 +46,55 @@ async def _view(ctx: Context) -> MarketView:
     return MarketView(await current_run(ctx))
 
 
-async def quote(ctx: Context, symbol: str) -> dict[str, Any]:
-    """The price of one ticker now, as far as this run may know it.
+def _tickers(symbol: str | None, symbols: list[str] | None) -> list[str]:
+    """The tickers a call names, in order and each once: `symbol`, then `symbols`."""
+    named = ([symbol] if symbol else []) + list(symbols or [])
+    if not named:
+        raise ToolRefusal('Name a ticker: symbol (e.g. "AAPL") or symbols (e.g. ["AAPL", "MSFT"]).')
+    if len(named) > MAX_SYMBOLS:
+        raise ToolRefusal(f"At most {MAX_SYMBOLS} symbols in one call; got {len(named)}.")
+    return list(dict.fromkeys(parse_symbol(raw) for raw in named))
+
+
+def _one_or_each(
+    symbols: list[str] | None, key: str, answers: dict[str, dict[str, Any] | ToolRefusal]
+) -> dict[str, Any]:
+    """One symbol asked as `symbol`: its answer (a refusal refuses the call). Asked as `symbols`: every answer
+    listed under `key`, a symbol's refusal in its entry so the others still answer."""
+    if not symbols:
+        (answer,) = answers.values()
+        if isinstance(answer, ToolRefusal):
+            raise answer
+        return answer
+    return {
+        key: [
+            {"symbol": ticker, "refused": str(answer)} if isinstance(answer, ToolRefusal) else answer
+            for ticker, answer in answers.items()
+        ]
+    }
+
+
+async def quote(ctx: Context, symbol: str | None = None, symbols: list[str] | None = None) -> dict[str, Any]:
+    """The price of a ticker now, as far as this run may know it; several tickers in one call with `symbols`.
 
     Daily runs: today's opening price (buy and sell orders fill at it) and the previous close.
     Intraday runs: the last completed bar's close (orders fill at the next bar's open).
     A split or dividend whose ex-date is today is listed: prices before today are not adjusted for it.
     symbol: a ticker such as AAPL.
+    symbols: several tickers, e.g. ["AAPL", "MSFT"] (at most 50): the answer lists each one's quote under
+    "quotes", in the order asked; a ticker without a price shows why under "refused".
     """
     view = await _view(ctx)
-    ticker = parse_symbol(symbol)
-    bars = await view.bars(ticker, view.interval, 2)
+    tickers = _tickers(symbol, symbols)
+    bars = await view.bars_of(tickers, view.interval, 2)
+    actions = await actions_between(tickers, view.today, view.today)
+    answers = {ticker: _quote_of(ticker, bars[ticker], actions) for ticker in tickers}
+    return _one_or_each(symbols, "quotes", answers)
+
+
+def _quote_of(ticker: str, bars: list[BarView], actions_today: list[Action]) -> dict[str, Any] | ToolRefusal:
     if not bars:
-        raise ToolRefusal(f"No price data for {ticker} up to now.")
+        return ToolRefusal(f"No price data for {ticker} up to now.")
     latest = bars[-1]
     answer: dict[str, Any] = {"symbol": ticker, "as_of": latest.as_dict()["time"]}
     if latest.partial:
@@ -63,9 +102,9 @@ async def quote(ctx: Context, symbol: str) -> dict[str, Any]:
         answer["previous_close"] = float(bars[0].close) if len(bars) == 2 and bars[0].close is not None else None
     else:
         answer["last_close"] = float(latest.close)
-    today = await view.corporate_actions(ticker, since=view.today)
+    today = [action_as_dict(a) for a in actions_today if a.symbol == ticker]
     if today:
-        answer["corporate_actions_today"] = [action_as_dict(a) for a in today]
+        answer["corporate_actions_today"] = today
     return answer
 
 
@@ -112,22 +151,39 @@ async def corporate_actions(ctx: Context, symbol: str, start_date: str | None = 
     return {"symbol": ticker, "as_of": view.today.isoformat(), "actions": [action_as_dict(a) for a in actions]}
 
 
-async def indicators(ctx: Context, symbol: str, short_window: int = 5, long_window: int = 20) -> dict[str, Any]:
-    """Moving averages and returns of one ticker's closes, from completed bars only.
+async def indicators(
+    ctx: Context,
+    symbol: str | None = None,
+    short_window: int = 5,
+    long_window: int = 20,
+    symbols: list[str] | None = None,
+) -> dict[str, Any]:
+    """Moving averages and returns of a ticker's closes, from completed bars only; several tickers in one
+    call with `symbols`.
 
     symbol: a ticker such as AAPL.
     short_window, long_window: moving-average lengths in bars (2 to 200, short < long).
+    symbols: several tickers, e.g. ["AAPL", "MSFT"] (at most 50): the answer lists each one's indicators
+    under "indicators", in the order asked; a ticker without enough bars shows why under "refused".
     Returns the last close, both simple moving averages, whether the short average is above the
     long one (and whether it crossed on the last bar), and 1-, 5- and 20-bar returns as fractions.
     """
     if not 2 <= short_window < long_window <= 200:
         raise ToolRefusal("Windows must satisfy 2 <= short_window < long_window <= 200.")
     view = await _view(ctx)
-    ticker = parse_symbol(symbol)
-    rows = [b for b in await view.bars(ticker, view.interval, long_window + 21) if not b.partial]
+    tickers = _tickers(symbol, symbols)
+    bars = await view.bars_of(tickers, view.interval, long_window + 21)
+    answers = {ticker: _indicators_of(ticker, bars[ticker], short_window, long_window) for ticker in tickers}
+    return _one_or_each(symbols, "indicators", answers)
+
+
+def _indicators_of(
+    ticker: str, bars: list[BarView], short_window: int, long_window: int
+) -> dict[str, Any] | ToolRefusal:
+    rows = [b for b in bars if not b.partial]
     closes = [float(b.close) for b in rows]
     if len(closes) < long_window + 1:
-        raise ToolRefusal(f"Only {len(closes)} completed bars of {ticker} so far; need {long_window + 1}.")
+        return ToolRefusal(f"Only {len(closes)} completed bars of {ticker} so far; need {long_window + 1}.")
     short_ma, long_ma = _mean_of_last(closes, short_window), _mean_of_last(closes, long_window)
     above = short_ma > long_ma
     was_above = _mean_of_last(closes[:-1], short_window) > _mean_of_last(closes[:-1], long_window)

@@ -58,8 +58,7 @@ async def _actions_today(run: Run, view: MarketView) -> list[dict[str, Any]]:
 
 
 async def _portfolio_answer(view: MarketView, portfolio: Portfolio) -> dict[str, Any]:
-    marks = {s: await view.mark_price(s) for s in portfolio.holdings}
-    known = {s: p for s, p in marks.items() if p is not None}
+    known = await view.mark_prices(list(portfolio.holdings))
     value = portfolio.cash + sum(Decimal(n) * known[s] for s, n in portfolio.holdings.items() if s in known)
     return {
         "cash": float(portfolio.cash),
