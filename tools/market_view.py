@@ -19,6 +19,7 @@ from tortoise.queryset import QuerySet
 from db_models.corporate_actions import Action, actions_between
 from db_models.market import EXCHANGE_TZ, TICKER_PATTERN, PriceBar, PriceInterval
 from db_models.runs import Run, TradingMode
+from tools.run_bars import BAR_FIELDS, kept_bars
 from tools.run_context import ToolRefusal
 
 MAX_BARS = 500
@@ -76,7 +77,6 @@ def parse_symbol(raw: str) -> str:
     return symbol
 
 
-_BAR_FIELDS = ("symbol", "timestamp", "trade_date", "open", "high", "low", "close", "volume")
 # Bars of one trading session per interval, at least: sizes the calendar span a batched read looks back over.
 _BARS_PER_SESSION = {PriceInterval.DAY: 1, PriceInterval.HOUR: 6, PriceInterval.MINUTE: 360}
 
@@ -104,29 +104,43 @@ class MarketView:
         self, symbol: str, interval: PriceInterval, limit: int, until: dt.date | None = None
     ) -> list[BarView]:
         """The newest `limit` bars the run may see, oldest first; `until` can only narrow the window."""
-        limit = max(1, min(limit, MAX_BARS))
-        query = self._visible(PriceBar.filter(symbol=symbol, interval=interval), interval, until)
-        rows = await query.order_by("-timestamp").limit(limit).values_list(*_BAR_FIELDS)
-        return [self._shown(interval, row) for row in reversed(rows)]
+        return [self._shown(interval, row) for row in await self._rows(symbol, interval, limit, until)]
 
     async def bars_of(
         self, symbols: list[str], interval: PriceInterval, limit: int, until: dt.date | None = None
     ) -> dict[str, list[BarView]]:
-        """`bars` of several symbols, in one query when each has `limit` bars in the recent calendar span that
-        usually holds them; a symbol with fewer there (a gap, a short history) is read on its own."""
+        """`bars` of several symbols. Those of the run's own interval up to its clock come from the bars the
+        run has read before (tools/run_bars.py); others from one query over the calendar span that usually
+        holds them."""
         limit = max(1, min(limit, MAX_BARS))
+        if until is None and interval == self.interval:
+            kept = kept_bars(self.run.id, self.run.created_at, interval)
+            rows = await kept.newest(symbols, limit, self.clock_at, lambda short, n: self._rows_of(short, interval, n))
+        else:
+            rows = await self._rows_of(symbols, interval, limit, until)
+        return {symbol: [self._shown(interval, row) for row in rows[symbol]] for symbol in symbols}
+
+    async def _rows(self, symbol: str, interval: PriceInterval, limit: int, until: dt.date | None) -> list[tuple]:
+        limit = max(1, min(limit, MAX_BARS))
+        query = self._visible(PriceBar.filter(symbol=symbol, interval=interval), interval, until)
+        return list(reversed(await query.order_by("-timestamp").limit(limit).values_list(*BAR_FIELDS)))
+
+    async def _rows_of(
+        self, symbols: list[str], interval: PriceInterval, limit: int, until: dt.date | None = None
+    ) -> dict[str, list[tuple]]:
+        """`_rows` of several symbols, in one query when each has `limit` bars in the recent calendar span that
+        usually holds them; a symbol with fewer there (a gap, a short history) is read on its own."""
         if len(symbols) <= 1:
-            return {symbol: await self.bars(symbol, interval, limit, until) for symbol in symbols}
+            return {symbol: await self._rows(symbol, interval, limit, until) for symbol in symbols}
         newest = self.today if until is None else min(until, self.today)
         query = PriceBar.filter(
             symbol__in=symbols, interval=interval, trade_date__gte=newest - _likely_span(interval, limit)
         )
-        rows = await self._visible(query, interval, until).order_by("timestamp").values_list(*_BAR_FIELDS)
-        found: dict[str, list[BarView]] = {symbol: [] for symbol in symbols}
-        for row in rows:
-            found[row[0]].append(self._shown(interval, row))
-        for symbol, bars in found.items():
-            found[symbol] = bars[-limit:] if len(bars) >= limit else await self.bars(symbol, interval, limit, until)
+        found: dict[str, list[tuple]] = {symbol: [] for symbol in symbols}
+        for row in await self._visible(query, interval, until).order_by("timestamp").values_list(*BAR_FIELDS):
+            found[row[0]].append(row)
+        for symbol, rows in found.items():
+            found[symbol] = rows[-limit:] if len(rows) >= limit else await self._rows(symbol, interval, limit, until)
         return found
 
     def _visible(self, query: QuerySet[PriceBar], interval: PriceInterval, until: dt.date | None) -> QuerySet[PriceBar]:
