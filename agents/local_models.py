@@ -69,7 +69,9 @@ class Call:
     def _answer_for(self, ticker: str, answers: dict[str, dict[str, Any] | str]) -> dict[str, Any] | str | None:
         if self.result is None or isinstance(self.result, str):
             return self.result  # not answered yet, or the whole call refused
-        return answers.get(ticker, f"No answer for {ticker} in {self.result}")
+        if ticker in answers:
+            return answers[ticker]
+        return f"No answer for {ticker} in {self.result}"
 
 
 @dataclass
