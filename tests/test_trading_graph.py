@@ -127,7 +127,7 @@ async def test_buy_and_hold_buys_the_even_split_at_the_open_then_holds_the_next_
     assert sorted(await trades(tool_run)) == sorted(
         [(ActionType.BUY, px.SYMBOL, 45, Decimal("109")), (ActionType.BUY, px.OTHER, 4, Decimal("1109"))]
     )
-    assert tool_names(first) == ["portfolio", "quote", "quote", "buy", "buy"]
+    assert tool_names(first) == ["portfolio", "quote", "buy", "buy"]  # both opens in one quote call
     assert (first.llm_calls, first.steps, first.stopped_by_limit) == (4, 4, False)
     assert first.input_tokens > first.output_tokens > 0
     assert [m["role"] for m in first.messages][:4] == ["system", "user", "assistant", "tool"]
@@ -171,7 +171,7 @@ async def test_momentum_with_too_little_history_holds(settings, tool_urls):
         tool_urls, tool_run, "local/momentum", day_context(tool_run, TODAY, first_day=True, tickers=[px.SYMBOL])
     )
     assert await trades(tool_run) == []
-    assert tool_names(result) == ["portfolio", "indicators"]
+    assert tool_names(result) == ["portfolio", "indicators", "quote"]  # one turn reads all three
     assert "LKAH: hold, no signal yet (Refused: Only 9 completed bars" in result.messages[-1]["content"]
 
 
