@@ -79,10 +79,14 @@ def _portfolio_after(position: Position) -> Portfolio:
 
 async def _latest(run: Run, connection: BaseDBAsyncClient | None) -> tuple[Portfolio, int]:
     """The portfolio after the run's last action and that action's id (0 before any)."""
-    last = await Position.filter(run_id=run.id).using_db(connection).order_by("-action_id").first()
+    last = await _last_row(run, connection)
     if last is None:
         return Portfolio(cash=await initial_cash(run, connection)), 0
     return _portfolio_after(last), last.action_id
+
+
+async def _last_row(run: Run, connection: BaseDBAsyncClient | None) -> Position | None:
+    return await Position.filter(run_id=run.id).using_db(connection).order_by("-action_id").first()
 
 
 async def _lock_run(run: Run, connection: BaseDBAsyncClient) -> Run:
@@ -102,6 +106,15 @@ def _held(holdings: Mapping[str, int]) -> dict[str, int]:
 
 async def current_portfolio(run: Run) -> Portfolio:
     return (await _latest(run, None))[0]
+
+
+async def current_portfolio_as_of(run: Run) -> tuple[Portfolio, datetime.datetime | None]:
+    """The run's portfolio and the time of its last row (None before any): a run's rows are written in time
+    order, so nothing took effect after that time."""
+    last = await _last_row(run, None)
+    if last is None:
+        return Portfolio(cash=await initial_cash(run)), None
+    return _portfolio_after(last), last.timestamp
 
 
 def _check_order(

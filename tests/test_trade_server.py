@@ -174,6 +174,17 @@ async def test_the_cap_values_the_other_holdings_at_todays_open(settings, trade_
     assert text.startswith("Refused: Position cap") and "50.14 %" in text and "at most 45 more shares" in text
 
 
+async def test_the_portfolio_tool_lists_no_action_of_an_earlier_day(settings, trade_url):
+    run = await costly_run(settings)
+    await apply_corporate_action(
+        run.run,
+        Action.dividend(px.SYMBOL, DAYS[TODAY - 1], Decimal("0.25"), "test"),
+        timestamp=px.session_open(DAYS[TODAY - 1]),
+    )
+    answer = json.loads(await call(trade_url, run.credential, "portfolio"))
+    assert answer["corporate_actions_today"] == [] and answer["cash"] == 10000.0
+
+
 async def test_the_portfolio_tool_lists_the_costs_and_todays_corporate_actions(settings, trade_url):
     run = await costly_run(settings, commission_bps="2.5", max_position_weight="0.75")
     await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=10)

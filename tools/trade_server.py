@@ -9,7 +9,7 @@ from typing import Any
 from mcp.server.fastmcp import Context, FastMCP
 
 from db_models.costs import TradingCosts
-from db_models.ledger import Portfolio, TradeRefused, apply_trade, current_portfolio
+from db_models.ledger import Portfolio, TradeRefused, apply_trade, current_portfolio_as_of
 from db_models.market import EXCHANGE_TZ
 from db_models.runs import CORPORATE_ACTIONS, ActionType, Position, Run
 from tools.market_view import MarketView, parse_symbol
@@ -37,9 +37,12 @@ def _costs_answer(costs: TradingCosts) -> dict[str, float | None]:
     return {key: None if value is None else float(value) for key, value in costs.to_snapshot().items()}
 
 
-async def _actions_today(run: Run, view: MarketView) -> list[dict[str, Any]]:
-    """The splits and dividends applied to this run's holdings today, before its turn (never a later one)."""
+async def _actions_today(run: Run, view: MarketView, last_row_at: dt.datetime | None) -> list[dict[str, Any]]:
+    """The splits and dividends applied to this run's holdings today, before its turn (never a later one).
+    None can have been when the run's last row is from an earlier day: they are not read for."""
     day_start = dt.datetime.combine(view.today, dt.time(0), EXCHANGE_TZ)
+    if last_row_at is None or last_row_at < day_start:
+        return []
     rows = await Position.filter(
         run_id=run.id, action__in=CORPORATE_ACTIONS, timestamp__gte=day_start, timestamp__lte=view.clock_at
     ).order_by("action_id")
@@ -145,12 +148,13 @@ async def portfolio(ctx: Context) -> dict[str, Any]:
     dividends applied to your holdings at today's open (holdings and cash already include them)."""
     run = await current_run(ctx)
     view = MarketView(run)
-    answer = await _portfolio_answer(view, await current_portfolio(run))
+    portfolio, last_row_at = await current_portfolio_as_of(run)
+    answer = await _portfolio_answer(view, portfolio)
     return {
         **answer,
         "allowed_tickers": _allowed(run),
         "costs": _costs_answer(_costs(run)),
-        "corporate_actions_today": await _actions_today(run, view),
+        "corporate_actions_today": await _actions_today(run, view, last_row_at),
     }
 
 
