@@ -186,11 +186,8 @@ class MarketView:
         unfilled = [symbol for symbol in symbols if symbol not in marks]
         return marks | (await self.mark_prices(unfilled) if unfilled else {})
 
-    async def mark_price(self, symbol: str) -> Decimal | None:
-        """The latest price the run knows for valuing holdings: today's open (daily) or the last close."""
-        return (await self.mark_prices([symbol])).get(symbol)
-
     async def mark_prices(self, symbols: list[str]) -> dict[str, Decimal]:
-        """`mark_price` of each symbol, read together; a symbol with no price yet is left out."""
+        """The latest price the run knows of each symbol, for valuing holdings: today's open (daily) or the last
+        close; a symbol with no price yet is left out."""
         latest = await self.bars_of(symbols, self.interval, 1)
         return {s: bars[-1].open if bars[-1].close is None else bars[-1].close for s, bars in latest.items() if bars}
