@@ -3,6 +3,8 @@ a later step sees its new bars, and nothing after the clock is read or shown, ev
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import pytest_asyncio
 
@@ -87,3 +89,26 @@ async def test_runs_keep_their_bars_apart(settings, bars):
     kept = await (await view_at(early.id, px.session_open(DAYS[4]))).bars_of(TICKERS, PriceInterval.DAY, 5)
     assert max(b.trade_date for b in kept[px.SYMBOL]) == DAYS[4]
     assert await PriceBar.filter(symbol=px.SYMBOL, interval=PriceInterval.DAY).count() == len(DAYS)
+
+
+def test_a_runs_kept_bars_serve_calls_from_another_event_loop():
+    """A run whose tools come to be served by another event loop of the process (asyncio locks belong to one)
+    still gets its bars, with concurrent calls in each loop."""
+    from datetime import UTC, datetime
+
+    from tools.run_bars import RunBars
+
+    kept, clock, reads = RunBars(PriceInterval.DAY), datetime(2025, 1, 15, 14, 30, tzinfo=UTC), []
+
+    async def read(symbols: list[str], limit: int) -> dict:
+        reads.append(symbols)
+        await asyncio.sleep(0)  # the other call of the step waits on the lock meanwhile
+        return {symbol: [(symbol, clock)] for symbol in symbols}
+
+    async def two_calls(ticker: str) -> list[dict]:
+        return await asyncio.gather(kept.newest([ticker], 1, clock, read), kept.newest([ticker, "AAA"], 1, clock, read))
+
+    first, second = asyncio.run(two_calls("AAA")), asyncio.run(two_calls("BBB"))
+    assert first == [{"AAA": [("AAA", clock)]}] * 2
+    assert second == [{"BBB": [("BBB", clock)]}, {"BBB": [("BBB", clock)], "AAA": [("AAA", clock)]}]
+    assert reads == [["AAA"], ["BBB"]]

@@ -42,12 +42,13 @@ class RunBars:
         self.depth = 1  # the most bars of a symbol any call asked for
         self._series: dict[str, _Series] = {}
         self._lock = asyncio.Lock()  # the calls of one step arrive together: one of them reads
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def newest(
         self, symbols: list[str], limit: int, clock: dt.datetime, read: ReadNewest
     ) -> dict[str, list[Row]]:
         """The newest `limit` rows of each symbol with timestamp <= clock, oldest first."""
-        async with self._lock:
+        async with self._lock_of_this_loop():
             if self.clock is not None and clock < self.clock:
                 self._series.clear()
             elif self.clock is not None and clock > self.clock and self._series:
@@ -59,6 +60,14 @@ class RunBars:
                 for symbol, rows in (await read(short, self.depth)).items():
                     self._series[symbol] = _Series(list(rows), whole=len(rows) < self.depth)
             return {symbol: self._series[symbol].rows[-limit:] for symbol in symbols}
+
+    def _lock_of_this_loop(self) -> asyncio.Lock:
+        """The lock, made anew if the run's tools are now served by another event loop of this process (an
+        asyncio lock belongs to one loop)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._lock = loop, asyncio.Lock()
+        return self._lock
 
     def _holds(self, symbol: str, limit: int) -> bool:
         series = self._series.get(symbol)
