@@ -188,10 +188,8 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
     cancelled = CancelWatch(run.id)
     known_actions = await RunActions.load(snapshot["allowed_tickers"], steps)
     async with run_tools(issue_run_credential(settings, run.id), extra=_external_servers(snapshot)) as tools:
-        for tool in tools:
-            tool.callbacks = [latency]
         # Built once per run: the model, tools and stop check stay the same from day to day.
-        graph = build_trading_graph(llm, tools, should_stop=cancelled)
+        graph = build_trading_graph(llm, tools, should_stop=cancelled, around_tool_call=latency.timed_tool_call)
         first_of_attempt = True
         closed: tuple[Portfolio, int] | None = None  # the last step's end, which the next one opens with
         for index, step in enumerate(steps):
