@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -38,14 +39,13 @@ TOOL_WAIT_SECONDS = Counter(
 )
 
 
-class LatencyCallback(AsyncCallbackHandler):
-    """Times a run's LLM calls as LangChain reports them, and its tool calls (timed_tool_call)."""
+class LlmLatency(AsyncCallbackHandler):
+    """Times a model's LLM calls as LangChain reports them: one per model for the process (`llm_latency`),
+    given to the model when it is made, since the process's runs share the model."""
 
     def __init__(self, model: str) -> None:
         self.model = model
         self._started: dict[UUID, float] = {}
-        self._tools_in_flight = 0
-        self._tools_since = 0.0
 
     async def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._started[run_id] = time.perf_counter()
@@ -56,26 +56,38 @@ class LatencyCallback(AsyncCallbackHandler):
     async def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._finish(run_id)
 
+    def _finish(self, run_id: UUID) -> None:
+        started = self._started.pop(run_id, None)
+        if started is not None:
+            LLM_SECONDS.labels(self.model).observe(time.perf_counter() - started)
+
+
+@cache
+def llm_latency(model: str) -> LlmLatency:
+    return LlmLatency(model)
+
+
+class ToolLatency:
+    """Times one run's tool calls around their execution in the agent loop's tool node (the tools are the
+    process's, shared by its runs, so they carry no run's callbacks), and the time it waits on them."""
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._since = 0.0
+
     async def timed_tool_call(self, request: Any, execute: Callable[[Any], Awaitable[Any]]) -> Any:
-        """Times one of the run's tool calls around its execution in the agent loop's tool node (the tools are
-        the process's, shared by its runs, so they carry no run's callbacks)."""
         started = time.perf_counter()
-        if self._tools_in_flight == 0:
-            self._tools_since = started
-        self._tools_in_flight += 1
+        if self._in_flight == 0:
+            self._since = started
+        self._in_flight += 1
         try:
             return await execute(request)
         finally:
             now = time.perf_counter()
             TOOL_SECONDS.labels(request.tool_call["name"]).observe(now - started)
-            self._tools_in_flight -= 1
-            if self._tools_in_flight == 0:
-                TOOL_WAIT_SECONDS.inc(now - self._tools_since)
-
-    def _finish(self, run_id: UUID) -> None:
-        started = self._started.pop(run_id, None)
-        if started is not None:
-            LLM_SECONDS.labels(self.model).observe(time.perf_counter() - started)
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                TOOL_WAIT_SECONDS.inc(now - self._since)
 
 
 def serve_worker_metrics(port: int) -> None:

@@ -39,7 +39,7 @@ from db_models.runs import (
 from db_models.settings import Settings
 from tasks.event_contract import RunEventKind
 from tasks.events import EventBus
-from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
+from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, ToolLatency, llm_latency
 from tasks.run_events import Announcement, publish_run_event, publish_run_events
 from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
 from tasks.step_actions import RunActions, apply_step_actions
@@ -182,14 +182,14 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
         raise RunFailure("There is no price data for this run's dates.")
     finished = set(await EquityPoint.filter(run_id=run.id).values_list("timestamp", flat=True))
     snapshot = run.strategy_snapshot
-    llm = load_chat_model(snapshot["ai_model"], snapshot.get("parameters", {}), settings)
-    latency = LatencyCallback(snapshot["ai_model"])
-    llm.callbacks = [latency]
+    model_id = snapshot["ai_model"]
+    llm = load_chat_model(model_id, snapshot.get("parameters", {}), settings, callbacks=[llm_latency(model_id)])
+    tool_latency = ToolLatency()
     cancelled = CancelWatch(run.id)
     known_actions = await RunActions.load(snapshot["allowed_tickers"], steps)
     async with run_tools(issue_run_credential(settings, run.id), extra=_external_servers(snapshot)) as tools:
         # Built once per run: the model, tools and stop check stay the same from day to day.
-        graph = build_trading_graph(llm, tools, should_stop=cancelled, around_tool_call=latency.timed_tool_call)
+        graph = build_trading_graph(llm, tools, should_stop=cancelled, around_tool_call=tool_latency.timed_tool_call)
         first_of_attempt = True
         closed: tuple[Portfolio, int] | None = None  # the last step's end, which the next one opens with
         for index, step in enumerate(steps):
