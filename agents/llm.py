@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
 
 from agents.catalog import find_model
@@ -48,6 +50,7 @@ def load_chat_model(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     max_retries: int = DEFAULT_MAX_RETRIES,
     purpose: Literal["trading", "chat"] = "trading",
+    callbacks: Sequence[BaseCallbackHandler] = (),
 ) -> BaseChatModel:
     """The chat model for an aiModels id, with the trading model's stored parameters.
 
@@ -55,6 +58,9 @@ def load_chat_model(
     analyst for chat. Remote ids give ChatOpenAI against settings.openai_api_base, with usage reports
     in its streams. A chat reply streams its tokens to the user; a trading turn is read whole, so it is
     one JSON answer: parsing a stream chunk by chunk costs the worker several times the CPU of the call.
+
+    A remote model is made once per process for the same arguments and shared by the runs using it (its
+    client and connection pool with it), so it must not be changed: `callbacks` are its callbacks.
     """
     info = find_model(model_id)
     if info is None:
@@ -63,14 +69,15 @@ def load_chat_model(
         make = local_models(purpose).get(model_id)
         if make is None:
             raise ModelUnavailable(f"{model_id} is not a {purpose} model.")
-        return make()
+        model = make()
+        if callbacks:
+            model.callbacks = list(callbacks)
+        return model
     if not settings.openai_api_key:
         raise ModelUnavailable(
             f"{model_id} is a remote model and needs an API key: set OPENAI_API_KEY for "
             f"{settings.openai_api_base}, or choose a local model."
         )
-    from langchain_openai import ChatOpenAI
-
     parameters = parameters or {}
     options: dict[str, Any] = {}
     for key in OPENAI_PARAMETERS:
@@ -78,16 +85,45 @@ def load_chat_model(
         if value is not None:
             options[key] = value
     top_k = _number(parameters, "top_k", int)
-    if top_k is not None:
-        options["extra_body"] = {"top_k": top_k}
+    return _remote_model(
+        model_id,
+        tuple(sorted(options.items())),
+        top_k,
+        settings.openai_api_base,
+        settings.openai_api_key,
+        timeout,
+        max_retries,
+        purpose == "chat",
+        tuple(callbacks),
+    )
+
+
+@lru_cache(maxsize=256)
+def _remote_model(
+    model_id: str,
+    options: tuple[tuple[str, Any], ...],
+    top_k: int | None,
+    base_url: str,
+    api_key: str,
+    timeout: float,
+    max_retries: int,
+    streaming: bool,
+    callbacks: tuple[BaseCallbackHandler, ...],
+) -> BaseChatModel:
+    """A ChatOpenAI, once per process for the same arguments: building one validates its fields and sets up
+    its clients, a few milliseconds of the event loop on every run otherwise."""
+    from langchain_openai import ChatOpenAI
+
     return ChatOpenAI(
         model=model_id,
-        base_url=settings.openai_api_base,
-        api_key=settings.openai_api_key,
-        streaming=purpose == "chat",
+        base_url=base_url,
+        api_key=api_key,
+        streaming=streaming,
         use_responses_api=False,
         stream_usage=True,
         timeout=timeout,
         max_retries=max_retries,
-        **options,
+        callbacks=list(callbacks) or None,
+        extra_body={"top_k": top_k} if top_k is not None else None,
+        **dict(options),
     )

@@ -33,6 +33,7 @@ from tasks import actors
 from tasks.dispatch import Dispatcher, InProcessDispatcher
 from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.reaper import reap_forever
+from tasks.tool_sessions import close_tool_sessions
 from tools.extra_servers import extra_servers
 from tools.launcher import start_embedded_tool_servers
 
@@ -93,6 +94,7 @@ def _lifespan(settings: Settings, services: Services):
             if metrics_server is not None:
                 metrics_server.shutdown()
                 metrics_server.server_close()
+            await close_tool_sessions()  # the runs' sessions, to embedded or separate tool servers
             if tool_servers is not None:
                 await tool_servers.stop()
             await Tortoise.close_connections()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -37,17 +39,16 @@ TOOL_WAIT_SECONDS = Counter(
 )
 
 
-class LatencyCallback(AsyncCallbackHandler):
-    """Times LLM and tool calls as LangChain reports them."""
+class LlmLatency(AsyncCallbackHandler):
+    """Times a model's LLM calls as LangChain reports them: one per model for the process (`llm_latency`),
+    given to the model when it is made, since the process's runs share the model."""
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self._started: dict[UUID, tuple[str, float]] = {}
-        self._tools_in_flight = 0
-        self._tools_since = 0.0
+        self._started: dict[UUID, float] = {}
 
     async def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._started[run_id] = ("llm", time.perf_counter())
+        self._started[run_id] = time.perf_counter()
 
     async def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._finish(run_id)
@@ -55,32 +56,38 @@ class LatencyCallback(AsyncCallbackHandler):
     async def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._finish(run_id)
 
-    async def on_tool_start(self, serialized: dict, input_str: str, *, run_id: UUID, **kwargs: Any) -> None:
-        now = time.perf_counter()
-        self._started[run_id] = ((serialized or {}).get("name") or "tool", now)
-        if self._tools_in_flight == 0:
-            self._tools_since = now
-        self._tools_in_flight += 1
-
-    async def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._finish(run_id)
-
-    async def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._finish(run_id)
-
     def _finish(self, run_id: UUID) -> None:
         started = self._started.pop(run_id, None)
-        if started is None:
-            return
-        kind, at = started
-        now = time.perf_counter()
-        if kind == "llm":
-            LLM_SECONDS.labels(self.model).observe(now - at)
-            return
-        TOOL_SECONDS.labels(kind).observe(now - at)
-        self._tools_in_flight -= 1
-        if self._tools_in_flight == 0:
-            TOOL_WAIT_SECONDS.inc(now - self._tools_since)
+        if started is not None:
+            LLM_SECONDS.labels(self.model).observe(time.perf_counter() - started)
+
+
+@cache
+def llm_latency(model: str) -> LlmLatency:
+    return LlmLatency(model)
+
+
+class ToolLatency:
+    """Times one run's tool calls around their execution in the agent loop's tool node (the tools are the
+    process's, shared by its runs, so they carry no run's callbacks), and the time it waits on them."""
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._since = 0.0
+
+    async def timed_tool_call(self, request: Any, execute: Callable[[Any], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        if self._in_flight == 0:
+            self._since = started
+        self._in_flight += 1
+        try:
+            return await execute(request)
+        finally:
+            now = time.perf_counter()
+            TOOL_SECONDS.labels(request.tool_call["name"]).observe(now - started)
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                TOOL_WAIT_SECONDS.inc(now - self._since)
 
 
 def serve_worker_metrics(port: int) -> None:

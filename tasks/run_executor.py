@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import time
 from decimal import Decimal
 
 from tortoise.expressions import F, Q
@@ -37,9 +36,10 @@ from db_models.runs import (
     TradingMode,
 )
 from db_models.settings import Settings
+from tasks.cancel_watch import CancelWatch
 from tasks.event_contract import RunEventKind
 from tasks.events import EventBus
-from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, LatencyCallback
+from tasks.metrics import RUNS_FINISHED, RUNS_STARTED, STEP_SECONDS, ToolLatency, llm_latency
 from tasks.run_events import Announcement, publish_run_event, publish_run_events
 from tasks.schedule import Step, closes_at, daily_steps, intraday_steps
 from tasks.step_actions import RunActions, apply_step_actions
@@ -51,7 +51,6 @@ logger = logging.getLogger("aibt.runs")
 
 DAY_ATTEMPTS = 3  # an LLM or tool failure on one step is retried this often, then fails the run
 RETRY_DELAY_SECONDS = 1.0
-CANCEL_CHECK_SECONDS = 0.25  # how stale the run's cancel flag may be when a step boundary reads it
 
 
 class RunCancelled(Exception):
@@ -182,16 +181,15 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
         raise RunFailure("There is no price data for this run's dates.")
     finished = set(await EquityPoint.filter(run_id=run.id).values_list("timestamp", flat=True))
     snapshot = run.strategy_snapshot
-    llm = load_chat_model(snapshot["ai_model"], snapshot.get("parameters", {}), settings)
-    latency = LatencyCallback(snapshot["ai_model"])
-    llm.callbacks = [latency]
+    model_id = snapshot["ai_model"]
+    llm = load_chat_model(model_id, snapshot.get("parameters", {}), settings, callbacks=[llm_latency(model_id)])
+    tool_latency = ToolLatency()
     cancelled = CancelWatch(run.id)
     known_actions = await RunActions.load(snapshot["allowed_tickers"], steps)
-    async with run_tools(issue_run_credential(settings, run.id), extra=_external_servers(snapshot)) as tools:
-        for tool in tools:
-            tool.callbacks = [latency]
+    credential = issue_run_credential(settings, run.id)
+    async with cancelled, run_tools(credential, extra=_external_servers(snapshot)) as tools:
         # Built once per run: the model, tools and stop check stay the same from day to day.
-        graph = build_trading_graph(llm, tools, should_stop=cancelled)
+        graph = build_trading_graph(llm, tools, should_stop=cancelled, around_tool_call=tool_latency.timed_tool_call)
         first_of_attempt = True
         closed: tuple[Portfolio, int] | None = None  # the last step's end, which the next one opens with
         for index, step in enumerate(steps):
@@ -209,24 +207,6 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
                 closed = await _record_step(run, bus, step, result, start)
 
 
-class CancelWatch:
-    """Whether the user asked to cancel the run, read from the database at most every CANCEL_CHECK_SECONDS:
-    a fast model's step boundaries come milliseconds apart, and a cancel seen that much later loses nothing."""
-
-    def __init__(self, run_id: int, every: float = CANCEL_CHECK_SECONDS) -> None:
-        self._run_id = run_id
-        self._every = every
-        self._read_at: float | None = None
-        self._requested = False
-
-    async def __call__(self) -> bool:
-        now = time.monotonic()
-        if not self._requested and (self._read_at is None or now - self._read_at >= self._every):
-            self._requested = await _cancel_requested(self._run_id)
-            self._read_at = now
-        return self._requested
-
-
 def _external_servers(snapshot: dict) -> list[ExtraServer]:
     """The external tool servers named in the run's snapshot, as this worker has them configured."""
     names = [server["name"] for server in snapshot.get("external_servers", [])]
@@ -237,10 +217,6 @@ def _external_servers(snapshot: dict) -> list[ExtraServer]:
     except ExtraServersError as exc:
         logger.error("the extra tool servers cannot be used: %s", exc)
         raise RunFailure("The worker's external tool servers are misconfigured; its log says why.") from None
-
-
-async def _cancel_requested(run_id: int) -> bool:
-    return await Run.filter(id=run_id, cancel_requested=True).exists()
 
 
 async def _start_step(run: Run, bus: EventBus, step: Step, index: int, total: int) -> None:

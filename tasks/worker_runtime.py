@@ -29,6 +29,7 @@ from db_models.settings import Settings, get_settings
 from tasks.events import EventBus, InProcessEventBus, RedisEventBus
 from tasks.metrics import serve_worker_metrics
 from tasks.reaper import RunHandOver, reap_forever
+from tasks.tool_sessions import close_tool_sessions
 
 logger = logging.getLogger("aibt.worker")
 
@@ -132,4 +133,5 @@ class WorkerRuntime(dramatiq.Middleware):
             await client.aclose()
         if self._bus is not None:
             await self._bus.close()
+        await close_tool_sessions()
         await Tortoise.close_connections()

@@ -103,6 +103,13 @@ def test_a_remote_model_is_chat_openai_with_the_stored_parameters(settings):
     assert chat.streaming and chat.stream_usage  # a chat reply shows its tokens as they come
 
 
+def test_a_remote_model_is_made_once_per_process_for_the_same_arguments(settings):
+    model = load_chat_model("openai/gpt-5", PARAMETERS, remote_settings(settings))
+    assert load_chat_model("openai/gpt-5", dict(PARAMETERS), remote_settings(settings)) is model
+    assert load_chat_model("openai/gpt-5", {}, remote_settings(settings)) is not model
+    assert load_chat_model("openai/gpt-5", PARAMETERS, remote_settings(settings), purpose="chat") is not model
+
+
 def test_unset_parameters_are_left_to_the_endpoint(settings):
     model = load_chat_model("openai/gpt-5", {}, remote_settings(settings))
     assert model.temperature is None and model.top_p is None and model.max_tokens is None

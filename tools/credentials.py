@@ -1,7 +1,9 @@
-"""Run credentials: a signed token naming one run, sent by the worker as a header on the MCP connection.
+"""Run credentials: a signed token naming one run, sent by the worker with every tool call.
 
-The LLM never sees it, so a model cannot name another run; the tool servers take the run, and with
-it the simulated clock, from this token alone.
+The worker's MCP sessions are shared by all the runs of its process, so the credential travels in each
+call's `_meta` (META_KEY) rather than on the connection; other clients may send it as a header (HEADER)
+on theirs. The LLM never sees it, so a model cannot name another run; the tool servers take the run, and
+with it the simulated clock, from this token alone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import jwt
 from db_models.settings import Settings
 
 HEADER = "X-AIBT-Run-Credential"
+META_KEY = "aibt/run-credential"
 AUDIENCE = "aibt-tools"
 DEFAULT_TTL = timedelta(days=3)
 

@@ -1,4 +1,4 @@
-"""The run a tool call belongs to, taken from the credential header of its MCP connection."""
+"""The run a tool call belongs to, taken from the credential the call carries (or its connection's header)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from mcp.server.fastmcp import Context, FastMCP
 
 from db_models.runs import Run, RunStatus
 from db_models.settings import get_settings
-from tools.credentials import HEADER, CredentialError, verify_run_credential
+from tools.credentials import HEADER, META_KEY, CredentialError, verify_run_credential
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -22,6 +22,11 @@ class ToolRefusal(Exception):
 
 
 def credential_of(ctx: Context) -> str | None:
+    """The call's own credential (in its `_meta`: a worker's session serves many runs), else its connection's."""
+    meta = ctx.request_context.meta
+    sent = (meta.model_extra or {}).get(META_KEY) if meta is not None else None
+    if sent is not None:
+        return str(sent)
     request = ctx.request_context.request
     return None if request is None else request.headers.get(HEADER)
 

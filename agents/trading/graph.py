@@ -15,6 +15,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.agent_loop import (
+    AroundToolCall,
     ChatModel,
     ShouldStop,
     build_agent_loop,
@@ -46,13 +47,15 @@ def build_trading_graph(
     *,
     should_stop: ShouldStop | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
+    around_tool_call: AroundToolCall | None = None,
 ) -> CompiledStateGraph:
     """The agent loop over a trading day: it ends when the model answers without tool calls, after
-    max_steps turns (the last turn's orders are still answered) or when `should_stop` says so."""
+    max_steps turns (the last turn's orders are still answered) or when `should_stop` says so.
+    `around_tool_call` wraps each tool call (the run times them)."""
     return build_agent_loop(
         TradingState,
         agent=make_agent_node(llm, tools, invoke_and_count, tools_on_last_turn=True),
-        tools=make_tool_node(tools),
+        tools=make_tool_node(tools, around=around_tool_call),
         should_stop=should_stop,
         checkpointer=checkpointer,
         name="trading_day",
