@@ -66,17 +66,25 @@ class TokenWatch:
     @contextmanager
     def watching(self, claims: TokenClaims) -> Iterator[WatchedToken]:
         """Registers a stream's token for as long as the block runs."""
+        token = self.watch(claims)
+        try:
+            yield token
+        finally:
+            self.unwatch(claims, token)
+
+    def watch(self, claims: TokenClaims) -> WatchedToken:
+        """Registers a stream's token until unwatch: for a stream that outlives any one block (a fed one)."""
         token = self._tokens.get(claims.jti)
         if token is None:
             token = self._tokens[claims.jti] = WatchedToken(user_id=claims.user_id, token_version=claims.token_version)
         token.streams += 1
         self._ensure_running()
-        try:
-            yield token
-        finally:
-            token.streams -= 1
-            if token.streams == 0 and self._tokens.get(claims.jti) is token:
-                del self._tokens[claims.jti]
+        return token
+
+    def unwatch(self, claims: TokenClaims, token: WatchedToken) -> None:
+        token.streams -= 1
+        if token.streams == 0 and self._tokens.get(claims.jti) is token:
+            del self._tokens[claims.jti]
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
