@@ -22,12 +22,10 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from graphql import ExecutionResult
 
-from graphql_api.errors import Unauthenticated
 from graphql_api.metrics import ACTIVE_SUBSCRIPTIONS
 from graphql_api.security.response_size import oversized_response_error
 from graphql_api.security.ws import LiveTarget, live_target, while_authorised
@@ -61,16 +59,12 @@ class Member:
         self.releases.append(ACTIVE_SUBSCRIPTIONS.dec)
 
     def watch_token(self, watch: TokenWatch, claims: TokenClaims) -> None:
-        """Ends the operation when its token expires, or when the app's token watch finds it revoked or its
-        user deleted: as while_authorised does for a stream that is not fed."""
+        """Ends the operation when the app's token watch ends its token (expired, revoked, its user deleted
+        or its password changed): as while_authorised does for a stream that is not fed."""
         token = watch.watch(claims)
-        expired = Unauthenticated("The token has expired; log in again.")
-        expires_in = max(0.0, (claims.expires_at - datetime.now(UTC)).total_seconds())
-        timer = asyncio.get_running_loop().call_later(expires_in, self.finish, expired)
         stop = token.on_end(self.finish)
 
         def release() -> None:
-            timer.cancel()
             stop()
             watch.unwatch(claims, token)
 
