@@ -19,6 +19,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How `aibt serve` runs uvicorn (the tests' server too): limits a client meets before the app."""
     from graphql_api.security.config import load_security_config
     from graphql_api.security.slow_clients import request_deadline_protocol
+    from graphql_api.ws_protocol import AcceptedWebSocketProtocol
 
     security = load_security_config(settings)
     return {
@@ -28,6 +29,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         # A websocket message over the request limit is refused (close 1009) before it is buffered whole.
         "ws_max_size": security.max_request_bytes,
+        "ws": AcceptedWebSocketProtocol,  # keeps no handshake headers for the socket's life
         # X-Forwarded-For is believed only from AIBT_FORWARDED_ALLOW_IPS, by the app (graphql_api/app.py):
         # uvicorn's own default would believe it from any local process.
         "proxy_headers": False,

@@ -50,6 +50,11 @@ class RequestContext:
         rows cached by an earlier operation."""
         return dataclasses.replace(self)
 
+    def forget_caller(self) -> None:
+        """Drops the authenticated caller and every loader's rows: a websocket connection's context keeps
+        none once connection_init is answered (each operation authenticates again, in its own context)."""
+        self._auth, self._auth_checked, self._loaders = None, False, {}
+
     def loader(self, batch_load: BatchLoad) -> DataLoader:
         """One DataLoader per batch function, cached for this operation."""
         if batch_load not in self._loaders:

@@ -3,11 +3,13 @@ subscribed to them, instead of one GraphQL execution, one JSON encoding and one 
 
 A feed follows one stream (a run's, an arena's) for the whole process. Each subscriber first receives what
 it missed one by one, through Strawberry as any subscription does (the replay after its afterSeq), until it
-reaches the feed's position; then it joins the feed, and its operation waits on one future while the feed
-sends it every later event: the selection is executed once for all subscribers sharing the operation, the
-`next` message encoded once, and only the subscriber's operation id differs in what each one is sent. The
-operation ends as before: after the stream's final event (then Strawberry sends `complete`), or with the
-error that ended the feed or the subscriber's token.
+reaches the feed's position; then it joins the feed and its resolver returns: the websocket handler
+(security/ws.py) keeps the operation open on the member's one future, while Strawberry's stream, the
+resolver's frames and the ORM rows and context they held are let go (most of an idle subscription's memory).
+The feed sends the member every later event: the selection is executed once for all subscribers sharing
+the operation, the `next` message encoded once, and only the subscriber's operation id differs in what each
+one is sent. The operation ends as before: after the stream's final event (then `complete`), or with the
+error that ended the feed or the subscriber's token (then that error, as Strawberry would have sent it).
 
 Only payload types whose fields depend on the event alone may be fed (see shared_events.py).
 """
@@ -20,27 +22,30 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from graphql import ExecutionResult
 
-from graphql_api.errors import Unauthenticated
+from graphql_api.metrics import ACTIVE_SUBSCRIPTIONS
 from graphql_api.security.response_size import oversized_response_error
 from graphql_api.security.ws import LiveTarget, live_target, while_authorised
+from tasks.event_contract import EventContractError
 from tasks.events import EventBus
 
 if TYPE_CHECKING:
+    from graphql_api.auth import TokenClaims
     from graphql_api.context import RequestContext
+    from graphql_api.security.token_watch import TokenWatch
     from graphql_api.shared_events import SharedEventExecutor
 
 logger = logging.getLogger("aibt.events")
 
 
 class Member:
-    """One subscription fed by a feed: its frames' head and a future that ends the operation."""
+    """One subscription fed by a feed: its frames' head, the future that ends its operation, and what it holds
+    until then (its use of the feed, its token's watch and expiry, the active subscriptions gauge)."""
 
-    __slots__ = ("after", "done", "feed", "group", "head", "socket")
+    __slots__ = ("after", "done", "feed", "group", "head", "releases", "socket")
 
     def __init__(self, feed: LiveFeed, group: Group, target: LiveTarget, after: int) -> None:
         self.feed = feed
@@ -49,6 +54,29 @@ class Member:
         self.head = f'{{"id": {json.dumps(target.operation_id)}, "type": "next", "payload": '
         self.after = after  # events up to this seq were sent one by one
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.releases: list[Callable[[], None]] | None = [feed.release]  # None once closed
+        ACTIVE_SUBSCRIPTIONS.inc()
+        self.releases.append(ACTIVE_SUBSCRIPTIONS.dec)
+
+    def watch_token(self, watch: TokenWatch, claims: TokenClaims) -> None:
+        """Ends the operation when the app's token watch ends its token (expired, revoked, its user deleted
+        or its password changed): as while_authorised does for a stream that is not fed."""
+        token = watch.watch(claims)
+        stop = token.on_end(self.finish)
+
+        def release() -> None:
+            stop()
+            watch.unwatch(claims, token)
+
+        if self.releases is None:  # closed already
+            release()
+        else:
+            self.releases.append(release)
+
+    async def wait(self) -> None:
+        """The operation's fed life: returns after the stream's final event, raises what ended the feed or
+        the token. The caller closes the member however this ends (a client's `complete` cancels it)."""
+        await self.done
 
     def finish(self, error: BaseException | None = None) -> None:
         if not self.done.done():
@@ -59,6 +87,15 @@ class Member:
         self.group.members.discard(self)
         if not self.group.members:  # its executor (and the first member's context) are let go
             self.feed.groups.pop(self.group.key, None)
+
+    def close(self) -> None:
+        """Lets go of everything the member holds, once its operation has ended, however it ended."""
+        self.leave()
+        if self.done.done() and not self.done.cancelled():
+            self.done.exception()  # an operation cancelled before it waited: no "never retrieved" warning
+        releases, self.releases = self.releases, None
+        for release in reversed(releases or []):
+            release()
 
 
 @dataclass(eq=False)
@@ -83,8 +120,17 @@ class Group:
 class LiveFeed:
     """The process's one follower of one stream, sending each event to the groups subscribed to it."""
 
-    def __init__(self, feeds: LiveFeeds, bus: EventBus, stream: str, follow: Follow, payload_of: PayloadOf) -> None:
+    def __init__(
+        self,
+        feeds: LiveFeeds,
+        bus: EventBus,
+        stream: str,
+        follow: Follow,
+        payload_of: PayloadOf,
+        unreadable: Unreadable,
+    ) -> None:
         self._feeds = feeds
+        self._unreadable = unreadable
         self.stream = stream
         self.last_seq = 0  # the last event sent to the members
         self.groups: dict[tuple, Group] = {}
@@ -128,7 +174,9 @@ class LiveFeed:
         except asyncio.CancelledError:
             self._end(None)
             raise
-        except Exception as exc:  # Redis gone past its grace, an unreadable event: every member ends with it
+        except EventContractError as exc:  # an unreadable event: every member ends with it
+            error = self._unreadable(exc)
+        except Exception as exc:  # Redis gone past its grace: every member ends with it
             error = exc
         self._end(error)
 
@@ -160,6 +208,7 @@ class LiveFeed:
 
 Follow = Callable[[int], AsyncIterator[Any]]
 PayloadOf = Callable[[Any], Any]
+Unreadable = Callable[[EventContractError], Exception]  # what a stream's subscribers are told of an unreadable event
 
 
 class LiveFeeds:
@@ -168,10 +217,12 @@ class LiveFeeds:
     def __init__(self) -> None:
         self._feeds: dict[str, LiveFeed] = {}
 
-    async def feed(self, bus: EventBus, stream: str, follow: Follow, payload_of: PayloadOf) -> LiveFeed:
+    async def feed(
+        self, bus: EventBus, stream: str, follow: Follow, payload_of: PayloadOf, unreadable: Unreadable
+    ) -> LiveFeed:
         feed = self._feeds.get(stream)
         if feed is None:
-            feed = self._feeds[stream] = LiveFeed(self, bus, stream, follow, payload_of)
+            feed = self._feeds[stream] = LiveFeed(self, bus, stream, follow, payload_of, unreadable)
         feed.users += 1
         try:
             await asyncio.shield(feed.started)
@@ -186,10 +237,33 @@ class LiveFeeds:
 
 
 async def live_events(
-    context: RequestContext, bus: EventBus, stream: str, follow: Follow, payload_of: PayloadOf, after_seq: int
+    context: RequestContext,
+    bus: EventBus,
+    stream: str,
+    follow: Follow,
+    payload_of: PayloadOf,
+    after_seq: int,
+    unreadable: Unreadable,
 ) -> AsyncIterator[Any]:
     """The payloads a subscription yields itself: all of them off a websocket, or until it reaches its
-    stream's feed; from then on the feed sends them. Ends after the stream's final event."""
+    stream's feed; then it joins the feed and returns, and the websocket handler keeps the operation open on
+    the member (see the module's doc). Ends after the stream's final event."""
+    try:
+        async for payload in _live_events(context, bus, stream, follow, payload_of, after_seq, unreadable):
+            yield payload
+    except EventContractError as exc:
+        raise unreadable(exc) from exc
+
+
+async def _live_events(
+    context: RequestContext,
+    bus: EventBus,
+    stream: str,
+    follow: Follow,
+    payload_of: PayloadOf,
+    after_seq: int,
+    unreadable: Unreadable,
+) -> AsyncIterator[Any]:
     target, executor = live_target.get(), context.event_executor
     if target is None or executor is None or executor.operation_key() is None:
         async for event in while_authorised(context, follow(after_seq)):
@@ -198,41 +272,25 @@ async def live_events(
                 return
         return
     _, claims = await context.require_auth()
-    feed = await context.services.feeds.feed(bus, stream, follow, payload_of)
+    feed = await context.services.feeds.feed(bus, stream, follow, payload_of, unreadable)
     max_bytes = context.security.config.max_response_bytes
     member: Member | None = None
     last = after_seq
-    with context.security.token_watch.watching(claims) as token:
-        try:
-            if last >= feed.last_seq:
-                member = feed.join(executor, max_bytes, target, last)
-            else:
-                async with contextlib.aclosing(while_authorised(context, follow(last))) as events:
-                    async for event in events:
-                        yield payload_of(event)
-                        last = event.seq
-                        if getattr(event, "is_terminal", False):
-                            return
-                        if last >= feed.last_seq:  # caught up: no await between this check and joining
-                            member = feed.join(executor, max_bytes, target, last)
-                            break
-            if member is None:
-                return
-            await _until_done(member, token, claims.expires_at)
-        finally:
-            if member is not None:
-                member.leave()
-            feed.release()
-
-
-async def _until_done(member: Member, token: Any, expires_at: datetime) -> None:
-    """Waits for the member's feed to end it, or for its token to expire or be revoked."""
-    loop = asyncio.get_running_loop()
-    expired = Unauthenticated("The token has expired; log in again.")
-    timer = loop.call_later(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()), member.finish, expired)
-    revoked = token.on_end(lambda reason: member.finish(reason))
     try:
-        await member.done
+        if last >= feed.last_seq:
+            member = feed.join(executor, max_bytes, target, last)
+        else:
+            async with contextlib.aclosing(while_authorised(context, follow(last))) as events:
+                async for event in events:
+                    yield payload_of(event)
+                    last = event.seq
+                    if getattr(event, "is_terminal", False):
+                        return
+                    if last >= feed.last_seq:  # caught up: no await between this check and joining
+                        member = feed.join(executor, max_bytes, target, last)
+                        break
     finally:
-        timer.cancel()
-        revoked()
+        if member is None:  # a joined member holds the feed until its operation ends
+            feed.release()
+    if member is not None:
+        member.watch_token(context.security.token_watch, claims)

@@ -41,6 +41,7 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A websocket's frames go out unwrapped: a live feed sends one per subscriber per event.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             current_request_id.reset(token)

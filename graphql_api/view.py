@@ -152,4 +152,5 @@ class AibtGraphQL(GraphQL):
             await context.request.close(code=4429, reason=f"At most {limit} websockets per user.")
             raise ConnectionRejectionError({"message": "Too many websockets.", "code": "RATE_LIMITED"})
         context.request.state.socket_keys.append(key)
+        context.forget_caller()  # the connection lives for hours: it holds no User row meanwhile
         return None

@@ -5,8 +5,13 @@ an operation the client completes gets no further frame, even when its id is use
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
+from strawberry.types.execution import ExecutionContext
+
+from db_models.accounts import User
+from graphql_api.context import RequestContext
 from graphql_api.live_feeds import LiveFeeds
 from tasks.event_contract import RunEventKind, run_stream
 from tasks.run_events import publish_run_event
@@ -120,3 +125,36 @@ async def test_every_group_of_a_feed_completes_cleanly_after_the_final_event(app
         {"data": {"runEvents": {"seq": 1, "kind": "COMPLETED", "message": None}}},
         {"data": {"runEvents": {"kind": "COMPLETED", "seq": 1}}},
     ]
+
+
+def _alive(kind: type) -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj) is kind)
+
+
+async def test_an_idle_fed_subscription_holds_no_user_row_nor_strawberry_stream(app, ws_url, user):
+    """Once joined, an operation is its socket's and its feed's: its resolver, Strawberry's stream and the
+    rows they read are let go (the group keeps its first member's execution, one per document)."""
+    run, run_id = await active_run(user)
+    kinds = (User, RequestContext, ExecutionContext)
+    before = {kind: _alive(kind) for kind in kinds}
+    sockets = [await acked(ws_url, user.token) for _ in range(6)]
+    try:
+        for socket in sockets:
+            await subscribe(socket, "s", NARROW, {"id": run_id})
+        for _ in range(100):
+            feed = _feeds(app)._feeds.get(run_stream(run.id))
+            if feed is not None and sum(len(group.members) for group in feed.groups.values()) == len(sockets):
+                break
+            await asyncio.sleep(0.05)
+        grown = {kind: _alive(kind) - before[kind] for kind in kinds}
+        await publish_run_event(event_bus(app), run, RunEventKind.PROGRESS, message="still fed")
+        for socket in sockets:
+            assert (await next_message(socket))["payload"]["data"]["runEvents"] == {"seq": 1}
+    finally:
+        for socket in sockets:
+            await socket.close()
+    assert sum(len(group.members) for group in feed.groups.values()) == 0
+    assert grown[User] <= 1, grown  # the group's first member's context still knows its caller
+    assert grown[ExecutionContext] == 0, grown
+    assert grown[RequestContext] <= len(sockets) + 1, grown  # each connection's, and the group's

@@ -36,17 +36,20 @@ class ArenaSubscriptions:
         bus = info.context.services.require_bus()
         if arena.ended_at is not None and not await bus.replay(arena_stream(arena.id), after_seq or 0):
             return  # ended, and nothing retained after afterSeq: the stream is already complete
+        arena_pk = arena.id  # the feed (which outlives this resolver) keeps the follow function, not the row
+
+        def unreadable(exc: EventContractError) -> UnreadableEvent:
+            logger.error("arena %s: an event on its stream breaks the event contract: %s", arena_pk, exc)
+            return UnreadableEvent(f"An event of this arena cannot be read: {exc}")
+
         with active_subscription():
-            try:
-                async for event in live_events(
-                    info.context,
-                    bus,
-                    arena_stream(arena.id),
-                    lambda after: follow_arena_events(bus, arena.id, after),
-                    ArenaEvent.from_event,
-                    after_seq or 0,
-                ):
-                    yield event
-            except EventContractError as exc:
-                logger.error("arena %s: an event on its stream breaks the event contract: %s", arena.id, exc)
-                raise UnreadableEvent(f"An event of this arena cannot be read: {exc}") from exc
+            async for event in live_events(
+                info.context,
+                bus,
+                arena_stream(arena_pk),
+                lambda after: follow_arena_events(bus, arena_pk, after),
+                ArenaEvent.from_event,
+                after_seq or 0,
+                unreadable,
+            ):
+                yield event

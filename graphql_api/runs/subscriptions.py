@@ -36,17 +36,20 @@ class RunSubscriptions:
         bus = info.context.services.require_bus()
         if run.status not in ACTIVE_STATUSES and not await bus.replay(run_stream(run.id), after_seq or 0):
             return  # finished, and nothing retained after afterSeq: the stream is already complete
+        run_pk = run.id  # the feed (which outlives this resolver) keeps the follow function, not the row
+
+        def unreadable(exc: EventContractError) -> UnreadableEvent:
+            logger.error("run %s: an event on its stream breaks the event contract: %s", run_pk, exc)
+            return UnreadableEvent(f"An event of this run cannot be read: {exc}")
+
         with active_subscription():
-            try:
-                async for event in live_events(
-                    info.context,
-                    bus,
-                    run_stream(run.id),
-                    lambda after: follow_run_events(bus, run.id, after),
-                    RunEvent.from_event,
-                    after_seq or 0,
-                ):
-                    yield event
-            except EventContractError as exc:
-                logger.error("run %s: an event on its stream breaks the event contract: %s", run.id, exc)
-                raise UnreadableEvent(f"An event of this run cannot be read: {exc}") from exc
+            async for event in live_events(
+                info.context,
+                bus,
+                run_stream(run_pk),
+                lambda after: follow_run_events(bus, run_pk, after),
+                RunEvent.from_event,
+                after_seq or 0,
+                unreadable,
+            ):
+                yield event

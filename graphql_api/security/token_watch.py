@@ -1,9 +1,10 @@
 """Ends websocket streams whose token is revoked, outdated by a password change, or whose user is deleted,
 with one database read per interval for the whole process rather than one per subscription.
 
-Every stream registers its token while it runs. Every ws_auth_recheck_seconds the watch asks the database,
-in two queries whatever the number of streams, which of the registered tokens have been revoked, which of
-their users are gone or have changed their password since, and ends those streams. When the database cannot
+Every stream registers its token while it runs. The watch ends a token's streams when it expires (one timer
+per token), and every ws_auth_recheck_seconds it asks the database, in two queries whatever the number of
+streams, which of the registered tokens have been revoked, which of their users are gone or have changed
+their password since, and ends those streams. When the database cannot
 be reached the streams go on and the next check decides: a logout is written to that same database, so
 nothing can be revoked unseen.
 """
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from db_models.accounts import RevokedToken, User
 from graphql_api.auth import PASSWORD_CHANGED, TokenClaims
@@ -37,8 +39,11 @@ class WatchedToken:
     reason: Unauthenticated | None = None
     # Fed subscriptions (graphql_api/live_feeds.py) wait on one future each, ended from here.
     callbacks: list[Callable[[Unauthenticated], None]] = field(default_factory=list)
+    expiry: asyncio.TimerHandle | None = None  # one timer per token, not one per stream
 
     def end(self, reason: Unauthenticated) -> None:
+        if self.reason is not None:  # the first reason stands (a later check finds it revoked again)
+            return
         self.reason = reason
         self.ended.set()
         for callback in list(self.callbacks):
@@ -66,17 +71,30 @@ class TokenWatch:
     @contextmanager
     def watching(self, claims: TokenClaims) -> Iterator[WatchedToken]:
         """Registers a stream's token for as long as the block runs."""
-        token = self._tokens.get(claims.jti)
-        if token is None:
-            token = self._tokens[claims.jti] = WatchedToken(user_id=claims.user_id, token_version=claims.token_version)
-        token.streams += 1
-        self._ensure_running()
+        token = self.watch(claims)
         try:
             yield token
         finally:
-            token.streams -= 1
-            if token.streams == 0 and self._tokens.get(claims.jti) is token:
-                del self._tokens[claims.jti]
+            self.unwatch(claims, token)
+
+    def watch(self, claims: TokenClaims) -> WatchedToken:
+        """Registers a stream's token until unwatch: for a stream that outlives any one block (a fed one)."""
+        token = self._tokens.get(claims.jti)
+        if token is None:
+            token = self._tokens[claims.jti] = WatchedToken(user_id=claims.user_id, token_version=claims.token_version)
+            expires_in = max(0.0, (claims.expires_at - datetime.now(UTC)).total_seconds())
+            expired = Unauthenticated("The token has expired; log in again.")
+            token.expiry = asyncio.get_running_loop().call_later(expires_in, token.end, expired)
+        token.streams += 1
+        self._ensure_running()
+        return token
+
+    def unwatch(self, claims: TokenClaims, token: WatchedToken) -> None:
+        token.streams -= 1
+        if token.streams == 0 and self._tokens.get(claims.jti) is token:
+            del self._tokens[claims.jti]
+            if token.expiry is not None:
+                token.expiry.cancel()
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():

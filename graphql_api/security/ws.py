@@ -18,11 +18,13 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from graphql import GraphQLError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
+from graphql_api.error_handling import format_error
 from graphql_api.errors import AibtError, Unauthenticated
 from graphql_api.request_ids import current_request_id
 from graphql_api.security.config import SecurityConfig
@@ -182,6 +184,27 @@ class AibtTransportWSHandler(BaseGraphQLTransportWSHandler):
             live_target.reset(reset)
         if starts and message["id"] in self.operations:
             self._targets[message["id"]] = target
+
+    async def _send_result_stream(self, operation: Any, result_source: Any) -> None:
+        """Strawberry's results of the operation; then, for an operation whose resolver handed it to a live
+        feed (graphql_api/live_feeds.py), its fed life, after Strawberry's stream (its extensions, executor,
+        resolver frames and context) has ended and been let go. Strawberry sends `complete` after this."""
+        target = live_target.get()
+        try:
+            await super()._send_result_stream(operation, result_source)
+            if target is not None and target.member is not None:
+                await self._fed(operation, target.member)
+        finally:
+            if target is not None and target.member is not None:
+                target.member.close()
+
+    async def _fed(self, operation: Any, member: Any) -> None:
+        try:
+            await member.wait()
+        except Exception as exc:  # what ended the feed or the token, in the frame Strawberry sends for it
+            error = format_error(GraphQLError(str(exc), original_error=exc))
+            payload = {"data": None, "errors": [error.formatted]}
+            await operation.send_operation_message({"id": operation.id, "type": "next", "payload": payload})
 
     async def cleanup_operation(self, operation_id: str) -> None:
         """A completed (or abandoned) operation leaves its live feed at once: no frame of it follows."""
