@@ -13,7 +13,7 @@ from db_models.corporate_actions import Action
 from db_models.costs import TradingCosts
 from db_models.ledger_actions import apply_corporate_action
 from db_models.market import PriceInterval
-from db_models.runs import ActionType, Position, TradingMode
+from db_models.runs import ActionType, Position, Run, RunStatus, TradingMode
 from tests.support import price_fixtures as px
 from tests.support.tool_servers import call_text, create_running_run, mcp_client, running_tool_servers, session_tools
 
@@ -53,6 +53,20 @@ async def test_a_daily_buy_fills_at_todays_open_and_updates_cash_exactly(trade_u
     assert (row.action, row.symbol, row.amount, row.price) == (ActionType.BUY, px.SYMBOL, 7, OPEN_TODAY)
     assert row.cash == Decimal("10000.00") - 7 * OPEN_TODAY
     assert row.date == DAYS[TODAY]
+
+
+async def test_each_call_reads_the_runs_clock_and_status_afresh(trade_url, daily_run):
+    """The tools keep a run's fixed fields between calls, never its clock or its status."""
+    await call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=1)
+    await Run.filter(id=daily_run.run.id).update(clock_at=px.session_open(DAYS[TODAY + 1]))
+    answer = json.loads(await call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=1))
+    assert answer["price"] == float(px.daily_open(TODAY + 1))
+    assert [row.date for row in await positions(daily_run.run)] == [DAYS[TODAY], DAYS[TODAY + 1]]
+
+    await Run.filter(id=daily_run.run.id).update(status=RunStatus.COMPLETED)
+    closed = await call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=1)
+    assert closed == "Refused: This run is not running; its tools are closed."
+    assert len(await positions(daily_run.run)) == 2
 
 
 async def test_a_sell_fills_at_the_open_and_returns_the_cash(trade_url, daily_run):
