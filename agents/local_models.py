@@ -9,6 +9,7 @@ whitespace-separated words of the prompt and of the output.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,8 +28,11 @@ LONG_WINDOW = 20
 PER_SYMBOL_LISTS = {"quote": "quotes", "indicators": "indicators"}
 
 
+@functools.lru_cache(maxsize=1024)
 def tool_result(text: str) -> dict[str, Any] | str:
-    """A tool's JSON answer as a dict (numbers as Decimal), or its refusal or error as text."""
+    """A tool's JSON answer as a dict (numbers as Decimal), or its refusal or error as text.
+
+    Every turn re-reads the day's answers, so each is parsed once and the parse shared: read it, never change it."""
     try:
         value = json.loads(text, parse_float=Decimal)
     except ValueError:

@@ -8,6 +8,7 @@ reports usage (whitespace-separated words of the prompt and of the output). Invo
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -27,7 +28,9 @@ TOKEN = re.compile(r"\s*\S+")
 ToolCalls = list[tuple[str, dict[str, Any]]]
 
 
+@functools.lru_cache(maxsize=1024)
 def count_words(text: str) -> int:
+    """Whitespace-separated words; kept per text, since every turn counts the whole conversation again."""
     return len(text.split())
 
 
