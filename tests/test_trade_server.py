@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -67,6 +68,15 @@ async def test_each_call_reads_the_runs_clock_and_status_afresh(trade_url, daily
     closed = await call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=1)
     assert closed == "Refused: This run is not running; its tools are closed."
     assert len(await positions(daily_run.run)) == 2
+
+
+async def test_a_daily_order_on_a_day_without_a_bar_is_refused(settings, trade_url):
+    """The newest bar up to the clock is an earlier day's: it is not today's open, so nothing fills."""
+    after_the_bars = DAYS[-1] + dt.timedelta(days=1)
+    run = await create_running_run(settings, clock_at=px.session_open(after_the_bars), allowed_tickers=[px.SYMBOL])
+    refused = await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=1)
+    assert refused == f"Refused: {px.SYMBOL} has no price for {after_the_bars.isoformat()}; it cannot trade today."
+    assert await positions(run.run) == []
 
 
 async def test_a_sell_fills_at_the_open_and_returns_the_cash(trade_url, daily_run):
