@@ -28,7 +28,7 @@ TOKEN = re.compile(r"\s*\S+")
 ToolCalls = list[tuple[str, dict[str, Any]]]
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=512)
 def count_words(text: str) -> int:
     """Whitespace-separated words; kept per text, since every turn counts the whole conversation again."""
     return len(text.split())
