@@ -2,13 +2,14 @@
 
 They need no network and answer the same conversation the same way every time. Each turn they read
 the day's conversation (the platform's run facts in the system prompt and the tool results, which
-arrive as JSON text from the MCP tools), decide the next tool calls or the closing summary, and stream
-it like a remote model: text token by token, then the tool calls, then a usage report counted in
-whitespace-separated words of the prompt and of the output.
+arrive as JSON text from the MCP tools), decide the next tool calls or the closing summary, and answer
+like a remote model: streamed, text token by token, then the tool calls, then a usage report counted in
+whitespace-separated words of the prompt and of the output; invoked, the same message whole.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,8 +28,11 @@ LONG_WINDOW = 20
 PER_SYMBOL_LISTS = {"quote": "quotes", "indicators": "indicators"}
 
 
+@functools.lru_cache(maxsize=512)
 def tool_result(text: str) -> dict[str, Any] | str:
-    """A tool's JSON answer as a dict (numbers as Decimal), or its refusal or error as text."""
+    """A tool's JSON answer as a dict (numbers as Decimal), or its refusal or error as text.
+
+    Every turn re-reads the day's answers, so each is parsed once and the parse shared: read it, never change it."""
     try:
         value = json.loads(text, parse_float=Decimal)
     except ValueError:

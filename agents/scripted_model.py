@@ -1,23 +1,25 @@
 """The chat-model machinery the local deterministic models share.
 
 A scripted model computes its whole reply from the conversation, then behaves like a remote model:
-its text streams token by token, its tool calls follow as tool-call chunks, and the last chunk reports
-usage (whitespace-separated words of the prompt and of the output).
+streamed, its text comes token by token, its tool calls follow as tool-call chunks, and the last chunk
+reports usage (whitespace-separated words of the prompt and of the output). Invoked without streaming
+(a trading turn reads its answer whole), it returns the same message at once, without the chunks.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.messages.tool import tool_call, tool_call_chunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agents.message_text import text_content
@@ -26,7 +28,9 @@ TOKEN = re.compile(r"\s*\S+")
 ToolCalls = list[tuple[str, dict[str, Any]]]
 
 
+@functools.lru_cache(maxsize=512)
 def count_words(text: str) -> int:
+    """Whitespace-separated words; kept per text, since every turn counts the whole conversation again."""
     return len(text.split())
 
 
@@ -58,6 +62,18 @@ def _usage(messages: list[BaseMessage], output_words: int) -> dict[str, int]:
     return {"input_tokens": input_words, "output_tokens": output_words, "total_tokens": input_words + output_words}
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """One reply as both paths give it: the text's tokens, the tool calls (id, name, args) with their
+    arguments as JSON text, the usage and the response metadata."""
+
+    tokens: list[str]
+    calls: list[tuple[str, str, dict[str, Any]]]
+    arguments: list[str]
+    usage: dict[str, int]
+    metadata: dict[str, str]
+
+
 class ScriptedChatModel(BaseChatModel):
     """Subclasses implement `script`: the reply text and tool calls for a conversation."""
 
@@ -81,28 +97,44 @@ class ScriptedChatModel(BaseChatModel):
     def script(self, messages: list[BaseMessage]) -> tuple[str, ToolCalls]:
         raise NotImplementedError
 
-    def _chunks(self, messages: list[BaseMessage]) -> Iterator[ChatGenerationChunk]:
+    def _answer(self, messages: list[BaseMessage]) -> _Answer:
         text, tool_calls = self.script(messages)
         turn = sum(1 for m in messages if isinstance(m, AIMessage))
-        for token in TOKEN.findall(text):
+        calls = [(f"call_{turn}_{index}", name, args) for index, (name, args) in enumerate(tool_calls)]
+        arguments = [json.dumps(args, sort_keys=True) for _, _, args in calls]
+        output_words = count_words(text) + sum(1 + count_words(a) for a in arguments)
+        return _Answer(
+            tokens=TOKEN.findall(text),
+            calls=calls,
+            arguments=arguments,
+            usage=_usage(messages, output_words),
+            metadata={"model_name": self.model_id, "finish_reason": "tool_calls" if calls else "stop"},
+        )
+
+    def _chunks(self, messages: list[BaseMessage]) -> Iterator[ChatGenerationChunk]:
+        answer = self._answer(messages)
+        for token in answer.tokens:
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
-        output_words = count_words(text)
-        for index, (name, args) in enumerate(tool_calls):
-            arguments = json.dumps(args, sort_keys=True)
-            output_words += 1 + count_words(arguments)
-            call = tool_call_chunk(name=name, args=arguments, id=f"call_{turn}_{index}", index=index)
+        for index, ((call_id, name, _), arguments) in enumerate(zip(answer.calls, answer.arguments, strict=True)):
+            call = tool_call_chunk(name=name, args=arguments, id=call_id, index=index)
             yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[call]))
         yield ChatGenerationChunk(
             message=AIMessageChunk(
-                content="",
-                usage_metadata=_usage(messages, output_words),
-                chunk_position="last",
-                response_metadata={
-                    "model_name": self.model_id,
-                    "finish_reason": "tool_calls" if tool_calls else "stop",
-                },
+                content="", usage_metadata=answer.usage, chunk_position="last", response_metadata=answer.metadata
             )
         )
+
+    def _whole(self, messages: list[BaseMessage]) -> ChatResult:
+        """The message the chunks add up to, made directly: a caller that does not stream pays for no chunks
+        (nor for LangChain merging them on a thread)."""
+        answer = self._answer(messages)
+        message = AIMessage(
+            content="".join(answer.tokens),
+            tool_calls=[tool_call(name=name, args=args, id=call_id) for call_id, name, args in answer.calls],
+            usage_metadata=answer.usage,
+            response_metadata=answer.metadata,
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
         self,
@@ -130,7 +162,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        return self._whole(messages)
 
     async def _agenerate(
         self,
@@ -139,4 +171,4 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        return self._whole(messages)

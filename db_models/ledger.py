@@ -89,14 +89,16 @@ async def _last_row(run: Run, connection: BaseDBAsyncClient | None) -> Position 
     return await Position.filter(run_id=run.id).using_db(connection).order_by("-action_id").first()
 
 
-async def _lock_run(run: Run, connection: BaseDBAsyncClient) -> Run:
-    """Locks the run row until the transaction ends (PostgreSQL); SQLite serialises writers anyway."""
-    return await Run.filter(id=run.id).select_for_update().using_db(connection).get()
+async def _lock_run(run: Run, connection: BaseDBAsyncClient) -> None:
+    """Locks the run row until the transaction ends (PostgreSQL); SQLite serialises writers anyway. Only the
+    lock is wanted, so only the id is read."""
+    await Run.filter(id=run.id).select_for_update().using_db(connection).only("id").get()
 
 
 async def locked_portfolio(run: Run, connection: BaseDBAsyncClient) -> tuple[Portfolio, int]:
     """Locks the run, then reads its portfolio and last action id: call inside the writing transaction."""
-    return await _latest(await _lock_run(run, connection), connection)
+    await _lock_run(run, connection)
+    return await _latest(run, connection)
 
 
 def _held(holdings: Mapping[str, int]) -> dict[str, int]:
@@ -254,7 +256,10 @@ async def apply_trade(
     action, symbol, market = _check_order(action, symbol, amount, price, allowed_tickers)
     order = _Order(action, symbol, amount, costs.fill_price(market, buying=action is ActionType.BUY), costs)
     async with in_transaction() as connection:
-        portfolio, last_id = await locked_portfolio(run, connection)
+        # Counting the trade takes the run's row lock as _lock_run would, in the statement the trade needs anyway;
+        # a refusal rolls the count back with the rest.
+        await Run.filter(id=run.id).using_db(connection).update(total_trades=F("total_trades") + 1)
+        portfolio, last_id = await _latest(run, connection)
         if action is ActionType.BUY:
             _check_buy(order, portfolio, marks)
         else:
@@ -276,7 +281,6 @@ async def apply_trade(
             cash=order.cash_after(portfolio),
             using_db=connection,
         )
-        await Run.filter(id=run.id).using_db(connection).update(total_trades=F("total_trades") + 1)
     return position
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.utils import message_chunk_to_message
 from langchain_core.tools import tool
 
 from agents.local_models import BuyAndHoldModel, MomentumModel
@@ -151,6 +152,28 @@ async def test_text_streams_token_by_token_and_tool_calls_arrive_in_the_stream()
     assert [c["name"] for c in whole.tool_calls] == ["portfolio"]
     assert whole.usage_metadata["output_tokens"] > 0
     assert [c for c in chunks if c.usage_metadata] == [chunks[-1]]
+
+
+@pytest.mark.parametrize("model_class", [BuyAndHoldModel, MomentumModel])
+async def test_an_answer_read_whole_is_the_message_its_stream_adds_up_to(model_class):
+    answers = {
+        "portfolio": as_json({"cash": 10000.0, "holdings": {}}),
+        "quote": daily_quote,
+        "buy": filled,
+        "indicators": per_symbol("indicators", lambda s: {"symbol": s, "sma_5": 110.0, "sma_20": 100.0}),
+    }
+    conversation = await converse(model_class(), context(), answers)
+    bound = model_class().bind_tools(TRADE_TOOLS)
+    turns = [i for i, m in enumerate(conversation) if isinstance(m, AIMessage)]
+    assert len(turns) >= 3 and any(len(conversation[i].tool_calls) > 1 for i in turns)
+    for turn in turns:
+        chunks = [chunk async for chunk in bound.astream(conversation[:turn])]
+        streamed = chunks[0]
+        for chunk in chunks[1:]:
+            streamed += chunk
+        whole = await bound.ainvoke(conversation[:turn])
+        assert isinstance(whole, AIMessage) and not isinstance(whole, AIMessageChunk)
+        assert whole.model_dump(exclude={"id"}) == message_chunk_to_message(streamed).model_dump(exclude={"id"})
 
 
 async def test_usage_counts_the_words_of_the_prompt_and_of_the_answer():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from db_models.corporate_actions import Action
 from db_models.costs import TradingCosts
 from db_models.ledger_actions import apply_corporate_action
 from db_models.market import PriceInterval
-from db_models.runs import ActionType, Position, TradingMode
+from db_models.runs import ActionType, Position, Run, RunStatus, TradingMode
 from tests.support import price_fixtures as px
 from tests.support.tool_servers import call_text, create_running_run, mcp_client, running_tool_servers, session_tools
 
@@ -53,6 +54,29 @@ async def test_a_daily_buy_fills_at_todays_open_and_updates_cash_exactly(trade_u
     assert (row.action, row.symbol, row.amount, row.price) == (ActionType.BUY, px.SYMBOL, 7, OPEN_TODAY)
     assert row.cash == Decimal("10000.00") - 7 * OPEN_TODAY
     assert row.date == DAYS[TODAY]
+
+
+async def test_each_call_reads_the_runs_clock_and_status_afresh(trade_url, daily_run):
+    """The tools keep a run's fixed fields between calls, never its clock or its status."""
+    await call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=1)
+    await Run.filter(id=daily_run.run.id).update(clock_at=px.session_open(DAYS[TODAY + 1]))
+    answer = json.loads(await call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=1))
+    assert answer["price"] == float(px.daily_open(TODAY + 1))
+    assert [row.date for row in await positions(daily_run.run)] == [DAYS[TODAY], DAYS[TODAY + 1]]
+
+    await Run.filter(id=daily_run.run.id).update(status=RunStatus.COMPLETED)
+    closed = await call(trade_url, daily_run.credential, "buy", symbol=px.SYMBOL, amount=1)
+    assert closed == "Refused: This run is not running; its tools are closed."
+    assert len(await positions(daily_run.run)) == 2
+
+
+async def test_a_daily_order_on_a_day_without_a_bar_is_refused(settings, trade_url):
+    """The newest bar up to the clock is an earlier day's: it is not today's open, so nothing fills."""
+    after_the_bars = DAYS[-1] + dt.timedelta(days=1)
+    run = await create_running_run(settings, clock_at=px.session_open(after_the_bars), allowed_tickers=[px.SYMBOL])
+    refused = await call(trade_url, run.credential, "buy", symbol=px.SYMBOL, amount=1)
+    assert refused == f"Refused: {px.SYMBOL} has no price for {after_the_bars.isoformat()}; it cannot trade today."
+    assert await positions(run.run) == []
 
 
 async def test_a_sell_fills_at_the_open_and_returns_the_cash(trade_url, daily_run):

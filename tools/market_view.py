@@ -113,11 +113,15 @@ class MarketView:
         holds them."""
         limit = max(1, min(limit, MAX_BARS))
         if until is None and interval == self.interval:
-            kept = kept_bars(self.run.id, self.run.created_at, interval)
-            rows = await kept.newest(symbols, limit, self.clock_at, lambda short, n: self._rows_of(short, interval, n))
+            rows = await self._kept_rows(symbols, limit)
         else:
             rows = await self._rows_of(symbols, interval, limit, until)
         return {symbol: [self._shown(interval, row) for row in rows[symbol]] for symbol in symbols}
+
+    async def _kept_rows(self, symbols: list[str], limit: int) -> dict[str, list[tuple]]:
+        """The newest `limit` rows of the run's own interval up to its clock, from the bars the run keeps."""
+        kept = kept_bars(self.run.id, self.run.created_at, self.interval)
+        return await kept.newest(symbols, limit, self.clock_at, lambda short, n: self._rows_of(short, self.interval, n))
 
     async def _rows(self, symbol: str, interval: PriceInterval, limit: int, until: dt.date | None) -> list[tuple]:
         limit = max(1, min(limit, MAX_BARS))
@@ -163,10 +167,13 @@ class MarketView:
     async def fill(self, symbol: str) -> Fill:
         """Daily: the open of today's bar. Intraday: the open of the next bar of this session."""
         if self.is_daily:
-            bar = await PriceBar.get_or_none(symbol=symbol, interval=self.interval, timestamp=self.clock_at)
-            if bar is None:
+            # Today's bar is the newest up to the clock when it starts at the clock; the quote or the signals
+            # read before an order have usually brought it into the kept bars already.
+            newest = (await self._kept_rows([symbol], 1))[symbol]
+            if not newest or newest[-1][1] != self.clock_at:
                 raise ToolRefusal(f"{symbol} has no price for {self.today.isoformat()}; it cannot trade today.")
-            return Fill(bar.open, bar.timestamp, bar.trade_date)
+            _, timestamp, trade_date, open_, *_ = newest[-1]
+            return Fill(open_, timestamp, trade_date)
         bar = await (
             PriceBar.filter(symbol=symbol, interval=self.interval, timestamp__gt=self.clock_at, trade_date=self.today)
             .order_by("timestamp")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 from typing import Any
@@ -86,8 +87,10 @@ async def quote(ctx: Context, symbol: str | None = None, symbols: list[str] | No
     """
     view = await _view(ctx)
     tickers = _tickers(symbol, symbols)
-    bars = await view.bars_of(tickers, view.interval, 2)
-    actions = await actions_between(tickers, view.today, view.today)
+    # Two independent reads: their round trips overlap.
+    bars, actions = await asyncio.gather(
+        view.bars_of(tickers, view.interval, 2), actions_between(tickers, view.today, view.today)
+    )
     answers = {ticker: _quote_of(ticker, bars[ticker], actions) for ticker in tickers}
     return _one_or_each(symbols, "quotes", answers)
 

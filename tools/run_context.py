@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import functools
 import inspect
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import ParamSpec, TypeVar
 
@@ -32,16 +35,40 @@ def credential_of(ctx: Context) -> str | None:
 
 
 async def current_run(ctx: Context) -> Run:
-    """The credential's run, which must be running: a finished run's credential opens nothing."""
+    """The credential's run, which must be running: a finished run's credential opens nothing.
+
+    Each call reads what can change (status, clock) afresh, so a refusal and the clock are exact; the run's
+    other fields, fixed once it runs, are read once per process (see _fixed_fields)."""
     try:
         run_id = verify_run_credential(get_settings(), credential_of(ctx))
     except CredentialError as exc:
         raise ToolRefusal(str(exc)) from None
-    run = await Run.get_or_none(id=run_id)
-    if run is None or run.status != RunStatus.RUNNING:
+    now = await Run.filter(id=run_id).first().values_list("status", "clock_at", "created_at")
+    if now is None or now[0] != RunStatus.RUNNING:
+        _fixed.pop(run_id, None)
         raise ToolRefusal("This run is not running; its tools are closed.")
-    if run.clock_at is None:
+    status, clock_at, created_at = now
+    if clock_at is None:
         raise ToolRefusal("This run has not started its clock yet.")
+    run = copy.copy(await _fixed_fields(run_id, created_at))
+    run.status, run.clock_at = status, clock_at
+    return run
+
+
+# The runs whose fixed fields this process keeps, most recently used last; an evicted run is read again.
+KEPT_RUNS = 256
+_fixed: OrderedDict[int, Run] = OrderedDict()
+
+
+async def _fixed_fields(run_id: int, created_at: dt.datetime) -> Run:
+    """The run as read when this process first served it: its snapshot, mode and interval do not change while
+    it runs. `created_at` tells a run from another database's run of the same id (tests make many)."""
+    run = _fixed.pop(run_id, None)
+    if run is None or run.created_at != created_at:
+        run = await Run.get(id=run_id)
+    _fixed[run_id] = run
+    while len(_fixed) > KEPT_RUNS:
+        _fixed.popitem(last=False)
     return run
 
 
