@@ -32,6 +32,13 @@ def local_models(purpose: Literal["trading", "chat"]) -> Mapping[str, Callable[[
     return LOCAL_TRADING_MODELS
 
 
+def shares_model(model_id: str) -> bool:
+    """Whether load_chat_model gives every caller in the process the same object for this id (a remote
+    model, for the same parameters and settings) rather than one made for the caller (a local model)."""
+    info = find_model(model_id)
+    return info is not None and not info.local
+
+
 def _number(parameters: Mapping[str, Any], key: str, kind: type) -> Any:
     value = parameters.get(key)
     if value is None:

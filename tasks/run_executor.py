@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from agents.llm import load_chat_model
-from agents.trading.graph import build_trading_graph, run_trading_day
+from agents.llm import load_chat_model, shares_model
+from agents.trading.graph import build_trading_graph, run_trading_day, shared_trading_graph
 from agents.trading.state import DayContext, DayResult
 from db_models.availability import is_unavailable
 from db_models.baselines import store_run_baselines
@@ -188,8 +189,9 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
     known_actions = await RunActions.load(snapshot["allowed_tickers"], steps)
     credential = issue_run_credential(settings, run.id)
     async with cancelled, run_tools(credential, extra=_external_servers(snapshot)) as tools:
-        # Built once per run: the model, tools and stop check stay the same from day to day.
-        graph = build_trading_graph(llm, tools, should_stop=cancelled, around_tool_call=tool_latency.timed_tool_call)
+        # A model shared by the process's runs shares their graph too; one made for this run serves its days.
+        graph = shared_trading_graph(llm, tools) if shares_model(model_id) else build_trading_graph(llm, tools)
+        hooks = RunHooks(cancelled, tool_latency)
         first_of_attempt = True
         closed: tuple[Portfolio, int] | None = None  # the last step's end, which the next one opens with
         for index, step in enumerate(steps):
@@ -203,7 +205,7 @@ async def _run_steps(run: Run, bus: EventBus, settings: Settings) -> None:
                     first_of_attempt = False
                 await _start_step(run, bus, step, index, len(steps))
                 start = await _portfolio_at_open(run, bus, steps, index, known_actions, closed)
-                result = await _trade_step(run, llm, tools, graph, step, index, len(steps), start[0])
+                result = await _trade_step(run, llm, tools, graph, hooks, step, index, len(steps), start[0])
                 closed = await _record_step(run, bus, step, result, start)
 
 
@@ -284,13 +286,31 @@ def _day_context(run: Run, step: Step, index: int, total: int, portfolio: Portfo
     )
 
 
-async def _trade_step(run: Run, llm, tools, graph, step: Step, index: int, total: int, start: Portfolio) -> DayResult:
+@dataclass(frozen=True)
+class RunHooks:
+    """What a run's days check and time as they go: its cancel flag and its tool calls."""
+
+    cancelled: CancelWatch
+    tool_latency: ToolLatency
+
+
+async def _trade_step(
+    run: Run, llm, tools, graph, hooks: RunHooks, step: Step, index: int, total: int, start: Portfolio
+) -> DayResult:
     """Runs the agent for one step from the `start` portfolio, retrying a failed attempt from a clean slate
     (its trades discarded, so the portfolio is `start` again) a bounded number of times."""
     context = _day_context(run, step, index, total, start)
     for attempt in range(1, DAY_ATTEMPTS + 1):
         try:
-            return await run_trading_day(llm=llm, tools=tools, context=context, max_steps=run.max_steps, graph=graph)
+            return await run_trading_day(
+                llm=llm,
+                tools=tools,
+                context=context,
+                max_steps=run.max_steps,
+                graph=graph,
+                should_stop=hooks.cancelled,
+                around_tool_call=hooks.tool_latency.timed_tool_call,
+            )
         except Exception as exc:
             logger.warning("run %s step %s attempt %s failed: %r", run.id, step.day, attempt, exc)
             if attempt == DAY_ATTEMPTS:

@@ -14,6 +14,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.llm import load_chat_model
 from agents.trading import DayContext, DayResult, run_trading_day
+from agents.trading.graph import shared_trading_graph
 from db_models.market import PriceBar, PriceInterval
 from db_models.runs import ActionType, Position, Run, TradingMode
 from db_models.settings import get_settings
@@ -259,3 +260,33 @@ async def test_a_checkpointed_day_that_finished_is_not_traded_again(settings, to
         tool_urls, tool_run, "local/buy-and-hold", context, checkpointer=saver, thread_id="another-day"
     )
     assert tool_names(other_thread) == ["portfolio"]  # it holds shares now: nothing more to buy
+
+
+async def test_a_shared_graph_takes_each_days_stop_check_and_tool_wrapper(settings, tool_urls):
+    """One graph serves every day of the model and tools it was built for; what stops a day and what wraps
+    its tool calls are that day's own."""
+    tool_run = await create_running_run(settings, clock_at=px.session_open(DAYS[TODAY]), allowed_tickers=[px.SYMBOL])
+    context = day_context(tool_run, TODAY, first_day=True, tickers=[px.SYMBOL])
+    llm = load_chat_model("local/buy-and-hold", {}, get_settings())
+    async with run_tools(tool_urls, tool_run.credential) as by_name:
+        tools = list(by_name.values())
+        graph = shared_trading_graph(llm, tools)
+        assert shared_trading_graph(llm, list(tools)) is graph
+        assert shared_trading_graph(load_chat_model("local/buy-and-hold", {}, get_settings()), tools) is not graph
+        assert shared_trading_graph(llm, tools[:1]) is not graph
+
+        async def stop() -> bool:
+            return True
+
+        seen: list[str] = []
+
+        async def note(request, execute):
+            seen.append(request.tool_call["name"])
+            return await execute(request)
+
+        day = {"llm": llm, "tools": tools, "context": context, "max_steps": 10, "graph": graph}
+        stopped = await run_trading_day(**day, should_stop=stop, around_tool_call=note)
+        assert (stopped.llm_calls, seen) == (0, [])
+        traded = await run_trading_day(**day, around_tool_call=note)
+    assert seen == tool_names(traded) == ["portfolio", "quote", "buy"]
+    assert await trades(tool_run) == [(ActionType.BUY, px.SYMBOL, 91, Decimal("109"))]
