@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import pytest_asyncio
 
+from tasks.tool_sessions import close_tool_sessions
 from tests.support import price_fixtures as px
 from tests.support.graphql_client import follow_subscription, until_count
 from tests.support.tool_servers import running_tool_servers
@@ -29,6 +30,7 @@ async def tool_servers_for_runs() -> AsyncIterator[dict[str, str]]:
         try:
             yield urls
         finally:
+            await close_tool_sessions()  # the process's shared sessions to these servers end before the servers
             for name, value in previous.items():
                 if value is None:
                     os.environ.pop(f"AIBT_{name.upper()}_URL", None)
