@@ -249,48 +249,35 @@ async def live_events(
     stream's feed; then it joins the feed and returns, and the websocket handler keeps the operation open on
     the member (see the module's doc). Ends after the stream's final event."""
     try:
-        async for payload in _live_events(context, bus, stream, follow, payload_of, after_seq, unreadable):
-            yield payload
+        target, executor = live_target.get(), context.event_executor
+        if target is None or executor is None or executor.operation_key() is None:
+            async for event in while_authorised(context, follow(after_seq)):
+                yield payload_of(event)
+                if getattr(event, "is_terminal", False):
+                    return
+            return
+        _, claims = await context.require_auth()
+        feed = await context.services.feeds.feed(bus, stream, follow, payload_of, unreadable)
+        max_bytes = context.security.config.max_response_bytes
+        member: Member | None = None
+        last = after_seq
+        try:
+            if last >= feed.last_seq:
+                member = feed.join(executor, max_bytes, target, last)
+            else:
+                async with contextlib.aclosing(while_authorised(context, follow(last))) as events:
+                    async for event in events:
+                        yield payload_of(event)
+                        last = event.seq
+                        if getattr(event, "is_terminal", False):
+                            return
+                        if last >= feed.last_seq:  # caught up: no await between this check and joining
+                            member = feed.join(executor, max_bytes, target, last)
+                            break
+        finally:
+            if member is None:  # a joined member holds the feed until its operation ends
+                feed.release()
+        if member is not None:
+            member.watch_token(context.security.token_watch, claims)
     except EventContractError as exc:
         raise unreadable(exc) from exc
-
-
-async def _live_events(
-    context: RequestContext,
-    bus: EventBus,
-    stream: str,
-    follow: Follow,
-    payload_of: PayloadOf,
-    after_seq: int,
-    unreadable: Unreadable,
-) -> AsyncIterator[Any]:
-    target, executor = live_target.get(), context.event_executor
-    if target is None or executor is None or executor.operation_key() is None:
-        async for event in while_authorised(context, follow(after_seq)):
-            yield payload_of(event)
-            if getattr(event, "is_terminal", False):
-                return
-        return
-    _, claims = await context.require_auth()
-    feed = await context.services.feeds.feed(bus, stream, follow, payload_of, unreadable)
-    max_bytes = context.security.config.max_response_bytes
-    member: Member | None = None
-    last = after_seq
-    try:
-        if last >= feed.last_seq:
-            member = feed.join(executor, max_bytes, target, last)
-        else:
-            async with contextlib.aclosing(while_authorised(context, follow(last))) as events:
-                async for event in events:
-                    yield payload_of(event)
-                    last = event.seq
-                    if getattr(event, "is_terminal", False):
-                        return
-                    if last >= feed.last_seq:  # caught up: no await between this check and joining
-                        member = feed.join(executor, max_bytes, target, last)
-                        break
-    finally:
-        if member is None:  # a joined member holds the feed until its operation ends
-            feed.release()
-    if member is not None:
-        member.watch_token(context.security.token_watch, claims)
